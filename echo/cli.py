@@ -1,0 +1,133 @@
+"""echo-bench: a thin command line over the library.
+
+Core commands live here; each area adds its own in `<area>/cli.py` with `register(subparsers)`.
+A command function takes (args, config) and returns an exit code.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import json
+import logging
+import os
+import sys
+from collections.abc import Sequence
+
+from echo import __version__
+from echo.config import ConfigError, load_config
+
+AREA_COMMANDS = (
+    "echo.sources.cli",   # import, crawl
+    "echo.llm.cli",       # review
+    "echo.media.cli",     # media
+    "echo.release.cli",   # freeze, verify, diff, export, forget
+    "echo.analyst.cli",   # sql, report, snapshot
+)
+
+
+def _open_store(config, read_only: bool = False):
+    from echo.store import Store
+
+    return Store(config.path("db"), read_only=read_only)
+
+
+def cmd_refresh(args: argparse.Namespace, config) -> int:
+    from echo import pipeline
+    from echo.progress import print_run_summary
+
+    if args.release:
+        config.release.freeze_on_refresh = True
+    params = {"release_version": args.release} if args.release else {}
+    with _open_store(config) as store:
+        try:
+            ctx = pipeline.refresh(config, store, trigger="cli", params=params, only=args.only, skip=args.skip,
+                                   progress=not args.quiet)
+        except pipeline.StageFailed as e:
+            print(f"echo-bench: {e}", file=sys.stderr)
+            print(f"echo-bench: the run row records the failure: echo-bench runs --last", file=sys.stderr)
+            return 1
+        print_run_summary(store, ctx.run_id)
+    return 0
+
+
+def cmd_runs(args: argparse.Namespace, config) -> int:
+    with _open_store(config) as store:
+        rows = store.query(
+            "SELECT run_id, status, failed_stage, started_at, finished_at, trigger, error, stage_stats "
+            "FROM runs ORDER BY started_at DESC LIMIT ?", [1 if args.last else args.limit])
+    for r in rows:
+        print(f"{r['run_id']}  {r['status']:<7} {r['trigger'] or '':<8} {r['started_at']:%Y-%m-%d %H:%M:%S}"
+              + (f"  failed at {r['failed_stage']}: {r['error']}" if r["failed_stage"] else ""))
+        if args.last or args.verbose:
+            print(json.dumps(json.loads(r["stage_stats"] or "{}"), indent=2))
+    return 0
+
+
+def cmd_stages(args: argparse.Namespace, config) -> int:
+    from echo.pipeline import STAGES
+
+    for s in STAGES:
+        print(f"{s.name:<10} {s.doc}")
+    return 0
+
+
+def cmd_config(args: argparse.Namespace, config) -> int:
+    print(json.dumps(config.to_dict(), indent=2, default=str))
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="echo-bench", description=__doc__.splitlines()[0])
+    p.add_argument("--config", help="config file (default: $ECHO_CONFIG or ./echo.toml)")
+    p.add_argument("-v", "--verbose", action="store_true", help="debug logging")
+    p.add_argument("--version", action="version", version=f"echo-bench {__version__}")
+    sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    r = sub.add_parser("refresh", help="run the whole pipeline once (what the nightly deployment runs)")
+    r.add_argument("--only", action="append", metavar="STAGE", help="run only this stage (repeatable)")
+    r.add_argument("--skip", action="append", metavar="STAGE", help="skip this stage (repeatable)")
+    r.add_argument("--release", metavar="VERSION", help="freeze a release with this version even if nothing changed")
+    r.add_argument("-q", "--quiet", action="store_true", help="no progress bars")
+    r.set_defaults(func=cmd_refresh)
+
+    r = sub.add_parser("runs", help="list recent runs with their per-stage counts")
+    r.add_argument("--last", action="store_true", help="only the newest run, with its stage stats")
+    r.add_argument("--limit", type=int, default=10)
+    r.set_defaults(func=cmd_runs)
+
+    sub.add_parser("stages", help="list the pipeline stages in order").set_defaults(func=cmd_stages)
+    sub.add_parser("config", help="print the effective configuration (file + environment)").set_defaults(func=cmd_config)
+
+    for module in AREA_COMMANDS:
+        try:
+            mod = importlib.import_module(module)
+        except ModuleNotFoundError as e:
+            if e.name and module.startswith(e.name):
+                continue  # area without commands yet
+            raise
+        mod.register(sub)
+    return p
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.DEBUG if args.verbose else logging.WARNING,
+                        format="%(levelname)s %(name)s: %(message)s")
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+    try:
+        config = load_config(args.config)
+    except ConfigError as e:
+        print(f"echo-bench: config error: {e}", file=sys.stderr)
+        return 2
+    try:
+        return int(args.func(args, config) or 0)
+    except KeyboardInterrupt:
+        print("echo-bench: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

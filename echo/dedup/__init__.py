@@ -1,0 +1,1 @@
+"""Embeddings, deduplication, clustering and the embedding relevance pre-filter."""

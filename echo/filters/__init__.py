@@ -1,0 +1,1 @@
+"""Cheap filters that run before any LLM call."""

@@ -1,0 +1,1 @@
+"""Media: safe download, validation, content-addressed storage, perceptual hashes, screenshot OCR."""

@@ -1,0 +1,52 @@
+"""Typed records passed between stages. Each is derived from its table's DDL in schemas/tables,
+so a record has exactly the columns it is stored in."""
+
+from __future__ import annotations
+
+import hashlib
+
+from echo.schema import record_type
+
+Post = record_type("posts")
+Media = record_type("media")
+PostMedia = record_type("post_media")
+Relevance = record_type("relevance")
+Sample = record_type("samples")
+Feedback = record_type("feedback")
+ImageRole = record_type("image_roles")
+Embedding = record_type("embeddings")
+Duplicate = record_type("duplicates")
+ClusterAssignment = record_type("clusters")
+Clustering = record_type("clusterings")
+Release = record_type("releases")
+Run = record_type("runs")
+CrawlCursor = record_type("crawl_cursors")
+CrawlError = record_type("crawl_errors")
+
+PLATFORMS = ("x", "bluesky", "reddit", "mastodon", "hackernews")
+TASKS = ("text_to_image", "image_to_image")
+QUALITIES = ("benchmark", "analysis", "trash")
+POLARITIES = ("success", "failure", "neutral")
+FEEDBACK_CATEGORIES = (
+    "identity",
+    "color shift",
+    "text rendering",
+    "aspect ratio",
+    "proportions",
+    "structure",
+    "style",
+    "detail",
+    "coherence",
+    "other",
+)
+
+
+def stable_id(*parts: object, length: int = 16) -> str:
+    """Deterministic short id from parts (sha256 hex prefix); the same inputs give the same id on every run."""
+    h = hashlib.sha256("\x1f".join(str(p) for p in parts).encode("utf-8"))
+    return h.hexdigest()[:length]
+
+
+def sample_id(platform: str, anchor_post_id: str, ordinal: int = 0) -> str:
+    """A sample's id depends only on where its prompt was posted, so it survives re-extraction."""
+    return stable_id("sample", platform, anchor_post_id, ordinal)

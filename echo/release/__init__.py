@@ -1,0 +1,1 @@
+"""Frozen, versioned releases, their verification and diffs, Hugging Face exports, and the scorers' loader."""

@@ -1,0 +1,251 @@
+"""DuckDB storage. Tables come from schemas/tables; every write is an idempotent upsert."""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import datetime as dt
+import json
+import os
+import threading
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from echo import schema
+
+
+class StoreError(RuntimeError):
+    pass
+
+
+def _to_row(record: Any) -> dict:
+    if dataclasses.is_dataclass(record):
+        return {f.name: getattr(record, f.name) for f in dataclasses.fields(record)}
+    if isinstance(record, Mapping):
+        return dict(record)
+    raise TypeError(f"cannot store {type(record).__name__}: expected a record dataclass or a mapping")
+
+
+def _json_default(o: Any) -> Any:
+    if isinstance(o, (dt.datetime, dt.date)):
+        return o.isoformat()
+    if isinstance(o, (set, frozenset, tuple)):
+        return list(o)
+    if dataclasses.is_dataclass(o):
+        return dataclasses.asdict(o)
+    raise TypeError(f"not JSON serializable: {type(o).__name__}")
+
+
+def to_json(value: Any) -> str | None:
+    """JSON text for a JSON column: strings that already hold JSON are kept as they are."""
+    if value is None:
+        return None
+    if isinstance(value, str):
+        try:
+            json.loads(value)
+            return value
+        except ValueError:
+            return json.dumps(value)
+    return json.dumps(value, default=_json_default, ensure_ascii=False, sort_keys=True)
+
+
+class Store:
+    """One DuckDB database. Thread-safe for the pipeline's use: a lock guards the connection."""
+
+    def __init__(self, path: str | os.PathLike | None = None, *, read_only: bool = False):
+        self.path = Path(path) if path not in (None, ":memory:") else None
+        if self.path is not None and not read_only:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            self.con = duckdb.connect(str(self.path) if self.path else ":memory:", read_only=read_only)
+        except duckdb.IOException as e:
+            raise StoreError(
+                f"cannot open {self.path}: {e}. Another process (a running refresh?) holds the writer lock; "
+                "analysts should query the snapshot instead: echo-bench sql \"...\""
+            ) from e
+        self.read_only = read_only
+        self._lock = threading.RLock()
+        if not read_only:
+            self.init_schema()
+
+    # -- schema ----------------------------------------------------------------------------------
+    def init_schema(self) -> None:
+        """Create missing tables and add columns that the DDL gained since the file was made."""
+        with self._lock:
+            statements = [st.query for st in self.con.extract_statements(schema.ddl())]
+            creates = [q for q in statements if q.lstrip().upper().startswith("CREATE")]
+            for q in creates:
+                self.con.execute(q)
+            existing = {
+                (t, c)
+                for t, c in self.con.execute(
+                    "SELECT table_name, column_name FROM duckdb_columns() WHERE database_name = current_database()"
+                ).fetchall()
+            }
+            for t in schema.tables().values():
+                for c in t.columns:
+                    if (t.name, c.name) not in existing:
+                        self.con.execute(f'ALTER TABLE "{t.name}" ADD COLUMN "{c.name}" {c.type}')
+            for q in statements:
+                if q not in creates:
+                    self.con.execute(q)
+
+    # -- reads -----------------------------------------------------------------------------------
+    def query(self, sql: str, params: Sequence | Mapping | None = None) -> list[dict]:
+        with self._lock:
+            cur = self.con.execute(sql, params) if params is not None else self.con.execute(sql)
+            cols = [d[0] for d in cur.description] if cur.description else []
+            return [dict(zip(cols, row)) for row in cur.fetchall()]
+
+    def scalar(self, sql: str, params: Sequence | Mapping | None = None) -> Any:
+        with self._lock:
+            row = (self.con.execute(sql, params) if params is not None else self.con.execute(sql)).fetchone()
+            return row[0] if row else None
+
+    def arrow(self, sql: str, params: Sequence | Mapping | None = None) -> pa.Table:
+        with self._lock:
+            cur = self.con.execute(sql, params) if params is not None else self.con.execute(sql)
+            return cur.arrow()
+
+    def records(self, table: str, where: str = "", params: Sequence | Mapping | None = None) -> list[Any]:
+        """Rows of a table as its record type."""
+        cls = schema.record_type(table)
+        cols = ", ".join(f'"{c}"' for c in schema.table(table).column_names)
+        rows = self.query(f'SELECT {cols} FROM "{table}" {where}', params)
+        return [cls(**r) for r in rows]
+
+    def count(self, table: str) -> int:
+        return int(self.scalar(f'SELECT count(*) FROM "{table}"'))
+
+    def counts(self) -> dict[str, int]:
+        return {t: self.count(t) for t in sorted(schema.tables())}
+
+    # -- writes ----------------------------------------------------------------------------------
+    def execute(self, sql: str, params: Sequence | Mapping | None = None) -> None:
+        with self._lock:
+            if params is not None:
+                self.con.execute(sql, params)
+            else:
+                self.con.execute(sql)
+
+    @contextlib.contextmanager
+    def transaction(self) -> Iterator[Store]:
+        with self._lock:
+            self.con.execute("BEGIN TRANSACTION")
+            try:
+                yield self
+            except BaseException:
+                self.con.execute("ROLLBACK")
+                raise
+            self.con.execute("COMMIT")
+
+    def _arrow_batch(self, table: str, rows: list[dict]) -> pa.Table:
+        t = schema.table(table)
+        json_cols = [c.name for c in t.columns if c.type == "JSON"]
+        defaults = {c.name: c.default for c in t.columns if c.has_default}
+        names = set(t.column_names)
+        for r in rows:
+            unknown = set(r) - names
+            if unknown:
+                raise StoreError(f"{table}: unknown column(s) {sorted(unknown)}")
+            for c, d in defaults.items():
+                if c in r and r[c] is None:
+                    r[c] = d
+            for c in json_cols:
+                if c in r:
+                    r[c] = to_json(r[c])
+        try:
+            return pa.Table.from_pylist(rows, schema=schema.arrow_schema(table))
+        except (pa.ArrowInvalid, pa.ArrowTypeError) as e:
+            raise StoreError(f"{table}: a row does not fit the schema: {e}") from e
+
+    def upsert(
+        self,
+        table: str,
+        records: Iterable[Any],
+        *,
+        update: Sequence[str] | None = None,
+        ignore_existing: bool = False,
+    ) -> int:
+        """Insert rows; on a primary-key conflict update `update` columns (default: all non-key columns).
+
+        `ignore_existing=True` keeps the stored row untouched instead. Within one batch the last row for a
+        key wins. Returns the number of rows written.
+        """
+        t = schema.table(table)
+        if not t.primary_key:
+            raise StoreError(f"{table} has no primary key; upsert needs one")
+        by_key: dict[tuple, dict] = {}
+        for rec in records:
+            row = _to_row(rec)
+            missing = [k for k in t.primary_key if row.get(k) is None]
+            if missing:
+                raise StoreError(f"{table}: row without primary key column(s) {missing}: {str(row)[:200]}")
+            by_key[tuple(row[k] for k in t.primary_key)] = row
+        if not by_key:
+            return 0
+        batch = self._arrow_batch(table, list(by_key.values()))
+        cols = t.column_names
+        quoted = ", ".join(f'"{c}"' for c in cols)
+        pk = ", ".join(f'"{c}"' for c in t.primary_key)
+        if ignore_existing:
+            action = "DO NOTHING"
+        else:
+            upd = [c for c in (update if update is not None else cols) if c not in t.primary_key]
+            if not upd:
+                action = "DO NOTHING"
+            else:
+                # A column absent from every incoming row keeps its stored value.
+                present = set().union(*(r.keys() for r in by_key.values()))
+                upd = [c for c in upd if c in present]
+                action = ("DO UPDATE SET " + ", ".join(f'"{c}" = excluded."{c}"' for c in upd)) if upd else "DO NOTHING"
+        with self._lock:
+            view = f"_incoming_{table}_{threading.get_ident()}"
+            self.con.register(view, batch)
+            try:
+                self.con.execute(f'INSERT INTO "{table}" ({quoted}) SELECT {quoted} FROM "{view}" ON CONFLICT ({pk}) {action}')
+            finally:
+                self.con.unregister(view)
+        return len(by_key)
+
+    def delete(self, table: str, where: str, params: Sequence | Mapping | None = None) -> int:
+        with self._lock:
+            n = self.scalar(f'SELECT count(*) FROM "{table}" WHERE {where}', params)
+            self.execute(f'DELETE FROM "{table}" WHERE {where}', params)
+            return int(n or 0)
+
+    # -- exports ---------------------------------------------------------------------------------
+    def mirror_parquet(self, out_dir: str | os.PathLike) -> dict[str, Path]:
+        """Write every table to out_dir/<table>.parquet (atomically: write then rename)."""
+        out = Path(out_dir)
+        out.mkdir(parents=True, exist_ok=True)
+        written = {}
+        for name in sorted(schema.tables()):
+            with self._lock:
+                tbl = self.con.execute(f'SELECT * FROM "{name}"').arrow()
+            if isinstance(tbl, pa.RecordBatchReader):
+                tbl = tbl.read_all()
+            tmp = out / f".{name}.parquet.tmp"
+            pq.write_table(tbl.cast(schema.arrow_schema(name)), tmp, compression="zstd")
+            os.replace(tmp, out / f"{name}.parquet")
+            written[name] = out / f"{name}.parquet"
+        return written
+
+    def checkpoint(self) -> None:
+        with self._lock:
+            self.con.execute("CHECKPOINT")
+
+    def close(self) -> None:
+        with self._lock:
+            self.con.close()
+
+    def __enter__(self) -> Store:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()

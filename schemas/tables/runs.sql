@@ -1,0 +1,16 @@
+CREATE TABLE IF NOT EXISTS runs (
+    run_id         VARCHAR NOT NULL PRIMARY KEY,
+    started_at     TIMESTAMPTZ NOT NULL,
+    finished_at    TIMESTAMPTZ,
+    status         VARCHAR NOT NULL,
+    failed_stage   VARCHAR,
+    error          VARCHAR,
+    trigger        VARCHAR,
+    params         JSON,
+    stage_stats    JSON,
+    code_version   VARCHAR
+);
+COMMENT ON TABLE runs IS 'One row per refresh, written even when a stage fails.';
+COMMENT ON COLUMN runs.status IS 'running, ok or failed';
+COMMENT ON COLUMN runs.stage_stats IS '{stage: {counter: n, ..., seconds: s}} in stage order';
+COMMENT ON COLUMN runs.trigger IS 'cli or prefect (with the flow run id)';

@@ -77,8 +77,9 @@ class Store:
     def init_schema(self) -> None:
         """Create missing tables and add columns that the DDL gained since the file was made."""
         with self._lock:
-            statements = [st.query for st in self.con.extract_statements(schema.ddl())]
-            creates = [q for q in statements if q.lstrip().upper().startswith("CREATE")]
+            parsed = self.con.extract_statements(schema.ddl())
+            statements = [st.query for st in parsed]
+            creates = [st.query for st in parsed if st.type == duckdb.StatementType.CREATE]
             for q in creates:
                 self.con.execute(q)
             existing = {

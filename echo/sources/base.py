@@ -1,0 +1,68 @@
+"""The one protocol every source implements, and the result every parser returns.
+
+A platform module (x.py, bluesky.py, reddit.py, mastodon.py, hackernews.py) has:
+- pure parsers: `parse_<response kind>(payload, *, ctx: ParseContext) -> Parsed`, used by both the live
+  connector and `echo-bench import` (same code path for live and imported data);
+- a `Source` class implementing the protocol below over echo.sources.http.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from echo.records import CrawlError, Post, PostMedia, stable_id
+
+
+@dataclass
+class ParseContext:
+    """Where parsed items came from: stamped on every Post so lineage is kept."""
+
+    source: str
+    query: str | None = None
+    run_id: str | None = None
+    fetched_at: dt.datetime = field(default_factory=lambda: dt.datetime.now(dt.UTC))
+
+    def error(self, kind: str, message: str, raw: Any) -> CrawlError:
+        """A bad item, kept raw so nothing is lost; one bad item never aborts a crawl."""
+        import json
+
+        raw_text = raw if isinstance(raw, str) else json.dumps(raw, default=str, ensure_ascii=False)
+        return CrawlError(
+            error_id=stable_id("crawl_error", self.source, kind, raw_text[:4000]),
+            source=self.source, query=self.query, kind=kind, message=message[:2000], raw=raw_text,
+            run_id=self.run_id, recorded_at=self.fetched_at,
+        )
+
+
+@dataclass
+class Parsed:
+    """Normalized output of a parser: posts, their images, and items that could not be read."""
+
+    posts: list[Post] = field(default_factory=list)
+    post_media: list[PostMedia] = field(default_factory=list)
+    errors: list[CrawlError] = field(default_factory=list)
+    next_cursor: str | None = None  # paging cursor of the response, when it has one
+    newest: str | None = None       # newest id or timestamp seen (watermark for incremental runs)
+
+    def extend(self, other: Parsed) -> Parsed:
+        self.posts.extend(other.posts)
+        self.post_media.extend(other.post_media)
+        self.errors.extend(other.errors)
+        return self
+
+
+class Source(Protocol):
+    """A live connector. Constructed with its SourceConfig; credentials come from the environment."""
+
+    platform: str
+
+    def search(self, query: str, cursor: str | None, watermark: str | None) -> Iterator[Parsed]:
+        """Pages of search results newer than `watermark`, resuming at `cursor`; each page carries next_cursor/newest."""
+        ...
+
+    def fetch_tree(self, root: Post) -> Parsed:
+        """The missing context of a candidate: parents, replies and quotes, within the configured depth/breadth."""
+        ...

@@ -114,7 +114,8 @@ def run_stage(ctx: RunContext, stage: Stage) -> StageStats:
     """Run one stage, time it, and record its counts on the run row (so a crash keeps them)."""
     fn = stage.load()
     t0 = time.perf_counter()
-    stats = ctx.stage_stats(stage.name)
+    # A retried stage starts its counters afresh: stages are idempotent, so only the last attempt counts.
+    stats = ctx.stats[stage.name] = StageStats()
     try:
         fn(ctx)
     finally:
@@ -155,13 +156,17 @@ def selected_stages(only: Iterable[str] | None = None, skip: Iterable[str] | Non
 
 def refresh(config: Config, store: Store, *, trigger: str = "cli", params: dict | None = None,
             only: Iterable[str] | None = None, skip: Iterable[str] | None = None,
-            progress: bool = False, on_stage: Callable[[Stage, StageStats], None] | None = None) -> RunContext:
-    """Run the whole pipeline once. The run row is written even when a stage fails (then StageFailed)."""
+            progress: bool = False, on_stage: Callable[[Stage, StageStats], None] | None = None,
+            stage_runner: Callable[[RunContext, Stage], StageStats] = run_stage) -> RunContext:
+    """Run the whole pipeline once. The run row is written even when a stage fails (then StageFailed).
+
+    `stage_runner` lets an orchestrator wrap each stage (the Prefect flow makes each one a task with retries).
+    """
     stages = selected_stages(only, skip)
     ctx = start_run(config, store, trigger=trigger, params=params, progress=progress)
     for stage in stages:
         try:
-            stats = run_stage(ctx, stage)
+            stats = stage_runner(ctx, stage)
         except BaseException as e:  # noqa: BLE001 - recorded, then re-raised
             finish_run(ctx, failed_stage=stage.name, error=e)
             if isinstance(e, (KeyboardInterrupt, SystemExit)):

@@ -1,0 +1,1 @@
+"""Prefect orchestration of the echo pipeline. Logic lives in the echo library; this only schedules and retries."""

@@ -1,0 +1,85 @@
+"""Pipeline stage "filter": cheap rule filters on every post that has no 'cheap' relevance row yet.
+
+Whole reply trees are judged together, because a reply passes with its root and a root can pass on
+its author's own follow-up posts. When a new post joins a tree whose root failed for lack of a model
+keyword, the tree is judged again and rows that now pass are updated (never the other way round).
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+
+from echo.filters import cheap
+from echo.pipeline import RunContext
+from echo.progress import track
+from echo.records import Relevance
+
+STAGE = "filter"
+
+_PENDING_TREES = """
+    SELECT DISTINCT p.platform, coalesce(p.root_id, p.post_id) AS tree
+    FROM posts p
+    WHERE NOT EXISTS (SELECT 1 FROM relevance r
+                      WHERE r.platform = p.platform AND r.post_id = p.post_id AND r.stage = 'cheap')
+"""
+
+_TREE_POSTS = f"""
+    WITH pending AS ({_PENDING_TREES})
+    SELECT p.platform, p.post_id, p.text, p.author, p.author_id, p.parent_id,
+           coalesce(p.root_id, p.post_id) AS tree, p.quoted_id, p.lang,
+           (SELECT count(*) FROM post_media m WHERE m.platform = p.platform AND m.post_id = p.post_id) AS n_images,
+           r.passed AS stored_passed, r.reason AS stored_reason
+    FROM posts p
+    JOIN pending t ON t.platform = p.platform AND t.tree = coalesce(p.root_id, p.post_id)
+    LEFT JOIN relevance r ON r.platform = p.platform AND r.post_id = p.post_id AND r.stage = 'cheap'
+    ORDER BY p.platform, tree, p.created_at NULLS LAST, p.post_id
+"""
+
+_QUOTED = f"""
+    WITH pending AS ({_PENDING_TREES})
+    SELECT DISTINCT q.platform, q.post_id, q.text, q.author, q.lang
+    FROM posts p
+    JOIN pending t ON t.platform = p.platform AND t.tree = coalesce(p.root_id, p.post_id)
+    JOIN posts q ON q.platform = p.platform AND q.post_id = p.quoted_id
+"""
+
+
+def run(ctx: RunContext) -> None:
+    stats = ctx.stage_stats(STAGE)
+    fcfg = ctx.config.filter
+    rows = ctx.store.query(_TREE_POSTS)
+    quoted: dict[str, dict[str, cheap.TreePost]] = defaultdict(dict)
+    for q in ctx.store.query(_QUOTED):
+        quoted[q["platform"]][q["post_id"]] = cheap.TreePost(post_id=q["post_id"], text=q["text"],
+                                                            author=q["author"], lang=q["lang"])
+    trees: dict[tuple[str, str], list[dict]] = defaultdict(list)
+    for r in rows:
+        trees[(r["platform"], r["tree"])].append(r)
+
+    out: list[Relevance] = []
+    for (platform, _tree), posts in track(list(trees.items()), "cheap filters", enabled=ctx.progress):
+        tree_posts = [_tree_post(r) for r in posts]
+        verdicts = cheap.judge_tree(tree_posts, keywords=fcfg.keywords, min_chars=fcfg.min_text_chars,
+                                    languages=fcfg.languages, quoted=quoted.get(platform, {}))
+        for r in posts:
+            v = verdicts[r["post_id"]]
+            if r["stored_passed"] is not None:
+                # Already judged: only a keyword failure can turn into a pass as the tree grows.
+                if r["stored_passed"] or r["stored_reason"] != cheap.NO_KEYWORD or not v.passed:
+                    continue
+                stats["rejudged_passed"] += 1
+            out.append(Relevance(platform=platform, post_id=r["post_id"], stage="cheap", score=None,
+                                 passed=v.passed, reason=v.reason, model=cheap.MODEL,
+                                 prompt_version=cheap.PROMPT_VERSION, run_id=ctx.run_id))
+            if v.passed:
+                stats["passed"] += 1
+            else:
+                stats[f"failed_{v.reason.split(':')[0]}"] += 1
+    ctx.store.upsert("relevance", out)
+    stats["judged"] += len(out)
+
+
+def _tree_post(r: dict) -> cheap.TreePost:
+    return cheap.TreePost(post_id=r["post_id"], text=r["text"], author=r["author_id"] or r["author"],
+                          parent_id=r["parent_id"], root_id=r["tree"], quoted_id=r["quoted_id"], lang=r["lang"],
+                          n_images=int(r["n_images"] or 0))

@@ -74,6 +74,27 @@ def ddl() -> str:
 
 
 @functools.cache
+def views_ddl() -> str:
+    """Analyst views (schemas/views/*.sql): defined over table names, so they work on the live DB and the snapshot."""
+    folder = _root() / "views"
+    files = sorted((f for f in folder.iterdir() if f.name.endswith(".sql")), key=lambda f: f.name)
+    return "\n".join(f.read_text(encoding="utf-8") for f in files)
+
+
+def view_docs() -> dict[str, str]:
+    """View name -> its leading comment, for `echo-bench sql --views` and the README."""
+    import re
+
+    docs = {}
+    for block in views_ddl().split("CREATE OR REPLACE VIEW ")[1:]:
+        name = block.split()[0]
+        docs[name] = ""
+    for m in re.finditer(r"((?:--[^\n]*\n)+)CREATE OR REPLACE VIEW (\w+)", views_ddl()):
+        docs[m.group(2)] = " ".join(line.lstrip("- ").strip() for line in m.group(1).splitlines())
+    return docs
+
+
+@functools.cache
 def tables() -> dict[str, Table]:
     con = duckdb.connect(":memory:")
     con.execute(ddl())

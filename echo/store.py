@@ -95,6 +95,7 @@ class Store:
             for q in statements:
                 if q not in creates:
                     self.con.execute(q)
+            self.con.execute(schema.views_ddl())
 
     # -- reads -----------------------------------------------------------------------------------
     def query(self, sql: str, params: Sequence | Mapping | None = None) -> list[dict]:

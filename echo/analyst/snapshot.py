@@ -1,0 +1,110 @@
+"""The analyst snapshot: Parquet copies of every table plus a small DuckDB file of views over them.
+
+DuckDB allows one writer, so analysts never open the live database while a refresh runs. At the end of
+each run (stage "publish") the tables are written to a new folder snapshots/<run_id>/, a DuckDB file with
+one view per table (over that folder's Parquet) and the documented analyst views is built beside them,
+and the `current` link is swapped to it with an atomic rename. A reader that opened the old snapshot
+keeps a consistent view; the next `echo-bench sql` sees the new one. The Parquet mirror path
+(paths.parquet_dir) is a link to the current snapshot's tables.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+import shutil
+from pathlib import Path
+
+import duckdb
+
+from echo import schema
+from echo.config import Config
+from echo.store import Store
+
+KEEP_SNAPSHOTS = 3
+SNAPSHOT_DB = "analyst.duckdb"
+
+
+def _swap_link(link: Path, target: Path) -> None:
+    """Point `link` at `target` atomically (rename over the old link)."""
+    tmp = link.with_name(f".{link.name}.tmp")
+    if tmp.is_symlink() or tmp.exists():
+        tmp.unlink()
+    os.symlink(os.path.relpath(target, link.parent), tmp)
+    if link.exists() and not link.is_symlink():
+        raise RuntimeError(f"{link} exists and is not a link: move it away so echo can manage it")
+    os.replace(tmp, link)
+
+
+def build_snapshot(store: Store, folder: Path) -> Path:
+    """Write every table as Parquet into folder/tables and a views-only DuckDB file; returns the DuckDB path."""
+    tables_dir = folder / "tables"
+    written = store.mirror_parquet(tables_dir)
+    db_path = folder / SNAPSHOT_DB
+    tmp = folder / f".{SNAPSHOT_DB}.tmp"
+    if tmp.exists():
+        tmp.unlink()
+    con = duckdb.connect(str(tmp))
+    try:
+        for name, path in written.items():
+            # Absolute paths: the views must resolve from any working directory.
+            con.execute(f"CREATE VIEW \"{name}\" AS SELECT * FROM read_parquet('{path.resolve()}')")
+        con.execute(schema.views_ddl())
+        for name, t in schema.tables().items():
+            if t.comment:
+                con.execute(f"COMMENT ON VIEW \"{name}\" IS '{t.comment.replace(chr(39), chr(39) * 2)}'")
+        for name, doc in schema.view_docs().items():
+            con.execute(f"COMMENT ON VIEW \"{name}\" IS '{doc.replace(chr(39), chr(39) * 2)}'")
+        con.execute("CHECKPOINT")
+    finally:
+        con.close()
+    os.replace(tmp, db_path)
+    return db_path
+
+
+def publish(store: Store, config: Config, run_id: str) -> Path:
+    """Build the snapshot of this run and make it current. Returns the snapshot folder."""
+    root = config.path("analyst_dir")
+    folder = root / "snapshots" / run_id
+    if folder.exists():
+        shutil.rmtree(folder)
+    folder.mkdir(parents=True)
+    build_snapshot(store, folder)
+    (folder / "snapshot.json").write_text(json.dumps({
+        "run_id": run_id, "published_at": dt.datetime.now(dt.UTC).isoformat(),
+        "tables": store.counts(),
+    }, indent=2, sort_keys=True))
+    _swap_link(root / "current", folder)
+    parquet_link = config.path("parquet_dir")
+    parquet_link.parent.mkdir(parents=True, exist_ok=True)
+    _swap_link(parquet_link, folder / "tables")
+    _prune(root / "snapshots", keep=KEEP_SNAPSHOTS, current=folder)
+    return folder
+
+
+def _prune(snapshots: Path, keep: int, current: Path) -> None:
+    folders = sorted((p for p in snapshots.iterdir() if p.is_dir()), key=lambda p: p.name)
+    for old in folders[:-keep]:
+        if old.resolve() != current.resolve():
+            shutil.rmtree(old, ignore_errors=True)
+
+
+def current_snapshot_db(config: Config) -> Path:
+    db = config.path("analyst_dir") / "current" / SNAPSHOT_DB
+    if not db.exists():
+        raise FileNotFoundError(f"no analyst snapshot at {db}: run `echo-bench refresh` first")
+    return db.resolve()
+
+
+def open_snapshot(config: Config) -> duckdb.DuckDBPyConnection:
+    """A read-only connection to the current snapshot; safe while a refresh holds the live database."""
+    return duckdb.connect(str(current_snapshot_db(config)), read_only=True)
+
+
+def run(ctx) -> None:
+    folder = publish(ctx.store, ctx.config, ctx.run_id)
+    stats = ctx.stage_stats("publish")
+    stats["tables"] = len(schema.tables())
+    stats["rows"] = sum(ctx.store.counts().values())
+    stats["snapshot_bytes"] = sum(f.stat().st_size for f in folder.rglob("*") if f.is_file())

@@ -15,7 +15,11 @@ CREATE TABLE IF NOT EXISTS media (
     parent_url    VARCHAR,
     crop_box      INTEGER[],
     fetched_at    TIMESTAMPTZ,
-    run_id        VARCHAR
+    run_id        VARCHAR,
+    attempts      INTEGER,
+    retryable     BOOLEAN,
+    final_url     VARCHAR,
+    is_screenshot BOOLEAN
 );
 COMMENT ON TABLE media IS 'Images referenced by posts, and crops cut from chat screenshots.';
 COMMENT ON COLUMN media.status IS 'pending, ok or failed';
@@ -25,3 +29,10 @@ COMMENT ON COLUMN media.path IS 'file under the media store, relative to it';
 COMMENT ON COLUMN media.phash IS 'perceptual hash (64-bit pHash, hex) for near-duplicate images';
 COMMENT ON COLUMN media.parent_url IS 'for a crop: the screenshot it was cut from';
 COMMENT ON COLUMN media.crop_box IS 'for a crop: [left, top, right, bottom] in the parent screenshot';
+COMMENT ON COLUMN media.thumb_path IS 'WEBP thumbnail (at most media.thumb_size px) under the media store, relative to it';
+COMMENT ON COLUMN media.format IS 'decoded format: PNG, JPEG, WEBP, GIF or BMP (the file extension follows it, not the URL)';
+COMMENT ON COLUMN media.width IS 'pixels after EXIF orientation was applied';
+COMMENT ON COLUMN media.attempts IS 'downloads tried and failed so far (runs); a transient failure is retried until media.max_retries';
+COMMENT ON COLUMN media.retryable IS 'the last failure was transient (timeout, connection, HTTP 5xx/429) and is retried next run';
+COMMENT ON COLUMN media.final_url IS 'URL after redirects (every hop was re-checked)';
+COMMENT ON COLUMN media.is_screenshot IS 'looks like a chat-window screenshot (heuristic); NULL when not checked';

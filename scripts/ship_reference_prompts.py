@@ -29,7 +29,7 @@ def rows() -> dict[str, list[dict]]:
     seen = set()
     for name in ("benchmark-prompts.json", "test.json", "refl_data.json"):
         for r in json.loads((SRC / "imagereward_diffusiondb" / name).read_text(encoding="utf-8")):
-            p = r["prompt"].strip()
+            p = (r.get("prompt") or r.get("text") or "").strip()
             if p and p not in seen:
                 seen.add(p)
                 out["diffusiondb"].append({"prompt": p, "category": None})

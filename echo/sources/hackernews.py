@@ -9,6 +9,7 @@ Algolia's HN API needs no key and allows 10,000 requests per hour per IP.
 
 from __future__ import annotations
 
+import collections
 import datetime as dt
 import re
 from collections.abc import Iterator
@@ -44,7 +45,7 @@ def image_links(html: str | None, story_url: str | None = None) -> list[str]:
     if html:
         soup = BeautifulSoup(html, "html.parser")
         urls.extend(a["href"] for a in soup.find_all("a", href=True))
-        urls.extend(u.rstrip(".,);]") for u in BARE_URL.findall(soup.get_text()))
+        urls.extend(u.rstrip(".,);]") for u in BARE_URL.findall(soup.get_text(" ")))
     out: list[str] = []
     for u in urls:
         if is_image_url(u) and u not in out:
@@ -139,7 +140,8 @@ def parse_item(item: dict, ctx: ParseContext, *, max_depth: int | None = None,
             return
         try:
             if node.get("type") == "pollopt":
-                return  # poll options are choices, not posts
+                out.skipped["pollopt"] += 1  # poll options are choices, not posts
+                return
             children = node.get("children")
             replies = len(children) if isinstance(children, list) else children if isinstance(children, int) else None
             item_id = str(node["id"])
@@ -183,7 +185,7 @@ def parse_payload(obj: Any, ctx: ParseContext) -> Parsed:
         if "id" in obj and ("type" in obj or "children" in obj):
             return parse_item(obj, ctx)
         if "username" in obj and "karma" in obj:
-            return Parsed()  # a user profile: no posts
+            return Parsed(skipped=collections.Counter(not_a_post=1))  # a user profile
     if isinstance(obj, list) and all(isinstance(x, dict) and "reply" in x for x in obj):
         out = Parsed()
         for entry in obj:

@@ -3,13 +3,14 @@
 post_id is the status id on the instance the crawl talks to; `url` is the status's own (instance-
 qualified) address. A reblog is unwrapped: the reblogged status is the post. Quotes (the `quote` field of
 Mastodon 4.4+, or the older `quote`/`quote_id` of forks) set quoted_id. Only image attachments become
-post_media; video, gifv and audio attachments are recorded as `unsupported_media` crawl errors (kept raw).
+post_media; video, gifv and audio attachments are counted in Parsed.skipped (and kept in the raw status).
 
 Instances allow 300 requests per 5 minutes per account or IP; X-RateLimit-Reset is an ISO 8601 time.
 """
 
 from __future__ import annotations
 
+import collections
 import datetime as dt
 import os
 import re
@@ -20,7 +21,7 @@ from urllib.parse import parse_qs, quote, urlsplit
 from bs4 import BeautifulSoup
 
 from echo.config import SourceConfig
-from echo.records import CrawlError, Post, PostMedia
+from echo.records import Post, PostMedia
 from echo.sources.base import Parsed, ParseContext
 from echo.sources.http import HttpClient, SourceAuthError, SourceError, next_link
 
@@ -85,7 +86,8 @@ def quoted_status(status: dict) -> tuple[str | None, dict | None]:
     return None, None
 
 
-def status_post(status: dict, ctx: ParseContext, errors: list[CrawlError]) -> tuple[Post, list[PostMedia]]:
+def status_post(status: dict, ctx: ParseContext, skipped: collections.Counter | None = None,
+                ) -> tuple[Post, list[PostMedia]]:
     """One Status (a reblog unwrapped first) -> Post and its image attachments."""
     if is_status(status.get("reblog")):
         status = status["reblog"]
@@ -114,9 +116,8 @@ def status_post(status: dict, ctx: ParseContext, errors: list[CrawlError]) -> tu
             if url not in {m.url for m in media}:
                 media.append(PostMedia(platform=PLATFORM, post_id=post_id, url=url, position=len(media),
                                        alt_text=att.get("description") or None))
-        else:
-            errors.append(ctx.error("unsupported_media", f"mastodon status {post_id}: {att.get('type')} "
-                                    "attachment skipped (only images are stored)", att))
+        elif skipped is not None:  # video, gifv, audio, unknown: counted, still in the post's raw
+            skipped[f"media_{att.get('type') or 'unknown'}"] += 1
     return post, media
 
 
@@ -124,7 +125,7 @@ def _add_status(status: Any, ctx: ParseContext, out: Parsed) -> Post | None:
     try:
         if not is_status(status):
             raise ValueError("not a Status (needs id, account and content)")
-        post, media = status_post(status, ctx, out.errors)
+        post, media = status_post(status, ctx, out.skipped)
         inner = status["reblog"] if is_status(status.get("reblog")) else status
         _, embedded = quoted_status(inner)
         out.posts.append(post)
@@ -222,7 +223,7 @@ def parse_payload(obj: Any, ctx: ParseContext) -> Parsed:
     """Any Mastodon API response body, recognised by its shape."""
     if isinstance(obj, list):
         if obj and all(isinstance(x, dict) and "name" in x and "account" not in x for x in obj):
-            return Parsed()  # a list of hashtags (trends): no posts
+            return Parsed(skipped=collections.Counter(not_a_post=len(obj)))  # hashtags (trends)
         return parse_statuses(obj, ctx)
     if isinstance(obj, dict):
         if "ancestors" in obj and "descendants" in obj:
@@ -232,11 +233,11 @@ def parse_payload(obj: Any, ctx: ParseContext) -> Parsed:
         if is_status(obj):
             return parse_statuses([obj], ctx)
         if ("domain" in obj or "uri" in obj) and "title" in obj:
-            return Parsed()  # instance information
+            return Parsed(skipped=collections.Counter(not_a_post=1))  # instance information
         if "acct" in obj and "username" in obj:
-            return Parsed()  # an account
+            return Parsed(skipped=collections.Counter(not_a_post=1))  # an account
         if "type" in obj and "preview_url" in obj and "account" not in obj:
-            return Parsed()  # a media attachment (upload response)
+            return Parsed(skipped=collections.Counter(not_a_post=1))  # a media upload response
     return Parsed(errors=[ctx.error("malformed_page", "not a Mastodon API response this parser knows "
                                     "(status list, search result, context, status)", obj)])
 

@@ -12,6 +12,7 @@ for an honest, unique User-Agent.
 from __future__ import annotations
 
 import base64
+import collections
 import datetime as dt
 import html
 import os
@@ -79,6 +80,15 @@ def _metadata_image(meta: Any) -> str | None:
     source = meta.get("s") or {}
     url = source.get("u")
     return html.unescape(url) if url else None
+
+
+def skipped_media(data: dict) -> collections.Counter:
+    """Uploaded media that are not still images (animated images, videos), by kind, for the counts."""
+    kinds = collections.Counter()
+    for entry in (data.get("media_metadata") or {}).values():
+        if isinstance(entry, dict) and entry.get("e") not in (None, "Image"):
+            kinds[f"media_{str(entry['e']).lower()}"] += 1
+    return kinds
 
 
 def link_images(data: dict) -> list[tuple[str, str | None]]:
@@ -193,6 +203,8 @@ def _parse_things(children: Any, ctx: ParseContext, out: Parsed, mores: list[Mor
         try:
             kind = thing.get("kind")
             data = thing["data"]
+            if kind in ("t1", "t3"):
+                out.skipped.update(skipped_media(data))
             if kind == "t3":
                 post, media = link_post(data, ctx)
                 out.posts.append(post)
@@ -282,7 +294,7 @@ def parse_payload(obj: Any, ctx: ParseContext) -> Parsed:
             _newest(out)
             return out
         if "access_token" in obj:
-            return Parsed()  # OAuth token response: nothing to store
+            return Parsed(skipped=collections.Counter(not_a_post=1))  # OAuth token response
     return Parsed(errors=[ctx.error("malformed_page", "not a Reddit API response this parser knows "
                                     "(Listing, /comments pair, morechildren, thing)", obj)])
 
@@ -353,27 +365,33 @@ class Source:
         """Pages of search (sort=new) or listing results; stops at the watermark (newest created_utc seen)."""
         limit = max(1, min(100, self.config.page_size))
         if query.startswith("listing:"):
-            path = f"/r/{self.subreddits}/{query.split(':', 1)[1] or 'new'}"
+            listing = query.split(":", 1)[1] or "new"
+            path = f"/r/{self.subreddits}/{listing}"
             base = {"limit": limit}
+            time_ordered = listing == "new"
         else:
             path = f"/r/{self.subreddits}/search"
             base = {"q": query, "restrict_sr": 1 if self.subreddits != "all" else 0, "sort": self.sort,
                     "t": self.time_filter, "type": "link", "limit": limit}
-        # a resumed crawl continues below the watermark on purpose; only a fresh one stops at it
-        stop_at = float(watermark) if watermark and not cursor else None
-        after = cursor
+            time_ordered = self.sort == "new"
+        # our cursor is '<after>|<floor>': a resumed crawl keeps the watermark it started with, so it neither
+        # stops at the newer watermark saved meanwhile nor pages past the old one
+        after, _, floor = (cursor or "").partition("|")
+        floor = floor if cursor else (watermark or "")
+        stop_at = float(floor) if floor else None
+        after = after or None
         for _ in range(max(1, self.config.max_pages)):
             page = parse_listing(self._get(path, {**base, "after": after}), self._ctx(query))
             done = page.next_cursor is None
-            if stop_at is not None and any(
+            if stop_at is not None and time_ordered and any(
                     p.created_at is not None and p.created_at.timestamp() <= stop_at and p.post_id.startswith("t3_")
                     for p in page.posts):
                 done = True
-                page.next_cursor = None
+            after = page.next_cursor
+            page.next_cursor = None if done else f"{after}|{floor}"
             yield page
             if done:
                 return
-            after = page.next_cursor
 
     # -- trees
     def fetch_tree(self, root: Post) -> Parsed:

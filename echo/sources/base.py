@@ -8,6 +8,7 @@ A platform module (x.py, bluesky.py, reddit.py, mastodon.py, hackernews.py) has:
 
 from __future__ import annotations
 
+import collections
 import datetime as dt
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -46,12 +47,31 @@ class Parsed:
     errors: list[CrawlError] = field(default_factory=list)
     next_cursor: str | None = None  # paging cursor of the response, when it has one
     newest: str | None = None       # newest id or timestamp seen (watermark for incremental runs)
+    # items seen but deliberately not stored (not_found, blocked, not_a_post ...), for the counts
+    skipped: collections.Counter = field(default_factory=collections.Counter)
 
     def extend(self, other: Parsed) -> Parsed:
         self.posts.extend(other.posts)
         self.post_media.extend(other.post_media)
         self.errors.extend(other.errors)
+        self.skipped.update(other.skipped)
+        if other.newest is not None:
+            self.newest = newer(self.newest, other.newest)
         return self
+
+
+def newer(a: str | None, b: str | None) -> str | None:
+    """The newer of two watermarks: numeric ids/epochs compare as numbers, ISO times as text."""
+    if a is None:
+        return b
+    if b is None:
+        return a
+    for num in (int, float):  # int first: 19-digit tweet ids lose precision as floats
+        try:
+            return a if num(a) >= num(b) else b
+        except ValueError:
+            continue
+    return a if a >= b else b
 
 
 class Source(Protocol):

@@ -1,0 +1,257 @@
+"""Takedowns: remove a post or an author from the database and the media store, and keep a salted hash
+so later crawls and imports do not bring it back (is_taken_down).
+
+Frozen release folders are immutable and are not rewritten; the next release drops the data and its
+changelog counts the removal ("1 sample removed by takedown") without naming it.
+"""
+
+from __future__ import annotations
+
+import collections
+import datetime as dt
+import hashlib
+import json
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from echo.config import Config
+from echo.release.privacy import Pseudonymizer, keyed_hash, load_salt, normalize_handle
+from echo.store import Store
+
+log = logging.getLogger("echo.release")
+
+
+class ForgetError(ValueError):
+    pass
+
+
+def _key(salt: bytes, kind: str, value: str) -> str:
+    return keyed_hash(salt, "takedown", kind, value)
+
+
+def _post_key(salt: bytes, platform: str, post_id: str) -> str:
+    return _key(salt, "post", f"{platform}:{post_id}")
+
+
+def _table_exists(store: Store, name: str) -> bool:
+    return bool(store.scalar("SELECT count(*) FROM duckdb_tables() WHERE table_name = ?", [name]))
+
+
+def is_taken_down(store: Store, platform: str | None, post_id: str | None, author: str | None = None, *,
+                  url: str | None = None, author_id: str | None = None, config: Config | None = None,
+                  salt: bytes | None = None) -> bool:
+    """True when a post (platform + id, or its URL) or its author (handle or id) was forgotten.
+
+    For crawlers and importers: call it before storing a post. Pass `config` (or `salt`) so the salt can be
+    found; without either, the default config is loaded. Cheap: one indexed lookup per call.
+    """
+    if salt is None:
+        if config is None:
+            from echo.config import load_config
+
+            config = load_config()
+        salt = load_salt(config)
+    if not _table_exists(store, "takedowns"):
+        return False
+    keys = []
+    if platform and post_id:
+        keys.append(_post_key(salt, platform, str(post_id)))
+    if url:
+        keys.append(_key(salt, "url", url.strip()))
+    if author:
+        keys.append(_key(salt, "author", normalize_handle(author)))
+    if author_id:
+        keys.append(_key(salt, "author_id", str(author_id)))
+    if not keys:
+        return False
+    return bool(store.scalar("SELECT count(*) FROM takedowns WHERE key_hash IN (SELECT unnest(?))", [keys]))
+
+
+def taken_down_checker(store: Store, pseudonymize: Pseudonymizer) -> Callable[[str], bool]:
+    """sample_id -> was it removed by a takedown (matched by salted hash, the id itself is not stored)."""
+    hashes = set()
+    if _table_exists(store, "takedowns"):
+        for r in store.query("SELECT unnest(removed_samples) AS h FROM takedowns"):
+            hashes.add(r["h"])
+    return lambda sid: pseudonymize.sample_hash(sid) in hashes
+
+
+@dataclass
+class ForgetResult:
+    posts: list[tuple[str, str]] = field(default_factory=list)
+    counts: collections.Counter = field(default_factory=collections.Counter)
+    keys_recorded: int = 0
+
+
+def _text_hashes(texts: list[str]) -> list[str]:
+    """Keys under which the embeddings cache may hold these texts.
+
+    Uses the dedup area's own text key when it provides one; also the plain sha256 of the raw and the
+    whitespace/case-normalized text, so nothing is left behind whichever key the cache used.
+    """
+    out: set[str] = set()
+    try:
+        from echo.dedup import embed as dedup_embed  # type: ignore[attr-defined]
+
+        key_fn = getattr(dedup_embed, "text_hash", None)
+    except ImportError:
+        key_fn = None
+    for t in texts:
+        if not t:
+            continue
+        norm = " ".join(t.lower().split())
+        for v in (t, t.strip(), norm):
+            out.add(hashlib.sha256(v.encode("utf-8")).hexdigest())
+        if key_fn is not None:
+            try:
+                out.add(key_fn(t))
+            except Exception:  # noqa: BLE001 - a foreign helper must not stop a takedown
+                log.warning("echo.dedup.embed.text_hash failed; embeddings removed by sha256 keys only")
+    return sorted(out)
+
+
+def _find_posts(store: Store, post: str | None, platform: str | None, author: str | None) -> list[dict]:
+    where, params = [], []
+    if post:
+        where.append("(url = ? OR post_id = ?)")
+        params += [post.strip(), post.strip()]
+    if author:
+        where.append("(lower(ltrim(author, '@')) = ? OR author_id = ?)")
+        params += [normalize_handle(author), author.strip()]
+    sql = "SELECT platform, post_id, url, author, author_id, text FROM posts WHERE (" + " OR ".join(where) + ")"
+    if platform:
+        sql += " AND platform = ?"
+        params.append(platform)
+    return store.query(sql, params)
+
+
+def forget(store: Store, config: Config, *, post: str | None = None, author: str | None = None,
+           platform: str | None = None, reason: str | None = None) -> ForgetResult:
+    """Remove a post (URL or id) and/or every post of an author, with everything derived from them."""
+    if not post and not author:
+        raise ForgetError("forget needs --post URL|ID and/or --author HANDLE")
+    salt = load_salt(config)
+    pseudo = Pseudonymizer(salt)
+    res = ForgetResult()
+    posts = _find_posts(store, post, platform, author)
+    res.posts = sorted((p["platform"], p["post_id"]) for p in posts)
+    keys = [(p, "post") for p in (_post_key(salt, pl, pid) for pl, pid in res.posts)]
+    if post:
+        keys.append((_key(salt, "url", post.strip()), "url"))
+    if author:
+        keys.append((_key(salt, "author", normalize_handle(author)), "author"))
+        for aid in sorted({p["author_id"] for p in posts if p["author_id"]}):
+            keys.append((_key(salt, "author_id", aid), "author_id"))
+        for handle in sorted({p["author"] for p in posts if p["author"]}):
+            keys.append((_key(salt, "author", normalize_handle(handle)), "author"))
+
+    media_dir = config.path("media_dir")
+    with store.transaction():
+        pkeys = [f"{pl}\x1f{pid}" for pl, pid in res.posts]
+        store.execute("CREATE OR REPLACE TEMP TABLE _forget_posts AS SELECT split_part(k, chr(31), 1) AS platform, "
+                      "split_part(k, chr(31), 2) AS post_id FROM (SELECT unnest(?::VARCHAR[]) AS k)", [pkeys])
+        sample_rows = store.query(
+            "SELECT DISTINCT s.sample_id, s.prompt FROM samples s, _forget_posts f WHERE s.platform = f.platform AND "
+            "(list_contains(s.evidence_post_ids, f.post_id) OR s.anchor_post_id = f.post_id)")
+        sids = sorted(r["sample_id"] for r in sample_rows)
+        urls = sorted(r["url"] for r in store.query(
+            "SELECT DISTINCT m.url FROM post_media m JOIN _forget_posts f USING (platform, post_id)"))
+        texts = [p["text"] for p in posts] + [r["prompt"] for r in sample_rows]
+
+        c = res.counts
+        in_posts = "(platform, post_id) IN (SELECT platform, post_id FROM _forget_posts)"
+        c["post_media"] += store.delete("post_media", in_posts)
+        c["relevance"] += store.delete("relevance", in_posts)
+        c["feedback"] += store.delete("feedback", in_posts)
+        # Media still used by a remaining post or sample stays.
+        still_used = {r["url"] for r in store.query(
+            "SELECT url FROM post_media WHERE url IN (SELECT unnest(?::VARCHAR[])) UNION "
+            "SELECT unnest(input_media) FROM samples WHERE sample_id NOT IN (SELECT unnest(?::VARCHAR[])) UNION "
+            "SELECT unnest(output_media) FROM samples WHERE sample_id NOT IN (SELECT unnest(?::VARCHAR[]))",
+            [urls, sids, sids])}
+        drop_urls = [u for u in urls if u not in still_used]
+        # crops cut from a dropped screenshot go with it
+        drop_urls += [r["url"] for r in store.query(
+            "SELECT url FROM media WHERE parent_url IN (SELECT unnest(?::VARCHAR[]))", [drop_urls])]
+        if sids:
+            sid_list = "(SELECT unnest(?::VARCHAR[]))"
+            c["feedback"] += store.delete("feedback", f"sample_id IN {sid_list}", [sids])
+            c["image_roles"] += store.delete("image_roles", f"sample_id IN {sid_list}", [sids])
+            c["clusters"] += store.delete("clusters", f"sample_id IN {sid_list}", [sids])
+            _repair_duplicate_groups(store, sids, c)
+            c["samples"] += store.delete("samples", f"sample_id IN {sid_list}", [sids])
+        text_keys = _text_hashes(texts)
+        if text_keys:
+            c["embeddings"] += store.delete("embeddings", "text_hash IN (SELECT unnest(?::VARCHAR[]))", [text_keys])
+        files = store.query("SELECT DISTINCT path, thumb_path FROM media WHERE url IN (SELECT unnest(?::VARCHAR[]))",
+                            [drop_urls])
+        c["media"] += store.delete("media", "url IN (SELECT unnest(?::VARCHAR[]))", [drop_urls])
+        c["posts"] += store.delete("posts", in_posts)
+        c.update(_scrub_logs(store, posts))
+        kept_paths = {r["p"] for r in store.query(
+            "SELECT path AS p FROM media WHERE path IS NOT NULL UNION SELECT thumb_path FROM media WHERE thumb_path IS NOT NULL")}
+        store.upsert("takedowns", [{
+            "key_hash": k, "kind": kind, "removed_samples": [pseudo.sample_hash(s) for s in sids],
+            "removed_counts": {t: n for t, n in sorted(c.items())}, "reason": reason,
+            "requested_at": dt.datetime.now(dt.UTC)} for k, kind in keys],
+            update=["removed_samples", "removed_counts", "reason"])
+        store.execute("DROP TABLE IF EXISTS _forget_posts")
+    res.keys_recorded = len(keys)
+    # Files go after the commit: a failed transaction must not leave rows pointing at deleted files.
+    for f in files:
+        for rel in (f["path"], f["thumb_path"]):
+            if rel and rel not in kept_paths:
+                p = media_dir / rel
+                if p.is_file():
+                    p.unlink()
+                    c["media_files"] += 1
+    return res
+
+
+def _repair_duplicate_groups(store: Store, sids: list[str], counts: collections.Counter) -> None:
+    """Drop the removed samples from their groups; a group that lost its canonical gets the smallest remaining id."""
+    groups = store.query(
+        "SELECT DISTINCT group_id FROM duplicates WHERE is_canonical AND sample_id IN (SELECT unnest(?::VARCHAR[]))",
+        [sids])
+    counts["duplicates"] += store.delete("duplicates", "sample_id IN (SELECT unnest(?::VARCHAR[]))", [sids])
+    for g in groups:
+        new = store.scalar("SELECT min(sample_id) FROM duplicates WHERE group_id = ?", [g["group_id"]])
+        if new is not None:
+            store.execute("UPDATE duplicates SET canonical_sample_id = ?, is_canonical = (sample_id = ?), "
+                          "method = CASE WHEN sample_id = ? THEN NULL ELSE method END WHERE group_id = ?",
+                          [new, new, new, g["group_id"]])
+
+
+def _scrub_logs(store: Store, posts: list[dict]) -> collections.Counter:
+    """Cached LLM answers, failures and crawl errors that quote the post's text or URL, or carry its id."""
+    c: collections.Counter = collections.Counter()
+    content, ids = [], []
+    for p in posts:
+        if p["text"] and len(p["text"].strip()) >= 20:
+            content.append(p["text"].strip()[:200])
+        if p["url"]:
+            content.append(p["url"])
+        if p["post_id"] and len(p["post_id"]) >= 6:  # short ids would match unrelated numbers
+            ids.append(p["post_id"])
+    # also as they appear quoted inside JSON text
+    content = sorted({v for n in content for v in (n, json.dumps(n, ensure_ascii=False)[1:-1], json.dumps(n)[1:-1])})
+    needles = content + ids
+    if not needles:
+        return c
+    if content:
+        # Other people's posts that quote it (a quote's raw payload embeds the quoted post) lose their raw copy;
+        # bare ids (a reply's parent id) are kept.
+        match = ("EXISTS (SELECT 1 FROM (SELECT unnest(?::VARCHAR[]) AS n) "
+                 "WHERE contains(coalesce(raw::VARCHAR, ''), n))")
+        c["posts_raw_scrubbed"] += int(store.scalar(f"SELECT count(*) FROM posts WHERE {match}", [content]) or 0)
+        store.execute(f"UPDATE posts SET raw = NULL WHERE {match}", [content])
+    for table, cols in (("llm_cache", ["response::VARCHAR"]), ("llm_failures", ["item_key", "raw_answer", "error"]),
+                        ("crawl_errors", ["raw", "message"])):
+        if not _table_exists(store, table):
+            continue
+        cond = " OR ".join(f"contains(coalesce({col}, ''), n)" for col in cols)
+        where = f"EXISTS (SELECT 1 FROM (SELECT unnest(?::VARCHAR[]) AS n) WHERE {cond})"
+        c[table] += store.delete(table, where, [needles])
+    return c

@@ -1,0 +1,218 @@
+"""Freeze the current database into an immutable, versioned release folder.
+
+<releases_dir>/<version>/
+  data/<config>.parquet   one file per config, rows sorted by id, fixed writer options, no timestamps
+  CHANGELOG.md            against the parent version (the newest release at freeze time)
+  manifest.json           files with sha256/size/rows, row schemas, parent, hashes, source runs, counts
+
+The freeze time is kept only in the releases table, so the same database and config give the same bytes.
+"""
+
+from __future__ import annotations
+
+import collections
+import datetime as dt
+import hashlib
+import json
+import logging
+import os
+import re
+import shutil
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+
+import pyarrow.parquet as pq
+
+from echo import __version__, schema
+from echo.config import Config
+from echo.release import diff as diffmod
+from echo.release.build import ReleaseContent, build_content
+from echo.release.privacy import Pseudonymizer, load_salt
+from echo.release.rows import BENCHMARK_CONFIGS, CONFIGS, row_schema, to_table, validate_rows
+from echo.release.verify import MANIFEST, read_manifest, sha256_file
+from echo.store import Store
+
+log = logging.getLogger("echo.release")
+
+VERSION_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
+CHANGELOG = "CHANGELOG.md"
+# Fixed writer options: with the same pyarrow, the same rows give the same bytes.
+PARQUET_OPTIONS = dict(compression="zstd", compression_level=9, use_dictionary=True, write_statistics=True,
+                       version="2.6", data_page_version="1.0", row_group_size=10_000)
+
+
+class ReleaseError(RuntimeError):
+    pass
+
+
+class ReleaseExists(ReleaseError):
+    pass
+
+
+@dataclass
+class FreezeResult:
+    version: str
+    path: Path
+    manifest: dict
+    content: ReleaseContent
+    diff: diffmod.ReleaseDiff
+
+
+def check_version(version: str) -> str:
+    if not VERSION_RE.match(version or ""):
+        raise ReleaseError(f"bad release version {version!r}: use letters, digits, '.', '_' or '-' (e.g. 2026.11.22 or v1)")
+    return version
+
+
+def latest_release(store: Store) -> dict | None:
+    rows = store.query("SELECT * FROM releases ORDER BY created_at DESC NULLS LAST, version DESC LIMIT 1")
+    return rows[0] if rows else None
+
+
+def release_row(store: Store, version: str) -> dict | None:
+    rows = store.query("SELECT * FROM releases WHERE version = ?", [version])
+    return rows[0] if rows else None
+
+
+def auto_version(store: Store, releases_dir: Path, today: dt.date | None = None) -> str:
+    """Date-based: 2026.11.22, then 2026.11.22.2, .3 ... on the same day."""
+    base = (today or dt.datetime.now(dt.UTC).date()).strftime("%Y.%m.%d")
+    n = 1
+    while True:
+        v = base if n == 1 else f"{base}.{n}"
+        if not (releases_dir / v).exists() and release_row(store, v) is None:
+            return v
+        n += 1
+
+
+def content_hash(content: ReleaseContent) -> str:
+    """sha256 over the rows as canonical JSON: independent of the Parquet library version."""
+    h = hashlib.sha256()
+    for cfg in CONFIGS:
+        h.update(f"config\x1f{cfg}\n".encode())
+        for r in content.rows[cfg]:
+            h.update(json.dumps(r, sort_keys=True, default=str, ensure_ascii=False).encode("utf-8") + b"\n")
+    return h.hexdigest()
+
+
+def parent_benchmark_ids(parent_dir: Path) -> set[str]:
+    manifest = read_manifest(parent_dir)
+    ids: set[str] = set()
+    for cfg in BENCHMARK_CONFIGS:
+        for f in manifest["configs"].get(cfg, {}).get("files", []):
+            ids.update(pq.read_table(parent_dir / f, columns=["id"]).column("id").to_pylist())
+    return ids
+
+
+def _counts(content: ReleaseContent) -> dict:
+    per_platform: dict[str, dict[str, int]] = {}
+    clusters: collections.Counter = collections.Counter()
+    for cfg in CONFIGS:
+        c = collections.Counter(r["platform"] for r in content.rows[cfg])
+        per_platform[cfg] = dict(sorted(c.items()))
+        clusters.update((r["cluster_id"], r["cluster_label"]) for r in content.rows[cfg])
+    return {
+        "per_config": {cfg: len(content.rows[cfg]) for cfg in CONFIGS},
+        "per_task": {cfg: len(content.rows[cfg]) for cfg in BENCHMARK_CONFIGS},
+        "per_platform": per_platform,
+        "per_cluster": [{"cluster_id": cid, "label": label, "rows": n}
+                        for (cid, label), n in sorted(clusters.items(), key=lambda kv: (kv[0][0] is None, kv[0][0] or 0, kv[0][1] or ""))],
+        "excluded": dict(sorted(content.excluded.items())),
+    }
+
+
+def _write_json(path: Path, doc: dict) -> None:
+    path.write_text(json.dumps(doc, indent=2, sort_keys=True, ensure_ascii=False) + "\n", encoding="utf-8")
+
+
+def freeze(store: Store, config: Config, version: str | None = None, *, run_id: str | None = None,
+           only_if_changed: bool = False) -> FreezeResult | None:
+    """Build and freeze a release. Returns None when only_if_changed and the content equals the latest release."""
+    from echo.release.forget import taken_down_checker
+
+    releases_dir = config.path("releases_dir")
+    if version is not None:
+        check_version(version)
+        if (releases_dir / version).exists() or release_row(store, version) is not None:
+            raise ReleaseExists(f"release {version} already exists ({releases_dir / version}); releases are immutable, "
+                                "pick a new version")
+    parent = latest_release(store)
+    parent_dir = Path(parent["path"]) if parent else None
+    parent_ids: set[str] = set()
+    old_rows: dict[str, dict[str, dict]] = {}
+    if parent_dir is not None:
+        if parent_dir.is_dir():
+            parent_ids = parent_benchmark_ids(parent_dir)
+            old_rows = diffmod.read_rows(parent_dir, read_manifest(parent_dir))
+        else:
+            log.warning("parent release %s is missing at %s: sticky membership cannot be applied",
+                        parent["version"], parent_dir)
+
+    pseudonymize = Pseudonymizer(load_salt(config))
+    content = build_content(store, config, pseudonymize, parent_ids)
+    for cfg in CONFIGS:
+        validate_rows(cfg, content.rows[cfg])
+    chash = content_hash(content)
+    if only_if_changed and parent is not None and parent["content_hash"] == chash:
+        return None
+    version = version or auto_version(store, releases_dir)
+
+    releases_dir.mkdir(parents=True, exist_ok=True)
+    tmp = releases_dir / f".tmp-{version}-{uuid.uuid4().hex[:8]}"
+    (tmp / "data").mkdir(parents=True)
+    try:
+        files = []
+        for cfg in CONFIGS:
+            rel = f"data/{cfg}.parquet"
+            pq.write_table(to_table(cfg, content.rows[cfg]), tmp / rel, **PARQUET_OPTIONS)
+            files.append({"path": rel, "rows": len(content.rows[cfg])})
+
+        new_rows = {cfg: {r["id"]: diffmod.fingerprint(r) for r in content.rows[cfg]} for cfg in CONFIGS}
+        d = diffmod.diff_rows(old_rows, new_rows, old_version=parent["version"] if parent else None,
+                              new_version=version, reasons=content.reasons,
+                              taken_down=taken_down_checker(store, pseudonymize))
+        counts = _counts(content)
+        (tmp / CHANGELOG).write_text(diffmod.render_markdown(d, counts["per_config"]), encoding="utf-8")
+        files.append({"path": CHANGELOG, "rows": None})
+        for f in files:
+            p = tmp / f["path"]
+            f["sha256"], f["size"] = sha256_file(p), p.stat().st_size
+
+        platforms = sorted({r["platform"] for cfg in CONFIGS for r in content.rows[cfg]})
+        manifest = {
+            "format": "echo-release/1",
+            "name": "echo",
+            "version": version,
+            "parent_version": parent["version"] if parent else None,
+            "content_hash": chash,
+            "config_hash": config.hash(),
+            "code_version": __version__,
+            "source_runs": content.source_runs,
+            "settings": {"include_nsfw": config.release.include_nsfw, "keep_urls": config.release.keep_urls,
+                         "license": config.release.license},
+            "collection": {"first_post": content.first_post, "last_post": content.last_post, "platforms": platforms},
+            "configs": {cfg: {"files": [f"data/{cfg}.parquet"], "rows": len(content.rows[cfg]),
+                              "schema": row_schema(cfg)} for cfg in CONFIGS},
+            "files": sorted(files, key=lambda f: f["path"]),
+            "counts": counts,
+            "changes": d.summary(),
+        }
+        schema.validate("release/manifest", manifest)
+        _write_json(tmp / MANIFEST, manifest)
+        for p in tmp.rglob("*"):
+            if p.is_file():
+                p.chmod(0o444)
+        final = releases_dir / version
+        os.rename(tmp, final)  # atomic: a crash never leaves a half-written release under its version name
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    store.upsert("releases", [{
+        "version": version, "parent_version": manifest["parent_version"], "path": str(final),
+        "content_hash": chash, "config_hash": manifest["config_hash"], "code_version": __version__,
+        "manifest": manifest, "run_id": run_id, "created_at": dt.datetime.now(dt.UTC),
+        "manifest_sha256": sha256_file(final / MANIFEST),
+    }])
+    log.info("froze release %s at %s: %s", version, final, counts["per_config"])
+    return FreezeResult(version, final, manifest, content, d)

@@ -1,0 +1,318 @@
+"""Hugging Face export of a frozen release: a dataset repo folder that `datasets.load_dataset(DIR, config)` reads.
+
+DIR/
+  README.md                                dataset card (YAML front matter `configs`)
+  data/<config>/test-0000i-of-0000n.parquet images embedded (datasets Image feature: struct {bytes, path})
+  echo_release.json                        release manifest, and sha256/size/rows of every exported file
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+import logging
+import os
+import shutil
+import uuid
+import warnings
+from pathlib import Path
+from typing import Any
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from echo.config import Config
+from echo.release.rows import BENCHMARK_CONFIGS, CONFIGS
+from echo.release.verify import sha256_file, verify_release
+
+log = logging.getLogger("echo.release")
+
+SPLIT = "test"
+EXPORT_MANIFEST = "echo_release.json"
+IMAGE_COLUMNS = ("input_images", "output_images")
+PAPER = ("Ge, Luo et al. 2025. Constantly Improving Image Models Need Constantly Improving Benchmarks "
+         "(ECHO).")
+
+
+class ExportError(RuntimeError):
+    pass
+
+
+def media_file(config: Config, ref: dict) -> bytes:
+    """The bytes of a released image from the media store, checked against its content address."""
+    path = config.path("media_dir") / ref["path"]
+    try:
+        data = path.read_bytes()
+    except FileNotFoundError:
+        raise ExportError(f"image {ref['sha256']} is missing from the media store at {path}") from None
+    if hashlib.sha256(data).hexdigest() != ref["sha256"]:
+        raise ExportError(f"image at {path} does not match its sha256 {ref['sha256']}: the media store changed")
+    return data
+
+
+def features_for(arrow_schema: pa.Schema):
+    """datasets Features of an exported config: the release columns, images as Image() lists, refs kept beside."""
+    from datasets import Features, Image, List
+
+    base = Features.from_arrow_schema(arrow_schema)
+    out = {}
+    for name, feat in base.items():
+        if name in IMAGE_COLUMNS:
+            out[name] = List(Image())
+            out[name.replace("_images", "_image_refs")] = feat
+        else:
+            out[name] = feat
+    return Features(out)
+
+
+def _shards(rows: list[dict], sizes: list[int], max_bytes: int) -> list[list[int]]:
+    shards, cur, cur_bytes = [], [], 0
+    for i, n in enumerate(sizes):
+        if cur and cur_bytes + n > max_bytes:
+            shards.append(cur)
+            cur, cur_bytes = [], 0
+        cur.append(i)
+        cur_bytes += n
+    shards.append(cur)  # an empty config still gets one (empty) shard, so load_dataset finds its files
+    return shards
+
+
+def export_hf(release_dir: str | Path, out_dir: str | Path, config: Config, *,
+              max_shard_bytes: int = 256 * 1024 * 1024, overwrite: bool = False) -> dict:
+    """Write the HF dataset folder for a verified release; returns the export manifest."""
+    release_dir, out_dir = Path(release_dir), Path(out_dir)
+    manifest = verify_release(release_dir)
+    if out_dir.exists() and any(out_dir.iterdir()):
+        if not overwrite:
+            raise ExportError(f"{out_dir} is not empty; pass --overwrite or choose another folder")
+    out_dir.parent.mkdir(parents=True, exist_ok=True)
+    tmp = out_dir.parent / f".{out_dir.name}.tmp-{uuid.uuid4().hex[:8]}"
+    tmp.mkdir()
+    embed = config.release.embed_images
+    files = []
+    try:
+        for cfg in CONFIGS:
+            table = pq.read_table(release_dir / manifest["configs"][cfg]["files"][0])
+            feats = features_for(table.schema)
+            rows = table.to_pylist()
+            sizes = [sum((config.path("media_dir") / m["path"]).stat().st_size
+                          if embed and (config.path("media_dir") / m["path"]).is_file() else 0
+                          for c in IMAGE_COLUMNS for m in r[c]) for r in rows]
+            shards = _shards(rows, sizes, max_shard_bytes)
+            (tmp / "data" / cfg).mkdir(parents=True)
+            for k, idx in enumerate(shards):
+                out_rows = []
+                for i in idx:
+                    r = dict(rows[i])
+                    for c in IMAGE_COLUMNS:
+                        refs = r[c]
+                        r[c.replace("_images", "_image_refs")] = refs
+                        r[c] = [{"bytes": media_file(config, m) if embed else None,
+                                 "path": m["path"] if not embed else Path(m["path"]).name} for m in refs]
+                    out_rows.append({name: r[name] for name in feats})
+                t = pa.Table.from_pylist(out_rows, schema=feats.arrow_schema)
+                rel = f"data/{cfg}/{SPLIT}-{k:05d}-of-{len(shards):05d}.parquet"
+                pq.write_table(t, tmp / rel, compression="zstd", row_group_size=100)
+                files.append({"path": rel, "rows": len(out_rows), "config": cfg})
+        (tmp / "README.md").write_text(dataset_card(manifest, config, files), encoding="utf-8")
+        files.append({"path": "README.md", "rows": None, "config": None})
+        for f in files:
+            p = tmp / f["path"]
+            f["sha256"], f["size"] = sha256_file(p), p.stat().st_size
+        export_manifest = {"version": manifest["version"], "release_manifest": manifest,
+                           "release_manifest_sha256": sha256_file(release_dir / "manifest.json"),
+                           "images_embedded": embed, "files": files}
+        (tmp / EXPORT_MANIFEST).write_text(json.dumps(export_manifest, indent=2, sort_keys=True) + "\n",
+                                           encoding="utf-8")
+        if out_dir.exists():
+            shutil.rmtree(out_dir)
+        os.rename(tmp, out_dir)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    return export_manifest
+
+
+def verify_export(out_dir: str | Path) -> dict:
+    """Recompute the checksums of an export folder; raise ExportError naming each changed, missing or extra file."""
+    out_dir = Path(out_dir)
+    p = out_dir / EXPORT_MANIFEST
+    if not p.is_file():
+        raise ExportError(f"{out_dir} is not an echo Hugging Face export ({EXPORT_MANIFEST} missing)")
+    doc = json.loads(p.read_text(encoding="utf-8"))
+    problems = []
+    listed = {f["path"] for f in doc["files"]}
+    for f in doc["files"]:
+        fp = out_dir / f["path"]
+        if not fp.is_file():
+            problems.append(f"{f['path']}: missing")
+            continue
+        got = sha256_file(fp)
+        if got != f["sha256"]:
+            problems.append(f"{f['path']}: sha256 expected {f['sha256']}, got {got}")
+    for fp in sorted(out_dir.rglob("*")):
+        rel = fp.relative_to(out_dir).as_posix()
+        if fp.is_file() and rel != EXPORT_MANIFEST and rel not in listed and not rel.startswith(".cache/"):
+            problems.append(f"{rel}: extra file not in {EXPORT_MANIFEST}")
+    if problems:
+        raise ExportError(f"export {out_dir} failed verification:\n  " + "\n  ".join(problems))
+    return doc
+
+
+def _license_id(text: str) -> str:
+    t = text.strip().lower()
+    return t if t and " " not in t and ";" not in t else "other"
+
+
+def dataset_card(manifest: dict, config: Config, files: list[dict]) -> str:
+    counts = manifest["counts"]
+    lic = manifest["settings"]["license"]
+    front: list[str] = ["---", f"license: {_license_id(lic)}"]
+    if _license_id(lic) == "other":
+        front += ["license_name: echo-release", f"license_details: {json.dumps(lic)}"]
+    front += ["task_categories:", "- text-to-image", "- image-to-image", "language:", "- en", "tags:",
+              "- benchmark", "- image-generation", "- echo", "pretty_name: " + json.dumps(f"echo {manifest['version']}"),
+              "configs:"]
+    for cfg in CONFIGS:
+        front += [f"- config_name: {cfg}", "  data_files:", f"  - split: {SPLIT}", f"    path: data/{cfg}/*.parquet"]
+        if cfg == "text_to_image":
+            front.append("  default: true")
+    front.append("---")
+    coll = manifest["collection"]
+    per_platform = {}
+    for cfg_counts in counts["per_platform"].values():
+        for p, n in cfg_counts.items():
+            per_platform[p] = per_platform.get(p, 0) + n
+    f = config.filter
+    lines = front + [
+        "",
+        f"# echo {manifest['version']}",
+        "",
+        "A benchmark of image-generation prompts mined from what people post about a new model, built by the "
+        "open `echo` pipeline after the ECHO paper. Every row is a sample extracted from a public post tree: the "
+        "prompt, the input images (image-to-image), the output images the poster shared and the community's "
+        "feedback on them.",
+        "",
+        "## Configs",
+        "",
+        "| config | rows | what |",
+        "|---|---:|---|",
+        f"| text_to_image | {counts['per_config']['text_to_image']} | benchmark prompts without input images |",
+        f"| image_to_image | {counts['per_config']['image_to_image']} | benchmark prompts with input images |",
+        f"| analysis | {counts['per_config']['analysis']} | other usable samples: commentary, questions, incomplete tasks (not for scoring) |",
+        "",
+        "```python",
+        "from datasets import load_dataset",
+        f"ds = load_dataset(\"<this repo or folder>\", \"text_to_image\", split=\"{SPLIT}\")",
+        "ds[0][\"output_images\"][0]  # PIL image",
+        "```",
+        "",
+        "## Sources and collection",
+        "",
+        f"- Platforms: {', '.join(f'{p} ({n})' for p, n in sorted(per_platform.items())) or 'none'}",
+        f"- Posts published between {coll['first_post'] or 'n/a'} and {coll['last_post'] or 'n/a'} (UTC).",
+        f"- Target model: {f.target_model}. Runs: {len(manifest['source_runs'])} pipeline run(s) "
+        f"({', '.join(manifest['source_runs'][:5])}{' ...' if len(manifest['source_runs']) > 5 else ''}).",
+        "",
+        "## Filters",
+        "",
+        f"- Cheap filters: the post tree names the model (keywords: {', '.join(f.keywords[:8])}...), at least "
+        f"{f.min_text_chars} characters of text.",
+        f"- LLM relevance score of at least {f.relevance_threshold} on a 1-5 scale.",
+        "- Extraction into samples by an LLM (or the offline rule-based extractor, see `provenance`).",
+        "- Benchmark configs: quality `benchmark`, a prompt, a known task, accepted by the extractor or by manual "
+        "review; image_to_image also needs an input image. One sample per near-duplicate group (text embeddings "
+        "and perceptual image hashes); no duplicate group spans two configs.",
+        f"- NSFW samples {'are included (flagged in `has_nsfw`)' if manifest['settings']['include_nsfw'] else 'are left out'}.",
+        "- Samples in an earlier version's benchmark configs stay unless removed on purpose (see CHANGELOG in the "
+        "release folder).",
+        "",
+        "## Counts",
+        "",
+        "| config | " + " | ".join(sorted(per_platform)) + " |",
+        "|---|" + "---:|" * len(per_platform),
+    ]
+    for cfg in CONFIGS:
+        lines.append(f"| {cfg} | " + " | ".join(str(counts["per_platform"][cfg].get(p, 0)) for p in sorted(per_platform)) + " |")
+    top = sorted((c for c in counts["per_cluster"] if c["cluster_id"] not in (None, -1)), key=lambda c: -c["rows"])[:10]
+    if top:
+        lines += ["", "Largest topic clusters: " + "; ".join(f"{c['label'] or c['cluster_id']} ({c['rows']})" for c in top) + "."]
+    if counts["excluded"]:
+        lines += ["", "Left out: " + ", ".join(f"{k} {v}" for k, v in counts["excluded"].items()) + "."]
+    lines += [
+        "",
+        "## Privacy",
+        "",
+        "Author handles are replaced by salted HMAC-SHA256 pseudonyms (`author`, `community_feedback.author`). "
+        + ("Post and image URLs are kept." if manifest["settings"]["keep_urls"] else "Post and image URLs are removed.")
+        + " To have a post or account removed, open an issue: takedowns are applied to the next version.",
+        "",
+        "## License",
+        "",
+        lic,
+        "",
+        "## Known limitations",
+        "",
+        "- Posts are what people chose to share: successes and striking failures are over-represented, and the "
+        "mix of platforms and languages follows who posts, not a designed distribution.",
+        "- Prompts may be paraphrased or stitched from several posts (`prompt_modified`); blanks in template prompts "
+        "were filled (`prompt_fill_blank` keeps the template).",
+        "- Images cut from chat screenshots (`is_screenshot`) are crops and may carry interface artifacts.",
+        "- Labels (task, quality, feedback polarity and categories) come from an automatic extractor and can be wrong.",
+        "- Output images are the poster's outputs of the target model, not a reference: score new models against the prompt.",
+        "",
+        "## Versions",
+        "",
+        f"This is version `{manifest['version']}`" + (f", following `{manifest['parent_version']}`." if manifest["parent_version"] else ", the first release.")
+        + f" Release content hash `{manifest['content_hash'][:16]}`, config hash `{manifest['config_hash']}`, "
+        f"code version `{manifest['code_version']}`.",
+        "",
+        "## Citation",
+        "",
+        "```bibtex",
+        "@misc{echo_bench,",
+        "  title = {echo: a living benchmark mined from posts about image-generation models},",
+        f"  note = {{version {manifest['version']}}},",
+        "}",
+        "@article{ge2025echo,",
+        "  title = {Constantly Improving Image Models Need Constantly Improving Benchmarks},",
+        "  author = {Ge, Jiaxin and Luo, Grace and others},",
+        "  year = {2025},",
+        "}",
+        "```",
+        "",
+    ]
+    return "\n".join(lines)
+
+
+def push_to_hub(out_dir: str | Path, repo_id: str, version: str, *, token: str | None = None, private: bool = True,
+                dry_run: bool = False, api: Any = None) -> list[str]:
+    """Upload an export folder to a dataset repo and tag the commit with the version.
+
+    The token comes from $HF_TOKEN; the hub address from $HF_ENDPOINT (huggingface_hub's own setting).
+    Returns the operations, which --dry-run only prints.
+    """
+    out_dir = Path(out_dir)
+    doc = verify_export(out_dir)
+    if doc["version"] != version:
+        raise ExportError(f"{out_dir} holds version {doc['version']}, not {version}")
+    ops = [f"create_repo {repo_id} (dataset, private={private}, exist_ok)",
+           f"upload_folder {out_dir} -> {repo_id} ({len(doc['files']) + 1} files)",
+           f"create_tag {repo_id} tag={version} at the upload commit"]
+    if dry_run:
+        return ops
+    token = token or os.environ.get("HF_TOKEN")
+    if not token and api is None:
+        raise ExportError("pushing needs a token: set HF_TOKEN")
+    if api is None:
+        from huggingface_hub import HfApi
+
+        api = HfApi(token=token)
+    api.create_repo(repo_id, repo_type="dataset", private=private, exist_ok=True)
+    info = api.upload_folder(repo_id=repo_id, folder_path=str(out_dir), repo_type="dataset",
+                             commit_message=f"echo release {version}")
+    revision = getattr(info, "oid", None)
+    api.create_tag(repo_id, tag=version, revision=revision, repo_type="dataset",
+                   tag_message=f"echo release {version}")
+    return ops

@@ -1,0 +1,259 @@
+"""Word lists and patterns the offline rule-based backend (echo.llm.rules) decides with.
+
+Everything here is data, kept in one place so it can be read, reviewed and extended without touching
+the rules. Patterns are case-insensitive regex fragments; word lists match whole words.
+
+Sections
+- MODEL_FAMILIES: names of image models; config.filter.target_model picks the target family, the
+  others are "other models" (a post only about them scores 2 or lower).
+- AMBIGUOUS: short forms ("4o", "gpt") that alone do not prove a model family is meant.
+- IMAGE_WORDS, GENERATION_CLAIMS: evidence that a post is about generated images.
+- PROMPT_*: how people hand over prompts (markers, promises of a prompt in a reply, continuation).
+- I2I_WORDS, BEFORE_AFTER, INPUT_ALT, OUTPUT_ALT: image-to-image wording and image labels.
+- SCREENSHOT_WORDS: wording or alt text that says an image is a chat-window screenshot.
+- PLACEHOLDER_*: what a fill-in-the-blank slot ([x], <x>, (x)) may contain.
+- INJECTION: instructions aimed at a model reading the post; removed before scoring, never obeyed.
+- STOPWORDS: words never reported as feedback keywords.
+- SUCCESS / FAILURE / NEGATORS / CONTRAST: the feedback polarity lexicon (phrase -> weight).
+- CATEGORY_KEYWORDS: feedback category rules over echo.records.FEEDBACK_CATEGORIES.
+"""
+
+from __future__ import annotations
+
+# --- models ---------------------------------------------------------------------------------------
+
+# family -> regex fragments naming it. The first family whose fragments match config.filter.target_model
+# (e.g. "gpt-4o image generation") is the target.
+MODEL_FAMILIES: dict[str, tuple[str, ...]] = {
+    "gpt-4o": (
+        r"gpt[\s\-_]?4o", r"gpt[\s\-_]?image[\s\-_]?1", r"chat[\s\-_]?gpt", r"sora(?:[\s\-_]?images?)?",
+        r"openai(?:'s)?\s+(?:new\s+)?image", r"4o[\s\-_]?image(?:[\s\-_]?gen(?:eration)?)?", r"gpt[\s\-_]?4\.?o",
+        r"image[\s\-_]?gen\s+(?:in|on)\s+chat[\s\-_]?gpt",
+    ),
+    "nano banana": (r"nano[\s\-_]?banana", r"gemini(?:[\s\-_]?2\.5)?(?:[\s\-_]?flash)?(?:[\s\-_]?image)?", r"imagen[\s\-_]?\d*"),
+    "midjourney": (r"midjourney", r"\bmj\s?v?\d", r"niji"),
+    "flux": (r"flux(?:[\s\-_.]?1)?(?:[\s\-_.]?(?:dev|pro|schnell|kontext))?", r"black\s?forest\s?labs"),
+    "dall-e": (r"dall[\s\-·]?e(?:[\s\-]?[23])?",),
+    "stable diffusion": (r"stable[\s\-_]?diffusion", r"\bsdxl\b", r"\bsd\s?(?:1\.5|2\.1|3(?:\.5)?)\b", r"comfyui"),
+    "ideogram": (r"ideogram",),
+    "recraft": (r"recraft",),
+}
+
+# Short forms of a family that are often something else (Audi A4o is excluded by word boundaries;
+# "gpt" alone is any GPT). Alone, without image words, they are a coincidental mention (score 1).
+AMBIGUOUS: dict[str, tuple[str, ...]] = {
+    "gpt-4o": (r"4o", r"gpt(?:s)?", r"openai", r"o\d"),
+    "nano banana": (r"google",),
+}
+
+# Words that say a post is about pictures.
+IMAGE_WORDS = (
+    "image", "images", "img", "pic", "pics", "picture", "pictures", "photo", "photos", "photograph", "selfie",
+    "portrait", "render", "rendered", "rendering", "illustration", "drawing", "drawn", "painting", "art",
+    "artwork", "poster", "logo", "meme", "comic", "sticker", "wallpaper", "infographic", "figurine", "ghibli",
+    "anime", "pixar", "style", "edit", "edited", "generate", "generated", "generation", "gen", "imagegen",
+    "visual", "visuals", "thumbnail", "sketch", "cartoon", "watercolor", "watercolour", "photorealistic",
+    "prompt", "prompts", "prompted", "output", "outputs", "result", "results", "made", "created", "create",
+)
+
+# Explicit claims that the model produced the attached picture.
+GENERATION_CLAIMS = (
+    r"\b(?:made|created|generated|rendered|drawn|done|produced)\s+(?:this\s+|these\s+|it\s+|them\s+)?"
+    r"(?:with|by|using|in|on|via)\b",
+    r"\b(?:asked|told|had|got|prompted|used|using)\s+(?:\w+\s+){0,2}(?:to\s+)?(?:make|draw|generate|create|render|turn|edit)\b",
+    r"\bturned\s+(?:my|this|our|a|the|me|him|her)\b.*\binto\b",
+    r"\b(?:here'?s|here\s+is|this\s+is)\s+what\s+\S+\s+(?:made|gave|generated|created|did)\b",
+    r"\b(?:gave|made)\s+me\b",
+    r"\bprompt\s*[:：]",
+    r"\bmy\s+(?:first\s+)?(?:attempt|try|result|generation|output)\b",
+)
+
+# --- prompts --------------------------------------------------------------------------------------
+
+# "Prompt:", "My prompt -", "Prompt used —", "Full prompt (1/2):". The group must be followed by one of
+# the separators; the text after it is the prompt.
+PROMPT_MARKER = (
+    r"(?:^|(?<=[\s(\[\"'“.!?:]))(?:my\s+|the\s+|full\s+|exact\s+|original\s+|image\s+|text\s+)?"
+    r"prompt(?:\s+(?:i\s+used|used|was|is|text|here))?\s*(?:\(\s*\d{1,2}\s*/\s*\d{1,2}\s*\))?\s*"
+    r"(?:[:：=]|\s[-–—]\s|\n|[-–—]\s*(?=[\"“]))\s*"
+)
+# The author says the prompt comes in a reply / the comments / the thread.
+PROMPT_PROMISE = (
+    r"\bprompts?\s+(?:is\s+|are\s+)?(?:below|in\s+(?:the\s+)?(?:comments?|replies|reply|thread|alt(?:\s+text)?)|"
+    r"down\s+below|in\s+(?:the\s+)?next\s+(?:post|tweet|toot|skeet)|👇|⬇️?|🧵)",
+    r"\b(?:prompts?\s+)?(?:in|see)\s+(?:the\s+)?(?:first\s+)?(?:comment|reply)\b.*\bprompt",
+    r"\bwill\s+(?:post|share|drop)\s+(?:the\s+)?prompt",
+    r"\bprompts?\s+(?:\w+\s+){0,2}(?:👇|⬇️?)",
+)
+# Opening words of a post that continues a split prompt ("cont.", "continued:", "...").
+CONTINUATION_LEAD = r"^\s*(?:(?:prompt\s+)?(?:cont(?:inued|'d|\.)?|part\s*\d+)\s*[:.\-–—]*|\.{2,}|…)\s*"
+# Lines that end a prompt and start commentary or settings.
+PROMPT_END_LINE = (
+    r"^\s*(?:result|results|output|outputs|model|tool|settings|made\s+with|generated\s+(?:with|by|in|using)|"
+    r"created\s+(?:with|by|in|using)|via|edit|update|ps|p\.s\.|source|credit)\b"
+)
+# Words that say another user's reply reuses the root's prompt.
+PROMPT_REUSE = (
+    r"\b(?:same|your|this|that|the\s+same|op'?s|identical)\s+prompt\b",
+    r"\b(?:tried|ran|used|copied|reran|re-ran|plugged\s+in)\s+(?:it|this|yours|your\s+prompt|the\s+prompt)\b",
+    r"\bhere'?s\s+(?:mine|my\s+(?:version|attempt|try|result))\b",
+    r"\bmy\s+(?:version|attempt|try|result)\s+(?:with|of|using)\s+(?:the\s+same|your|this)\b",
+    r"\b(?:got|gave\s+me)\s+(?:this|something\s+similar|a\s+similar)\b",
+)
+# Opening words that make text commentary rather than a description of a picture.
+COMMENTARY_OPENERS = (
+    "wow", "omg", "lol", "lmao", "look", "check", "so", "just", "ok", "okay", "honestly", "well", "i", "i'm",
+    "im", "i've", "ive", "we", "my", "me", "you", "your", "this", "these", "that", "it", "it's", "its", "why",
+    "how", "what", "who", "when", "is", "are", "does", "do", "can", "could", "should", "anyone", "has", "have",
+    "tried", "trying", "testing", "made", "asked", "here", "here's", "heres", "new", "finally", "still", "yes",
+    "no", "not", "hot", "unpopular", "thread", "psa", "tip", "compare", "comparing", "comparison", "gpt",
+    "chatgpt", "4o", "gpt-4o", "midjourney", "flux", "gemini", "dall-e", "sora", "openai", "had", "got",
+)
+FIRST_SECOND_PERSON = ("i", "i'm", "im", "i've", "ive", "i'd", "me", "my", "mine", "we", "our", "us", "you", "your")
+
+# --- tasks and image roles ------------------------------------------------------------------------
+
+# Wording that says an input image is edited (image-to-image).
+I2I_WORDS = (
+    r"\b(?:this|that|my|the\s+attached|the\s+uploaded|uploaded|attached|original|reference|input)\s+"
+    r"(?:photo|image|picture|pic|selfie|portrait|drawing|sketch|screenshot|logo)\b",
+    r"\bturn(?:ed|s|ing)?\s+(?:this|that|it|me|my|him|her|us|them|our|the\s+photo|the\s+image|the\s+picture)\b",
+    r"\bmake\s+(?:this|that|it|me|my|him|her|us|them)\b",
+    r"\b(?:transform|convert|restyle|redraw|recreate|reimagine|edit|retouch|colori[sz]e|restore|upscale|remix)"
+    r"(?:ed|s|ing)?\s+(?:this|that|it|me|my|him|her|us|them|the\s+(?:photo|image|picture|person|subject))\b",
+    r"\b(?:ghiblif(?:y|ied)|pixarif(?:y|ied)|muppetif(?:y|ied))\b",
+    r"\b(?:change|replace|remove|swap)\s+(?:the\s+)?(?:background|sky|outfit|hair|clothes|text|colou?rs?)\b",
+    r"\b(?:keep|preserve)\s+(?:the\s+)?(?:face|pose|composition|identity|likeness)\b",
+    r"\bbased\s+on\s+(?:this|the|my)\s+(?:photo|image|picture)\b",
+    r"\b(?:add|put)\s+\w+(?:\s+\w+){0,3}\s+(?:to|in|on|into)\s+(?:this|the|my)\s+(?:photo|image|picture)\b",
+    r"\bbefore\s*(?:/|and|&|vs\.?)\s*after\b",
+)
+BEFORE_AFTER = r"\b(?:before\s*(?:/|and|&|vs\.?|->|→)\s*after|original\s*(?:vs\.?|->|→|/)|left\s*[:=]?\s*original|input\s*(?:vs\.?|->|→|/)\s*output)\b"
+INPUT_ALT = r"\b(?:original|input|before|source|reference|my\s+(?:photo|selfie|picture|dog|cat)|the\s+photo\s+i\s+(?:used|uploaded))\b"
+OUTPUT_ALT = r"\b(?:result|output|after|generated|ai[\s\-]?generated|made\s+(?:with|by)|render(?:ed)?|edited|version)\b"
+
+SCREENSHOT_WORDS = (
+    r"\bscreen\s?shot", r"\bscreen\s?cap", r"\bscreengrab", r"\bchat(?:gpt)?\s+(?:window|app|screen|conversation|ui|interface)",
+    r"\bconversation\s+with\s+chat", r"\bchat\s+log\b",
+)
+# Height / width at or above which an image is a phone-shaped screenshot (generated images are 1:1, 2:3, 3:2).
+SCREENSHOT_TALL_RATIO = 1.9
+
+# --- fill-in-the-blank ----------------------------------------------------------------------------
+
+# A slot in parentheses must look like this (parentheses are common in normal prompts).
+PLACEHOLDER_LEADS = ("your", "insert", "any", "some", "put", "add", "choose", "enter", "pick", "favorite",
+                     "favourite", "a", "an", "the", "own", "name", "this")
+PLACEHOLDER_NOUNS = (
+    "x", "y", "z", "name", "subject", "object", "animal", "pet", "character", "person", "city", "country", "place",
+    "thing", "item", "topic", "brand", "color", "colour", "food", "style", "year", "number", "word", "text", "job",
+    "profession", "hobby", "celebrity", "movie", "location", "product", "company", "band", "team", "noun",
+    "adjective", "emotion", "season", "artist", "game", "sport", "breed", "hero", "villain", "creature", "here",
+)
+
+# --- prompt injection ------------------------------------------------------------------------------
+
+INJECTION = (
+    r"\bignore\s+(?:all\s+|any\s+)?(?:the\s+)?(?:previous|prior|above|earlier|preceding|your)\s+"
+    r"(?:instructions?|prompts?|rules?|messages?|directions?)",
+    r"\bdisregard\s+(?:all\s+|any\s+)?(?:the\s+)?(?:previous|prior|above|earlier|your)\b",
+    r"\b(?:output|return|give|assign|set|rate|score)\s+(?:this\s+|it\s+|the\s+)?(?:post\s+|tweet\s+)?"
+    r"(?:a\s+)?(?:score|rating|relevance)?\s*(?:of\s+|=\s*|:\s*|as\s+)?[1-5](?:\s*/\s*5)?\b(?=.*\b(?:score|rating|relevan|instruction|5)\b)",
+    r"\b(?:score|rating|relevance)\s*(?:[:=]|of|is|should\s+be|must\s+be)\s*[1-5]\b",
+    r"\byou\s+are\s+(?:now\s+)?(?:an?\s+)?(?:ai|assistant|language\s+model|llm|chatbot|classifier|grader)\b",
+    r"\b(?:system\s+prompt|system\s*:|assistant\s*:|<\s*/?\s*(?:system|post|instructions?)\s*>)",
+    r"\b(?:new|updated)\s+instructions?\s*:",
+    r"\bas\s+an\s+ai\s+(?:language\s+)?model\b",
+    r"\bmark\s+(?:this|it)\s+as\s+(?:relevant|benchmark|success)\b",
+)
+
+# --- feedback polarity ----------------------------------------------------------------------------
+
+# phrase -> weight (positive: success). Phrases match on word boundaries in lower-cased text.
+SUCCESS: dict[str, float] = {
+    "nailed it": 2, "nailed": 1.5, "perfect": 1.5, "perfectly": 1.5, "flawless": 2, "wow": 1, "impressive": 1.5,
+    "amazing": 1.5, "incredible": 1.5, "stunning": 1.5, "beautiful": 1, "gorgeous": 1.5, "great": 1, "love": 1,
+    "love it": 1.5, "loving": 1, "awesome": 1.5, "insane": 1, "mind blowing": 1.5, "mindblowing": 1.5, "wild": 0.5,
+    "spot on": 2, "accurate": 1, "exactly": 1, "exactly like": 1.5, "looks just like": 1.5, "looks like him": 1,
+    "looks like her": 1, "looks like them": 1, "looks like me": 1, "so good": 1.5, "really good": 1.5, "good": 0.5,
+    "clean": 0.5, "crisp": 1, "sharp": 0.5, "readable": 1, "legible": 1, "correct": 1, "correctly": 1, "right": 0.5,
+    "best": 1, "better than": 0.5, "works": 0.5, "worked": 1, "got it right": 2, "gets it right": 2, "cute": 1,
+    "lovely": 1, "fantastic": 1.5, "brilliant": 1.5, "excellent": 1.5, "beautifully": 1, "consistent": 1, "kept": 0.5,
+    "preserved": 1, "faithful": 1, "realistic": 0.5, "convincing": 1, "magic": 1, "chef's kiss": 2, "🔥": 1, "😍": 1,
+    "🤯": 1, "👏": 1, "❤️": 1, "🙌": 1, "10/10": 2, "no notes": 2, "blown away": 1.5, "on point": 1.5,
+    "not bad": 1, "holy": 1, "damn": 0.5, "stunned": 1, "nice": 1, "cool": 1, "finally": 0.5, "solved": 1.5,
+}
+FAILURE: dict[str, float] = {
+    "garbled": 2, "gibberish": 2, "wrong": 1.5, "off": 1, "fail": 1.5, "failed": 1.5, "fails": 1.5, "failure": 1.5,
+    "changed her face": 2.5, "changed his face": 2.5, "changed my face": 2.5, "changed their face": 2.5,
+    "changed the face": 2.5, "extra finger": 2, "extra fingers": 2, "six fingers": 2, "extra limb": 2,
+    "extra limbs": 2, "extra arm": 2, "extra leg": 2, "broken": 1.5, "messed up": 1.5, "mess": 1, "weird": 1,
+    "ugly": 1.5, "bad": 1, "terrible": 2, "awful": 2, "horrible": 2, "worse": 1, "worst": 1.5, "doesn't look like": 2,
+    "does not look like": 2, "looks nothing like": 2.5, "nothing like": 1.5, "not even close": 2, "misspelled": 2,
+    "misspelt": 2, "typo": 1.5, "typos": 1.5, "blurry": 1.5, "distorted": 1.5, "deformed": 2, "melted": 1.5,
+    "mangled": 2, "warped": 1.5, "tint": 1, "yellow tint": 2, "sepia": 1, "washed out": 1.5, "cropped": 1,
+    "cut off": 1.5, "stretched": 1.5, "squished": 1.5, "uncanny": 1.5, "creepy": 1, "missing": 1, "ignored": 1.5,
+    "forgot": 1, "nope": 1, "meh": 1, "disappointing": 1.5,
+    "disappointed": 1.5, "hallucinated": 1.5, "nonsense": 1.5, "makes no sense": 2, "too many": 1,
+    "lost": 1, "floating": 0.5, "merged": 1, "inconsistent": 1.5, "incorrect": 1.5, "mistake": 1.5,
+    "mistakes": 1.5, "error": 1, "errors": 1, "artifact": 1, "artifacts": 1.5, "smudged": 1.5, "fake": 0.5,
+    "plastic": 1, "oversaturated": 1.5, "wonky": 1.5, "janky": 1.5, "slop": 1.5, "unreadable": 2, "illegible": 2,
+    "😬": 1, "🤦": 1.5, "💀": 0.5, "yikes": 1.5, "oof": 1, "lol no": 1.5, "still can't": 1.5, "can't even": 1,
+    "shifted": 1, "skewed": 1, "squashed": 1.5, "mutated": 2, "mushy": 1,
+}
+# A negator up to NEGATION_WINDOW words before a phrase flips its sign ("not bad", "not perfect",
+# "no extra fingers"). Phrases that already contain a negation ("doesn't look like") are not flipped again.
+NEGATORS = ("not", "no", "never", "isn't", "isnt", "wasn't", "wasnt", "aren't", "arent", "don't", "dont",
+            "doesn't", "doesnt", "didn't", "didnt", "hardly", "barely", "without", "zero", "nothing", "none",
+            "couldn't", "couldnt", "can't", "cant", "won't", "wont", "nor", "lacks", "lacking")
+NEGATION_WINDOW = 3
+# After one of these, the rest of the reply weighs CONTRAST_WEIGHT times more ("wow, but the text is garbled").
+CONTRAST = ("but", "however", "though", "although", "except", "unfortunately", "sadly", "yet")
+CONTRAST_WEIGHT = 1.5
+# Words whose presence makes a reply a question rather than a verdict when nothing else decides.
+QUESTION_WORDS = ("what", "which", "how", "where", "who", "why", "could", "can", "does", "did", "is", "are", "any")
+
+# --- feedback categories ---------------------------------------------------------------------------
+
+# category -> regex fragments. "other" is used when a reply judges (success/failure) but no rule matches.
+CATEGORY_KEYWORDS: dict[str, tuple[str, ...]] = {
+    "identity": (r"\bfaces?\b", r"\blooks?\s+(?:just\s+|exactly\s+|nothing\s+)?like\s+(?:him|her|them|me|my|the\s+(?:original|person|real))",
+                 r"\bidentity\b", r"\blikeness\b", r"\bresembl", r"\bsame\s+person\b", r"\bfacial\b", r"\brecogni[sz]",
+                 r"\bchanged\s+(?:her|his|my|their|the)\s+(?:face|look|features)", r"\bfeatures\b"),
+    "color shift": (r"\bcolou?rs?\b", r"\btint(?:ed)?\b", r"\byellow(?:ish)?\b", r"\bsepia\b", r"\bhue\b",
+                    r"\bsaturat", r"\bwashed[\s\-]out\b", r"\bwarm\s+filter\b", r"\bpiss\s+filter\b", r"\borange\s+cast\b",
+                    r"\bcolou?r\s+(?:shift|cast|grading)\b", r"\bpalette\b", r"\bskin\s+tone\b"),
+    "text rendering": (r"\btext\b", r"\bspell(?:ing|ed|t)?\b", r"\bmisspel", r"\bletter(?:s|ing)?\b", r"\bgarbled\b",
+                       r"\btypos?\b", r"\bfonts?\b", r"\bwords?\b", r"\blegible\b", r"\billegible\b", r"\breadable\b",
+                       r"\bunreadable\b", r"\bsigns?\b", r"\blabels?\b", r"\btypography\b", r"\bgibberish\b"),
+    "aspect ratio": (r"\baspect\b", r"\bcropp?(?:ed|ing)?\b", r"\b\d{1,2}\s*:\s*\d{1,2}\b", r"\bsquare\b", r"\bcut\s+off\b",
+                     r"\bwidescreen\b", r"\blandscape\s+(?:format|orientation)\b", r"\bportrait\s+(?:format|orientation)\b",
+                     r"\bstretched\b", r"\bsquished\b", r"\bsquashed\b", r"\bratio\b"),
+    "proportions": (r"\bhands?\b", r"\bfingers?\b", r"\blimbs?\b", r"\barms?\b", r"\blegs?\b", r"\bproportions?\b",
+                    r"\banatomy\b", r"\btoes?\b", r"\bteeth\b", r"\bhead\s+(?:is\s+)?(?:too\s+)?(?:big|small|huge|tiny)\b",
+                    r"\bbody\b", r"\bneck\b", r"\bscale\b"),
+    "structure": (r"\blayout\b", r"\bperspective\b", r"\bcomposition\b", r"\bgeometry\b", r"\bsymmetr", r"\bstructure\b",
+                  r"\barchitecture\b", r"\bstraight\s+lines?\b", r"\bvanishing\b", r"\bpose\b", r"\bplacement\b",
+                  r"\bpositions?\b", r"\barrangement\b", r"\bgrid\b", r"\bpanels?\b", r"\bframing\b"),
+    "style": (r"\bstyle\b", r"\bghibli\b", r"\banime\b", r"\bpainterly\b", r"\baesthetic\b", r"\bcartoon(?:y|ish)?\b",
+              r"\bwatercolou?r\b", r"\bpixar\b", r"\bvibe\b", r"\blook\s+and\s+feel\b", r"\bart\s+direction\b",
+              r"\bphotoreal", r"\brealism\b", r"\bstylized\b", r"\bmood\b", r"\blighting\b"),
+    "detail": (r"\bdetails?\b", r"\bdetailed\b", r"\btextures?\b", r"\bblurr?y\b", r"\bsharp(?:ness)?\b", r"\bcrisp\b",
+               r"\bfine\b", r"\bsmudg", r"\bpixelated\b", r"\bartifacts?\b", r"\bnoise\b", r"\bmushy\b", r"\bquality\b",
+               r"\bhair\b", r"\bfur\b", r"\bintricate\b", r"\bresolution\b"),
+    "coherence": (r"\bcoheren", r"\bmakes?\s+(?:no\s+)?sense\b", r"\bconsisten", r"\bphysics\b", r"\blogic", r"\bimpossible\b",
+                  r"\bmerged?\b", r"\bfloating\b", r"\breflections?\b", r"\bshadows?\b", r"\bnonsense\b", r"\bmissing\b",
+                  r"\bignored\b", r"\bforgot\b", r"\bobjects?\b", r"\bfollowed\s+the\s+prompt\b", r"\bprompt\s+adherence\b",
+                  r"\bhallucinat", r"\bextra\s+(?:objects?|people|person)\b", r"\bduplicated?\b", r"\bcount\b"),
+}
+
+# Words never used as feedback keywords.
+STOPWORDS = frozenset("""
+a about above after again all also am an and any are as at be because been before being below between both but by
+can could did do does doing don't down during each few for from further had has have having he her here hers him his
+how i i'm if in into is it it's its itself just let's me more most my no nor not now of off on once only or other our
+ours out over own same she should so some such than that that's the their them then there these they this those
+through to too under until up very was we were what when where which while who whom why will with would you your
+yours lol lmao omg really still even much like looks look looking got get gets one ones thing things way kind bit
+pretty quite lot lots also im ive dont doesnt didnt isnt cant wont thats theres op
+""".split())

@@ -1,0 +1,111 @@
+"""Versioned prompt templates (echo/llm/templates/<stage>.v<N>.txt) and the rendering of untrusted posts.
+
+A template file has a `### system` and a `### user` section with $placeholders (string.Template, so braces in
+post text are harmless). The newest version of each stage is used; its name ("relevance.v1") is the version
+recorded on every row the stage writes.
+
+Posts are data: each is rendered as <post id=... author=...>"JSON-encoded text"</post>, with <, > and & escaped
+inside the JSON string, so no post can close its tag or forge another post.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import re
+from dataclasses import dataclass
+from importlib import resources
+from string import Template
+from typing import Any
+
+from echo.llm.backend import STAGES, ImageView, PostView
+from echo.records import FEEDBACK_CATEGORIES
+
+_VERSION_RE = re.compile(r"^(?P<stage>[a-z_]+)\.v(?P<n>\d+)\.txt$")
+
+
+@dataclass(frozen=True)
+class PromptTemplate:
+    stage: str
+    version: str  # e.g. "relevance.v1"
+    system: str
+    user: str
+
+    def render(self, **values: Any) -> tuple[str, str]:
+        try:
+            return Template(self.system).substitute(values), Template(self.user).substitute(values)
+        except KeyError as e:
+            raise ValueError(f"template {self.version} needs a value for {e}") from None
+
+
+def _parse(stage: str, version: str, text: str) -> PromptTemplate:
+    parts = re.split(r"^### (system|user)\s*$", text, flags=re.M)
+    sections = {parts[i]: parts[i + 1].strip("\n") for i in range(1, len(parts) - 1, 2)}
+    if set(sections) != {"system", "user"}:
+        raise ValueError(f"template {version}: needs exactly a '### system' and a '### user' section")
+    return PromptTemplate(stage, version, sections["system"], sections["user"])
+
+
+@functools.cache
+def template(stage: str) -> PromptTemplate:
+    """The newest template of a stage."""
+    if stage not in STAGES:
+        raise KeyError(f"unknown LLM stage {stage!r}; stages: {', '.join(STAGES)}")
+    found = []
+    for f in resources.files("echo.llm").joinpath("templates").iterdir():
+        m = _VERSION_RE.match(f.name)
+        if m and m["stage"] == stage:
+            found.append((int(m["n"]), f))
+    if not found:
+        raise FileNotFoundError(f"no template echo/llm/templates/{stage}.v<N>.txt")
+    n, f = max(found, key=lambda t: t[0])
+    return _parse(stage, f"{stage}.v{n}", f.read_text(encoding="utf-8"))
+
+
+def versions() -> dict[str, str]:
+    return {s: template(s).version for s in STAGES}
+
+
+# --- rendering untrusted data ----------------------------------------------------------------------
+
+
+def quote(text: str | None) -> str:
+    """JSON-encode a string with the characters that could open or close a tag escaped."""
+    s = json.dumps(text, ensure_ascii=False)
+    return s.replace("&", "\\u0026").replace("<", "\\u003c").replace(">", "\\u003e")
+
+
+def post_block(post: PostView, *, image_aliases: dict[str, str] | None = None, show_images: bool = True) -> str:
+    attrs = [f"id={quote(post.post_id)}", f"author={quote(post.author or '')}", f"depth={post.depth}"]
+    if post.parent_id:
+        attrs.append(f"reply_to={quote(post.parent_id)}")
+    if post.quoted_id:
+        attrs.append(f"quotes={quote(post.quoted_id)}")
+    if show_images and post.image_ids:
+        ids = [image_aliases.get(u, u) if image_aliases else u for u in post.image_ids]
+        attrs.append(f"images={quote(','.join(ids))}")
+    return f"<post {' '.join(attrs)}>{quote(post.text or '')}</post>"
+
+
+def posts_block(posts, **kw) -> str:
+    return "\n".join(post_block(p, **kw) for p in posts)
+
+
+def image_aliases(images: list[ImageView]) -> dict[str, str]:
+    """Short ids i1, i2 ... for image URLs: the model answers with these, and unknown ones are dropped."""
+    return {im.image_id: f"i{n}" for n, im in enumerate(images, 1)}
+
+
+def image_line(alias: str, im: ImageView, role: str | None = None) -> str:
+    bits = [f"id={alias}", f"post={quote(im.post_id)}"]
+    if role:
+        bits.append(f"role={role}")
+    if im.width and im.height:
+        bits.append(f"size={im.width}x{im.height}")
+    if im.alt_text:
+        bits.append(f"alt={quote(im.alt_text)}")
+    return "<image " + " ".join(bits) + ">"
+
+
+def categories_text() -> str:
+    return ", ".join(f'"{c}"' for c in FEEDBACK_CATEGORIES)

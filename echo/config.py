@@ -102,6 +102,10 @@ class LLM:
     temperature: float = 0.0
     json_schema_mode: str = "auto"  # auto | json_schema | json_object
     send_images: bool = True
+    relevance_batch_size: int = 10  # posts per relevance call
+    max_tree_posts: int = 150  # a tree sent to tree_to_samples keeps its root and earliest posts
+    image_max_side: int = 1024  # images are downscaled to this before they are sent (tokens)
+    backoff_base_s: float = 1.0  # first retry wait after 429/5xx without Retry-After; doubles each retry
 
 
 @dataclass

@@ -93,7 +93,8 @@ def status_post(status: dict, ctx: ParseContext, skipped: collections.Counter | 
         status = status["reblog"]
     post_id = str(status["id"])
     account = status.get("account") or {}
-    content = html_to_text(status.get("content"))
+    # a delete response carries the author's source `text` and an empty `content`
+    content = html_to_text(status.get("content")) or status.get("text") or None
     spoiler = (status.get("spoiler_text") or "").strip()
     text = f"{spoiler}\n\n{content}" if spoiler and content else (spoiler or content)
     quoted_id, _ = quoted_status(status)

@@ -501,3 +501,32 @@ def test_phash_is_close_for_a_recompressed_copy():
     near = phash_distance(perceptual_hash(img), perceptual_hash(again))
     far = phash_distance(perceptual_hash(img), perceptual_hash(_scene(2)))
     assert near <= 6 < far
+
+
+def test_cli_shows_failures_and_retries_them(server, tmp_path, capsys):
+    import json
+
+    from echo.cli import main
+
+    cfg = tmp_path / "echo.toml"
+    cfg.write_text(
+        '[paths]\ndb = "db/echo.duckdb"\nmedia_dir = "media"\n'
+        '[media]\nallow_loopback = true\ntimeout_s = 2.0\nmax_retries = 1\n'
+    )
+    server.flaky_failures = 2  # fails in the first run (2 tries), succeeds when retried
+    with Store(tmp_path / "db" / "echo.duckdb") as store:
+        _seed_posts(store, [server.url("/img/a.png"), server.url("/flaky.png"), server.url("/truncated.jpg")])
+    # the first run: via the stage, through the same config file
+    assert main(["--config", str(cfg), "refresh", "--only", "media", "-q"]) == 0
+    capsys.readouterr()
+    assert main(["--config", str(cfg), "media", "--json"]) == 0
+    s = json.loads(capsys.readouterr().out)
+    assert s["by_status"] == {"failed": 2, "ok": 1}
+    assert s["failures_by_reason"] == {"http_503": 1, "truncated": 1}
+    assert {r["url"] for r in s["recent_failures"]} == {server.url("/flaky.png"), server.url("/truncated.jpg")}
+
+    assert main(["--config", str(cfg), "media", "--retry-failed", "--reason", "http_503", "--json"]) == 0
+    out = capsys.readouterr().out
+    s = json.loads(out[out.index("{"):])
+    assert s["by_status"] == {"failed": 1, "ok": 2} and s["failures_by_reason"] == {"truncated": 1}
+    assert server.requests["/flaky.png"] == 3 and server.requests["/truncated.jpg"] == 1

@@ -181,7 +181,9 @@ class _Collector:
         if kind == "app.bsky.embed.record":
             self.view_record(embed_view.get("record"))
         elif kind == "app.bsky.embed.recordWithMedia":
-            self._embedded(embed_view.get("record"))
+            inner = embed_view.get("record")  # an app.bsky.embed.record#view, often without its $type
+            if isinstance(inner, dict):
+                self.view_record(inner.get("record"))
 
     def view_record(self, rec: Any) -> None:
         """app.bsky.embed.record#viewRecord (a quoted post); notFound/blocked/feed-generator views are skipped."""

@@ -478,11 +478,10 @@ class OpenAIBackend:
                                   posts=prompts.posts_block(it.posts, image_aliases=aliases))
         return self._messages("tree_to_samples", system, [{"type": "text", "text": user}]), "tree_to_samples", None, None
 
-    def _image_parts(self, images: Sequence[ImageView], aliases: dict[str, str], roles: dict[str, str] | None = None):
+    def _image_parts(self, images: Sequence[ImageView], aliases: dict[str, str]):
         parts = []
         for im in images:
-            parts.append({"type": "text", "text": prompts.image_line(aliases[im.image_id], im,
-                                                                   (roles or {}).get(im.image_id))})
+            parts.append({"type": "text", "text": f"Image {aliases[im.image_id]}:"})
             parts.append({"type": "image_ref", "image": im})
         return parts
 
@@ -542,7 +541,7 @@ class OpenAIBackend:
         images, aliases, roles, lines = self._sample_images(it)
         system, user = tpl.render(prompt=prompts.quote(it.prompt_fill_blank or it.prompt), task=it.task or "unknown",
                                   images=lines)
-        parts = [{"type": "text", "text": user}] + self._image_parts(images, aliases, roles)
+        parts = [{"type": "text", "text": user}] + self._image_parts(images, aliases)
         return self._messages("fill_blank", system, parts), "fill_blank", None, None
 
     def _filter_request(self, it: SampleItem):
@@ -551,7 +550,7 @@ class OpenAIBackend:
         system, user = tpl.render(prompt=prompts.quote(it.prompt), prompt_modified=str(it.prompt_modified).lower(),
                                   prompt_from_screenshot=str(it.prompt_from_screenshot).lower(),
                                   task=it.task or "unknown", quality=it.quality, images=lines)
-        parts = [{"type": "text", "text": user}] + self._image_parts(images, aliases, roles)
+        parts = [{"type": "text", "text": user}] + self._image_parts(images, aliases)
         return self._messages("benchmark_filter", system, parts), "benchmark_filter", None, None
 
     def _feedback_request(self, it: SampleItem):

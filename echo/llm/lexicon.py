@@ -208,7 +208,7 @@ NEGATORS = ("not", "no", "never", "isn't", "isnt", "wasn't", "wasnt", "aren't", 
             "couldn't", "couldnt", "can't", "cant", "won't", "wont", "nor", "lacks", "lacking")
 NEGATION_WINDOW = 3
 # After one of these, the rest of the reply weighs CONTRAST_WEIGHT times more ("wow, but the text is garbled").
-CONTRAST = ("but", "however", "though", "although", "except", "unfortunately", "sadly", "yet")
+CONTRAST = ("but", "however", "though", "although", "except", "unfortunately", "sadly", "yet", "still")
 CONTRAST_WEIGHT = 1.5
 # Words whose presence makes a reply a question rather than a verdict when nothing else decides.
 QUESTION_WORDS = ("what", "which", "how", "where", "who", "why", "could", "can", "does", "did", "is", "are", "any")

@@ -193,6 +193,7 @@ def _clean_tail(s: str, m: Models | None = None) -> str:
         keep.append(line)
     s = "\n".join(keep)
     s = _URL.sub("", s)
+    full = s.strip()
     for _ in range(3):
         before = s
         s = _TRAILING_TAGS.sub("", s).rstrip()
@@ -203,9 +204,17 @@ def _clean_tail(s: str, m: Models | None = None) -> str:
                        + r"(?:[\s\-]+(?:image\s*gen(?:eration)?|images?))?\s*[.!]*$", "", s, flags=_F)
             s = re.sub(r"[\s,;|]+[-–—|]\s*" + m.any_model.pattern + r"[^\n]{0,20}$", "", s, flags=_F)
         s = re.sub(r"[\s🧵👇⬇️]+$", "", s)
+        if m is not None:
+            # a closing sentence that credits a model or talks to a model is not part of the prompt
+            last = re.search(r"(?<=[.!?])\s+([^.!?]+[.!?]*)$", s)
+            if last and (m.any_model.search(last.group(1)) or _INJECTION.search(last.group(1))):
+                s = s[:last.start()].rstrip().rstrip(".")
         if s == before:
             break
-    return s.strip()
+    s = s.strip()
+    if s != full and full.startswith(s):
+        s = s.rstrip(" .,;:-–—")  # the period closed the prompt before the credit we cut
+    return s
 
 
 def _unquote(s: str) -> str:
@@ -254,11 +263,10 @@ def description_prompt(text: str | None, m: Models) -> FoundPrompt | None:
     instruction ("Turn this photo into a Ghibli scene"): the text minus credits and hashtags."""
     if not text:
         return None
-    s = _clean_tail(text, m)
     # a leading model label: "GPT-4o: ...", "[4o] ...", "ChatGPT image gen — ..."
     s = re.sub(r"^\s*[\[(]?\s*" + m.any_model.pattern + r"(?:\s*(?:image\s*gen(?:eration)?|images?))?\s*[\])]?\s*[:\-–—|]\s*",
-               "", s, flags=_F).strip()
-    s = _unquote(s)
+               "", _URL.sub("", text), flags=_F).strip()
+    s = _unquote(_clean_tail(_prompt_sentences(s, m), m))
     if not s or "?" in s or "\n\n" in s.strip():
         return None
     words = re.findall(r"[\w'’\-]+", s.lower())
@@ -276,6 +284,34 @@ def description_prompt(text: str | None, m: Models) -> FoundPrompt | None:
     return None
 
 
+def _is_commentary(sentence: str, m: Models) -> bool:
+    words = re.findall(r"[\w'’\-]+", sentence.lower().replace("’", "'"))
+    if not words:
+        return True
+    if words[0] in _IMPERATIVES:
+        return bool(m.any_model.search(sentence)) and len(words) <= 6
+    return (words[0] in lx.COMMENTARY_OPENERS or any(w in lx.FIRST_SECOND_PERSON for w in words)
+            or bool(m.any_model.search(sentence)) or "?" in sentence or bool(_INJECTION.search(sentence)))
+
+
+def _prompt_sentences(text: str, m: Models) -> str:
+    """The longest run of sentences that are not commentary ("Look what 4o did!", "Did it with 4o"),
+    cut from the original text so it stays verbatim."""
+    spans = [(mt.start(), mt.end()) for mt in re.finditer(r"[^.!?\n]+[.!?]*", text) if mt.group(0).strip()]
+    if len(spans) <= 1:
+        return text
+    best: tuple[int, int] | None = None
+    run_start = None
+    for j, (a, b) in enumerate(spans):
+        if _is_commentary(text[a:b], m):
+            run_start = None
+            continue
+        run_start = a if run_start is None else run_start
+        if best is None or (b - run_start) > (best[1] - best[0]):
+            best = (run_start, b)
+    return text[best[0]:best[1]].strip() if best else text
+
+
 def split_marker(text: str | None) -> tuple[int, int] | None:
     """(k, n) for a post numbered k/n at its start or end ("1/2 Prompt: ...", "... (2/2)")."""
     if not text:
@@ -283,15 +319,22 @@ def split_marker(text: str | None) -> tuple[int, int] | None:
     t = text.strip()
     for mt in _SPLIT.finditer(t):
         k, n = int(mt.group(1)), int(mt.group(2))
-        if 1 <= k <= n <= 20 and n >= 2 and (mt.start() <= 12 or len(t) - mt.end() <= 12):
+        if 1 <= k <= n <= 20 and n >= 2 and _split_position_ok(t, mt):
             return k, n
     return None
+
+
+def _split_position_ok(t: str, mt: re.Match[str]) -> bool:
+    """Thread numbering opens or closes a post ("1/2 ...", "... (2/2)", "Prompt (1/2): ...")."""
+    head, tail = t[:mt.start()], t[mt.end():]
+    return (len(head.strip(" 🧵([")) == 0 or re.fullmatch(r"\W*(?:full\s+|my\s+)?prompt\s*\(?", head, _F) is not None
+            or len(tail.strip(" .)]🧵👇⬇️")) == 0)
 
 
 def _strip_split(text: str) -> str:
     t = text.strip()
     for mt in _SPLIT.finditer(t):
-        if mt.start() <= 12 or len(t) - mt.end() <= 12:
+        if _split_position_ok(t, mt):
             t = (t[:mt.start()] + t[mt.end():]).strip()
             break
     t = re.sub(r"^[\s🧵:.\-–—]+", "", t)

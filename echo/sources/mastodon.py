@@ -27,6 +27,7 @@ from echo.sources.http import HttpClient, SourceAuthError, SourceError, next_lin
 
 PLATFORM = "mastodon"
 DEFAULT_INSTANCE = "https://mastodon.social"
+API_URL = DEFAULT_INSTANCE  # the registry builds the client from it when base_url is unset
 PAGE_LIMIT = 40  # the API's maximum for timelines and search
 
 

@@ -293,8 +293,13 @@ def parse_payload(obj: Any, ctx: ParseContext) -> Parsed:
             _parse_things([{"kind": name[:2], "data": obj}], ctx, out, None)
             _newest(out)
             return out
-        if "access_token" in obj:
-            return Parsed(skipped=collections.Counter(not_a_post=1))  # OAuth token response
+        if not obj or "access_token" in obj or ("args" in obj and "asset" in obj) or "output" in obj:
+            # OAuth token, an empty action reply ({} from /api/hide), a media upload lease, a converted body
+            return Parsed(skipped=collections.Counter(not_a_post=1))
+        if isinstance(obj.get("json"), dict):  # an action reply (submit, comment ...): errors or a receipt
+            errors = obj["json"].get("errors")
+            return Parsed(skipped=collections.Counter(not_a_post=1), errors=[
+                ctx.error("malformed_page", f"reddit action errors: {errors}", obj)] if errors else [])
     return Parsed(errors=[ctx.error("malformed_page", "not a Reddit API response this parser knows "
                                     "(Listing, /comments pair, morechildren, thing)", obj)])
 

@@ -204,6 +204,10 @@ def test_full_text_search_needs_a_token_and_pages_by_max_id(fixture_server):
     assert calls[0].headers["authorization"] == "Bearer tok"
     assert calls[0].query == {"q": "4o image", "type": "statuses", "limit": "2", "resolve": "false"}
     assert calls[1].query["max_id"] == "29"
+    # an incremental run stops paging at the watermark
+    fixture_server.route("/api/v2/search", Reply(200, {"statuses": [status("31"), status("30")], "accounts": []}))
+    again = list(src.search("4o image", None, "30"))
+    assert len(again) == 1 and again[0].next_cursor is None and again[0].newest == "31"
 
 
 def test_block_page_keeps_pages_so_far_and_malformed_json(fixture_server):

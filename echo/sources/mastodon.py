@@ -303,14 +303,16 @@ class Source:
                 page = parse_statuses(statuses, ctx)
                 next_max = _query_param(next_link(response), "max_id") if statuses else None
             else:
+                # no min_id: it would page upwards from the watermark; we page down and stop when we reach it
                 body = self.http.get_json("/api/v2/search", params={
-                    "q": query, "type": "statuses", "limit": limit, "max_id": max_id, "min_id": since_id,
-                    "resolve": "false"})
+                    "q": query, "type": "statuses", "limit": limit, "max_id": max_id, "resolve": "false"})
                 statuses = body.get("statuses") if isinstance(body, dict) else None
                 page = parse_search(body if isinstance(body, dict) else {}, ctx)
                 # search has no Link header: the next page lies below the oldest id of this one
                 ids = [str(s["id"]) for s in statuses or [] if isinstance(s, dict) and "id" in s]
                 next_max = min(ids, key=_id_key) if len(ids) >= limit else None
+                if since_id and any(_id_key(i) <= _id_key(since_id) for i in ids):
+                    next_max = None
             page.next_cursor = f"{next_max}|{since_id or ''}" if next_max else None
             yield page
             if not next_max:

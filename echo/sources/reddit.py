@@ -16,7 +16,6 @@ import collections
 import datetime as dt
 import html
 import os
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
@@ -341,7 +340,7 @@ class Source:
 
     # -- auth
     def _authorize(self) -> None:
-        if time.time() < self._token_expires:
+        if self.http.clock() < self._token_expires:
             return
         basic = base64.b64encode(f"{self.client_id}:{self.client_secret}".encode()).decode()
         reply = self.http.request("POST", self.token_url, data={"grant_type": "client_credentials"},
@@ -352,7 +351,7 @@ class Source:
                                   url=self.token_url)
         self.http.headers["authorization"] = f"bearer {token}"
         # renew a minute early so a long crawl never sends an expired token
-        self._token_expires = time.time() + float(reply.get("expires_in") or 3600) - 60
+        self._token_expires = self.http.clock() + float(reply.get("expires_in") or 3600) - 60
 
     def _get(self, path: str, params: dict) -> Any:
         self._authorize()

@@ -258,12 +258,14 @@ def _user_message(a: Analysis) -> tuple[list[Line], list[int] | None, str]:
             return msg, [b.box[1], b.box[3]], how
     for i, ln in enumerate(a.lines):
         if _SPEAKER_USER.match(ln.text.strip()):
-            msg = []
-            first_image_below = min((im.box[1] for im in a.images if im.box[1] > ln.box[3]), default=a.height)
+            msg: list[Line] = []
             for nxt in a.lines[i + 1:]:
-                if _SPEAKER_OTHER.match(nxt.text.strip()) or nxt.box[1] >= first_image_below:
+                if _SPEAKER_OTHER.match(nxt.text.strip()):
                     break
-                if not _is_chrome(nxt.text):
+                # without a reply label, an image after the message text starts the reply
+                if msg and any(msg[-1].box[3] <= im.box[1] <= nxt.box[1] for im in a.images):
+                    break
+                if not _is_chrome(nxt.text) and not any(_overlap(nxt.box, im.box) > 0.5 for im in a.images):
                     msg.append(nxt)
             if msg:
                 return msg, [ln.box[1], msg[-1].box[3]], "speaker label"

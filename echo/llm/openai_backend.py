@@ -437,19 +437,24 @@ class OpenAIBackend:
             return []
         by_id = {it.post.post_id: it for it in batch}
         answers: dict[str, list[dict]] = collections.defaultdict(list)
+        foreign = 0
         for r in ans.doc["results"]:
-            if r["post_id"] in by_id:  # an id outside the batch is dropped
+            if r["post_id"] in by_id:
                 answers[r["post_id"]].append(r)
-        unresolved = []
+            else:
+                foreign += 1  # an id outside the batch is dropped
+        consistent = {pid: got[0] for pid, got in answers.items() if len({g["score"] for g in got}) == 1}
+        anomalous = foreign > 0 or any(len(got) > 1 for got in answers.values())
+        if len(batch) > 1 and (anomalous or len(consistent) < len(by_id)):
+            # Missing, contradictory or invented entries: something in the batch may have steered the answer,
+            # so every post of it is asked alone, where no other post can sway it.
+            return list(batch)
         for pid, it in by_id.items():
-            got = answers.get(pid, [])
-            if len({(g["score"]) for g in got}) == 1:
-                out.results[it.key] = {"score": got[0]["score"], "reason": got[0]["reason"]}
-            elif len(batch) > 1:
-                unresolved.append(it)
+            if pid in consistent:
+                out.results[it.key] = {"score": consistent[pid]["score"], "reason": consistent[pid]["reason"]}
             else:
                 out.failures.append(Failure(it.key, "missing or contradictory answer", json.dumps(ans.doc)[:4000]))
-        return unresolved
+        return []
 
     # -- per-item stages -------------------------------------------------------------------------------
     async def _per_item(self, client, stage: str, items: Sequence, build) -> Outcome:

@@ -107,9 +107,8 @@ def build_small_db(store: Store, config) -> dict:
     add_sample(store, "s_noprompt", "mastodon", "110000000000000011", None, quality="analysis", decision=None,
                evidence=["110000000000000011"])
 
-    # review decisions come from `echo-bench review` (another area); its table is created here as it would be
-    store.execute("CREATE TABLE IF NOT EXISTS review_decisions (sample_id VARCHAR PRIMARY KEY, decision VARCHAR)")
-    store.execute("INSERT INTO review_decisions VALUES ('s_robot', 'accept')")
+    # review decisions come from `echo-bench review` (the llm area's table)
+    store.upsert("review_decisions", [{"sample_id": "s_robot", "decision": "accept", "decided_at": T0}])
 
     store.upsert("clusterings", [records.Clustering(clustering_id="c1", method="agglomerative", n_samples=6,
                                                      n_clusters=2, created_at=T0)])

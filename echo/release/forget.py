@@ -189,6 +189,17 @@ def forget(store: Store, config: Config, *, post: str | None = None, author: str
                             [drop_urls])
         c["media"] += store.delete("media", "url IN (SELECT unnest(?::VARCHAR[]))", [drop_urls])
         c["posts"] += store.delete("posts", in_posts)
+        # Replies and quotes by others keep their tree shape, but the link names a salted stand-in, not the post.
+        for pl, pid in res.posts:
+            stand_in = "removed:" + _post_key(salt, pl, pid)[:16]
+            for col in ("parent_id", "root_id", "quoted_id"):
+                n = store.scalar(f"SELECT count(*) FROM posts WHERE platform = ? AND {col} = ?", [pl, pid])
+                if n:
+                    store.execute(f"UPDATE posts SET {col} = ? WHERE platform = ? AND {col} = ?", [stand_in, pl, pid])
+                    c["post_links_replaced"] += int(n)
+            n = store.scalar("SELECT count(*) FROM samples WHERE platform = ? AND root_id = ?", [pl, pid])
+            if n:
+                store.execute("UPDATE samples SET root_id = ? WHERE platform = ? AND root_id = ?", [stand_in, pl, pid])
         c.update(_scrub_logs(store, posts))
         kept_paths = {r["p"] for r in store.query(
             "SELECT path AS p FROM media WHERE path IS NOT NULL UNION SELECT thumb_path FROM media WHERE thumb_path IS NOT NULL")}

@@ -37,10 +37,10 @@ def db(config):
     with Store(config.path("db")) as store:
         build_small_db(store, config)
         # traces elsewhere: an embedding of the text, a cached LLM answer quoting it, a quote post embedding it
-        import hashlib
+        from echo.dedup.normalize import normalize_for_embedding, text_hash
 
         store.upsert("embeddings", [records.Embedding(
-            text_hash=hashlib.sha256(" ".join("a watercolor fox reading a newspaper".split()).encode()).hexdigest(),
+            text_hash=text_hash(normalize_for_embedding("a watercolor fox reading a newspaper")),
             model="m", dim=2, vector=[0.1, 0.2])])
         store.execute("INSERT INTO llm_cache (cache_key, stage, model, template_version, input_hash, response) "
                       "VALUES ('k1', 'extract', 'm', 't', 'h', ?)", [json.dumps({"evidence": [FOX], "prompt": "x"})])

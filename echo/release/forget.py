@@ -86,29 +86,18 @@ class ForgetResult:
 
 
 def _text_hashes(texts: list[str]) -> list[str]:
-    """Keys under which the embeddings cache may hold these texts.
+    """Keys under which the embeddings cache may hold these texts: the dedup area's key
+    (text_hash of normalize_for_embedding, and of normalize_prompt), plus plain sha256 forms as a fallback."""
+    from echo.dedup.normalize import normalize_for_embedding, normalize_prompt, text_hash
 
-    Uses the dedup area's own text key when it provides one; also the plain sha256 of the raw and the
-    whitespace/case-normalized text, so nothing is left behind whichever key the cache used.
-    """
     out: set[str] = set()
-    try:
-        from echo.dedup import embed as dedup_embed  # type: ignore[attr-defined]
-
-        key_fn = getattr(dedup_embed, "text_hash", None)
-    except ImportError:
-        key_fn = None
     for t in texts:
         if not t:
             continue
-        norm = " ".join(t.lower().split())
-        for v in (t, t.strip(), norm):
-            out.add(hashlib.sha256(v.encode("utf-8")).hexdigest())
-        if key_fn is not None:
-            try:
-                out.add(key_fn(t))
-            except Exception:  # noqa: BLE001 - a foreign helper must not stop a takedown
-                log.warning("echo.dedup.embed.text_hash failed; embeddings removed by sha256 keys only")
+        for v in {t, t.strip(), normalize_for_embedding(t), normalize_prompt(t)}:
+            if v:
+                full = hashlib.sha256(v.encode("utf-8")).hexdigest()
+                out.update((full, full[:32], text_hash(v)))
     return sorted(out)
 
 

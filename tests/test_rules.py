@@ -136,7 +136,8 @@ def test_prompt_in_the_authors_reply():
         P("a", "A retro travel poster of Mars with bold typography reading VISIT MARS", parent="r"),
     )
     assert s["anchor_post_id"] == "a" and s["evidence_post_ids"] == ["r", "a"]
-    assert s["prompt"].startswith("A retro travel poster") and s["feedback_post_ids"] == ["q"]
+    assert s["prompt"].startswith("A retro travel poster")
+    assert s["feedback_post_ids"] == []  # a question is not a judgement
 
 
 def test_prompt_given_later_to_a_commenter_who_asked():
@@ -185,9 +186,9 @@ def test_each_post_is_used_once_and_hostile_text_changes_nothing():
         P("c", "wow perfect", author="b", parent="h"),
     )
     (s,) = samples(*posts)
-    used = s["evidence_post_ids"] + s["feedback_post_ids"]
-    assert len(used) == len(set(used)) == 3
-    assert s["prompt"] == "a lighthouse in a storm, oil painting"
+    # the hostile reply is neither evidence nor feedback; the real judgement under it still counts
+    assert s["evidence_post_ids"] == ["r"] and s["feedback_post_ids"] == ["c"]
+    assert s["prompt"] == "a lighthouse in a storm, oil painting" and s["quality"] == "benchmark"
 
 
 # --- image roles, screenshots, placeholders --------------------------------------------------------------------
@@ -283,10 +284,11 @@ def test_benchmark_filter_decisions():
     ("doesn't look like her at all", "failure", ["identity"]),
     ("colors are off, everything has a yellow tint", "failure", ["color shift"]),
     ("wrong aspect ratio, I asked for 16:9", "failure", ["aspect ratio"]),
-    ("extra fingers lol", "failure", ["proportions"]),
+    ("extra fingers lol", "failure", ["proportions", "structure"]),
+    ("the head is way too big for the body", "failure", ["proportions"]),
     ("not bad at all", "success", []),
     ("not perfect, still impressive", "success", []),
-    ("no extra fingers this time!", "success", ["proportions"]),
+    ("no extra fingers this time!", "success", ["proportions", "structure"]),
     ("wow but the perspective is wrong", "failure", ["structure"]),
     ("it totally ignored the style I asked for", "failure", ["style", "coherence"]),
     ("what prompt did you use?", "neutral", []),

@@ -7,7 +7,8 @@ Sections
 - MODEL_FAMILIES: names of image models; config.filter.target_model picks the target family, the
   others are "other models" (a post only about them scores 2 or lower).
 - AMBIGUOUS: short forms ("4o", "gpt") that alone do not prove a model family is meant.
-- IMAGE_WORDS, GENERATION_CLAIMS: evidence that a post is about generated images.
+- IMAGE_WORDS, GENERATION_CLAIMS, GENERATION_WORDS: evidence that a post is about generated images.
+- SPAM: advertising and engagement bait; such a post scores 2 or lower.
 - PROMPT_*: how people hand over prompts (markers, promises of a prompt in a reply, continuation).
 - I2I_WORDS, BEFORE_AFTER, INPUT_ALT, OUTPUT_ALT: image-to-image wording and image labels.
 - SCREENSHOT_WORDS: wording or alt text that says an image is a chat-window screenshot.
@@ -66,6 +67,21 @@ GENERATION_CLAIMS = (
     r"\b(?:gave|made)\s+me\b",
     r"\bprompt\s*[:：]",
     r"\bmy\s+(?:first\s+)?(?:attempt|try|result|generation|output)\b",
+    r"\b(?:did|made|drew|generated|created|nailed|rendered)\s+(?:this|these|that|it)\b",
+)
+# Words that put a short model name ("4o") in an image-generation context.
+GENERATION_WORDS = (
+    "generate", "generated", "generates", "generating", "generation", "generator", "gen", "imagegen", "image gen",
+    "prompt", "prompts", "prompted", "render", "rendered", "edit", "edited", "editing", "image model",
+    "image generation", "made with", "made by", "created with", "ghibli", "ghiblified", "text-to-image",
+    "image-to-image", "img2img", "txt2img", "one shot", "first try", "output", "outputs",
+)
+# Advertising and engagement bait: a post with these is not a sample, whatever it mentions (score <= 2).
+SPAM = (
+    r"\blink\s+in\s+(?:bio|profile)\b", r"\bdm\s+(?:me\s+)?(?:for|to)\b", r"\b\d{1,2}\s*%\s*off\b", r"\bdrop\s+is\s+live\b",
+    r"\bgiveaway\b", r"\bfollow\s+(?:me\s+)?for\s+more\b", r"\bpromo\s+code\b", r"\bdiscount\s+code\b",
+    r"\bmasterclass\b", r"\bcheck\s+(?:out\s+)?my\s+(?:course|store|shop|onlyfans|patreon)\b", r"\bairdrop\b",
+    r"\b(?:buy|sign\s+up)\s+now\b", r"\blimited\s+(?:time|offer)\b", r"\btoday\s+only\b",
 )
 
 # --- prompts --------------------------------------------------------------------------------------
@@ -73,9 +89,11 @@ GENERATION_CLAIMS = (
 # "Prompt:", "My prompt -", "Prompt used —", "Full prompt (1/2):". The group must be followed by one of
 # the separators; the text after it is the prompt.
 PROMPT_MARKER = (
-    r"(?:^|(?<=[\s(\[\"'“.!?:]))(?:my\s+|the\s+|full\s+|exact\s+|original\s+|image\s+|text\s+)?"
-    r"prompt(?:\s+(?:i\s+used|used|was|is|text|here))?\s*(?:\(\s*\d{1,2}\s*/\s*\d{1,2}\s*\))?\s*"
-    r"(?:[:：=]|\s[-–—]\s|\n|[-–—]\s*(?=[\"“]))\s*"
+    r"(?:(?:^|(?<=[\s(\[\"'“.!?:]))(?:my\s+|the\s+|full\s+|exact\s+|original\s+|image\s+|text\s+)?"
+    r"(?:prompt|プロンプト|提示词|프롬프트|promptu?|indicaci[oó]n)(?:\s+(?:i\s+used|used|was|is|text|here))?\s*"
+    r"(?:\(\s*\d{1,2}\s*/\s*\d{1,2}\s*\))?\s*(?:[:：=]|\s[-–—]\s|\n|[-–—]\s*(?=[\"“]))"
+    r"|(?:^|(?<=[\s(\[]))(?:try|use|copy|paste|run)\s+this(?:\s+prompt)?(?:\s+(?:in|on|with)\s+[\w.\-]+(?:\s+[\w.\-]+)?)?"
+    r"\s*[:：])\s*"
 )
 # The author says the prompt comes in a reply / the comments / the thread.
 PROMPT_PROMISE = (
@@ -128,7 +146,9 @@ I2I_WORDS = (
     r"\b(?:add|put)\s+\w+(?:\s+\w+){0,3}\s+(?:to|in|on|into)\s+(?:this|the|my)\s+(?:photo|image|picture)\b",
     r"\bbefore\s*(?:/|and|&|vs\.?)\s*after\b",
 )
-BEFORE_AFTER = r"\b(?:before\s*(?:/|and|&|vs\.?|->|→)\s*after|original\s*(?:vs\.?|->|→|/)|left\s*[:=]?\s*original|input\s*(?:vs\.?|->|→|/)\s*output)\b"
+BEFORE_AFTER = (r"\b(?:before\s*(?:/|and|&|vs\.?|->|→)\s*after|original\s*(?:vs\.?|->|→|/)|"
+                r"(?:left|top|first)\s*(?:[:=]|is|was)?\s*(?:the\s+|my\s+)?(?:original|input|source|real\s+(?:one|photo))|"
+                r"input\s*(?:vs\.?|->|→|/)\s*output)\b")
 INPUT_ALT = r"\b(?:original|input|before|source|reference|my\s+(?:photo|selfie|picture|dog|cat)|the\s+photo\s+i\s+(?:used|uploaded))\b"
 OUTPUT_ALT = r"\b(?:result|output|after|generated|ai[\s\-]?generated|made\s+(?:with|by)|render(?:ed)?|edited|version)\b"
 
@@ -164,7 +184,12 @@ INJECTION = (
     r"\b(?:system\s+prompt|system\s*:|assistant\s*:|<\s*/?\s*(?:system|post|instructions?)\s*>)",
     r"\b(?:new|updated)\s+instructions?\s*:",
     r"\bas\s+an\s+ai\s+(?:language\s+)?model\b",
-    r"\bmark\s+(?:this|it)\s+as\s+(?:relevant|benchmark|success)\b",
+    r"\bmark\s+(?:this|it|the|every|all)(?:\s+\w+)?\s+as\b",
+    r"\byou\s+are\s+now\b",
+    r"\bclassify\s+(?:this|it|every|each|all|the)\b",
+    r"\bthis\s+(?:post|tweet|thread|toot|image)\s+is\s+(?:highly\s+|very\s+|extremely\s+)?relevant\b",
+    r"\b(?:every|each|all)\s+(?:the\s+)?(?:samples?|replies|posts?|images?)\b[^.!?]*\b(?:is|are|as)\s+(?:an?\s+)?"
+    r"(?:benchmark|success|relevant)\b",
 )
 
 # --- feedback polarity ----------------------------------------------------------------------------
@@ -199,7 +224,10 @@ FAILURE: dict[str, float] = {
     "mistakes": 1.5, "error": 1, "errors": 1, "artifact": 1, "artifacts": 1.5, "smudged": 1.5, "fake": 0.5,
     "plastic": 1, "oversaturated": 1.5, "wonky": 1.5, "janky": 1.5, "slop": 1.5, "unreadable": 2, "illegible": 2,
     "😬": 1, "🤦": 1.5, "💀": 0.5, "yikes": 1.5, "oof": 1, "lol no": 1.5, "still can't": 1.5, "can't even": 1,
-    "shifted": 1, "skewed": 1, "squashed": 1.5, "mutated": 2, "mushy": 1,
+    "shifted": 1, "skewed": 1, "squashed": 1.5, "mutated": 2, "mushy": 1, "mush": 1.5, "too big": 1.5,
+    "too small": 1.5, "too long": 1, "too short": 1, "way too": 1, "not her": 1.5, "not him": 1.5, "made up": 1,
+    "generic": 1, "refusal": 1.5, "refused": 1.5, "content policy": 1, "doesn't match": 1.5, "don't match": 1.5,
+    "different ways": 1, "duplicated": 1,
 }
 # A negator up to NEGATION_WINDOW words before a phrase flips its sign ("not bad", "not perfect",
 # "no extra fingers"). Phrases that already contain a negation ("doesn't look like") are not flipped again.
@@ -230,9 +258,10 @@ CATEGORY_KEYWORDS: dict[str, tuple[str, ...]] = {
                      r"\bwidescreen\b", r"\blandscape\s+(?:format|orientation)\b", r"\bportrait\s+(?:format|orientation)\b",
                      r"\bstretched\b", r"\bsquished\b", r"\bsquashed\b", r"\bratio\b"),
     "proportions": (r"\bhands?\b", r"\bfingers?\b", r"\blimbs?\b", r"\barms?\b", r"\blegs?\b", r"\bproportions?\b",
-                    r"\banatomy\b", r"\btoes?\b", r"\bteeth\b", r"\bhead\s+(?:is\s+)?(?:too\s+)?(?:big|small|huge|tiny)\b",
-                    r"\bbody\b", r"\bneck\b", r"\bscale\b"),
-    "structure": (r"\blayout\b", r"\bperspective\b", r"\bcomposition\b", r"\bgeometry\b", r"\bsymmetr", r"\bstructure\b",
+                    r"\banatomy\b", r"\btoes?\b", r"\bteeth\b", r"\b(?:too|way\s+too)\s+(?:big|small|long|short|large|tiny|huge)\b",
+                    r"\bbody\b", r"\bneck\b", r"\bscale\b", r"\bdifferent\s+sizes?\b", r"\bout\s+of\s+proportion\b"),
+    "structure": (r"\blayout\b", r"\bperspective\b", r"\b(?:extra|missing|six|seven|three)\s+(?:fingers?|limbs?|arms?|legs?|toes?)\b",
+                  r"\bbroken\b", r"\b(?:doesn'?t|does\s+not|don'?t)\s+connect\b", r"\bdisconnected\b", r"\bfused\b", r"\bcomposition\b", r"\bgeometry\b", r"\bsymmetr", r"\bstructure\b",
                   r"\barchitecture\b", r"\bstraight\s+lines?\b", r"\bvanishing\b", r"\bpose\b", r"\bplacement\b",
                   r"\bpositions?\b", r"\barrangement\b", r"\bgrid\b", r"\bpanels?\b", r"\bframing\b"),
     "style": (r"\bstyle\b", r"\bghibli\b", r"\banime\b", r"\bpainterly\b", r"\baesthetic\b", r"\bcartoon(?:y|ish)?\b",

@@ -64,6 +64,8 @@ _INPUT_ALT = re.compile(lx.INPUT_ALT, _F)
 _OUTPUT_ALT = re.compile(lx.OUTPUT_ALT, _F)
 _SCREENSHOT = re.compile(_alt(lx.SCREENSHOT_WORDS), _F)
 _INJECTION = re.compile(_alt(lx.INJECTION), _F)
+_SPAM = re.compile(_alt(lx.SPAM), _F)
+_GEN_WORDS = _words_rx(lx.GENERATION_WORDS)
 _CATEGORIES = {c: re.compile(_alt(f), _F) for c, f in lx.CATEGORY_KEYWORDS.items()}
 _URL = re.compile(r"https?://\S+|www\.\S+", _F)
 _TRAILING_TAGS = re.compile(r"(?:[\s,.;:|]*(?:#[\w\-]+|@[\w.\-]+))+[\s.!]*$")
@@ -134,7 +136,9 @@ def score_relevance(post: PostView, context: Sequence[PostView] = (), images: Se
     """Relevance 1-5 of one post to the target model's image generation, with the rule that decided."""
     m = models(target_model)
     text, injected = strip_injection(post.text)
-    alts = " ".join(i.alt_text or "" for i in images if i.post_id == post.post_id)
+    alt_list = [strip_injection(i.alt_text) for i in images if i.post_id == post.post_id and i.alt_text]
+    alts = " ".join(a for a, _ in alt_list)
+    injected = injected or any(inj for _, inj in alt_list)
     ctx_text = " ".join(strip_injection(c.text)[0] for c in context)
     n_images = len(post.image_ids) or sum(1 for i in images if i.post_id == post.post_id)
     note = " (instruction-like text ignored)" if injected else ""
@@ -145,8 +149,12 @@ def score_relevance(post: PostView, context: Sequence[PostView] = (), images: Se
     prompt_like = bool(find_prompt(text) or _PROMISE.search(text))
     claim = bool(_CLAIMS.search(text))
     others = m.other_names(text + " " + alts)
-    target_here = strong or (weak and (image_talk or n_images > 0 or prompt_like))
+    # a short name ("4o") counts only in a generation context: Audi A4o photos and "4o degrees" do not
+    gen_context = bool(_GEN_WORDS.search(text) or claim or prompt_like or _I2I.search(text))
+    target_here = strong or (weak and gen_context)
     target_ctx = bool(m.strong.search(ctx_text))
+    if _SPAM.search(text):
+        return (2 if target_here else 1), f"advertising or engagement bait{note}"
 
     if not target_here and not target_ctx:
         if others:
@@ -232,6 +240,9 @@ def find_prompt(text: str | None, m: Models | None = None) -> FoundPrompt | None
     mk = _MARKER.search(text)
     if mk:
         rest = text[mk.end():].lstrip()
+        paragraphs = [x for x in re.split(r"\n\s*\n", rest) if x.strip()]
+        if paragraphs:
+            rest = paragraphs[0]  # a blank line closes the prompt; what follows is commentary
         q = re.match(r"[\"“«„]", rest)
         if q:
             close = {'"': '"', "“": "”", "«": "»", "„": "“"}[q.group(0)]
@@ -250,6 +261,31 @@ def find_prompt(text: str | None, m: Models | None = None) -> FoundPrompt | None
             best = s
     if best:
         return FoundPrompt(best, "quoted")
+    return None
+
+
+_MADE_NP = re.compile(
+    r"\b(?:made|make|makes|making|generated?|generating|drew|draw|drawing|created?|creating|rendered|render|"
+    r"gave|give|turned\s+out)\s+(?:me\s+|us\s+|him\s+|her\s+|them\s+)?(?=(?:a|an|the)\s)", _F)
+_NP_END = re.compile(r"\s+(?:and\s+(?:i|i'm|im|it|we|my|honestly|now)|for\s+(?:my|our|his|her|a\s+friend)|in\s+one\s+(?:go|shot)|"
+                     r"on\s+(?:the\s+)?first\s+try|with(?:out)?\s+(?:no|zero|any)\s+edits?)\b|[.!?\n]|\s[-–—]\s", _F)
+
+
+def described_in_sentence(text: str | None, m: Models) -> FoundPrompt | None:
+    """'ChatGPT made me a cozy ramen shop at night. Wow.' -> 'a cozy ramen shop at night': what the model
+    was asked for, named after a generation verb, up to the end of the clause."""
+    if not text:
+        return None
+    t = _URL.sub("", text)
+    for mt in _MADE_NP.finditer(t):
+        before = t[max(0, mt.start() - 80):mt.start()]
+        if not (m.any_model.search(before) or re.search(r"\b(?:it|they|this)\s*$", before, _F)):
+            continue
+        rest = t[mt.end():]
+        end = _NP_END.search(rest)
+        np_ = _clean_tail(rest[:end.start()] if end else rest, m)
+        if len(np_.split()) >= 4 and not m.any_model.search(np_):
+            return FoundPrompt(np_, "description")
     return None
 
 
@@ -326,9 +362,12 @@ def split_marker(text: str | None) -> tuple[int, int] | None:
 
 def _split_position_ok(t: str, mt: re.Match[str]) -> bool:
     """Thread numbering opens or closes a post ("1/2 ...", "... (2/2)", "Prompt (1/2): ...")."""
-    head, tail = t[:mt.start()], t[mt.end():]
-    return (len(head.strip(" 🧵([")) == 0 or re.fullmatch(r"\W*(?:full\s+|my\s+)?prompt\s*\(?", head, _F) is not None
-            or len(tail.strip(" .)]🧵👇⬇️")) == 0)
+    line_start = t.rfind("\n", 0, mt.start()) + 1
+    line_end = t.find("\n", mt.end())
+    head = t[line_start:mt.start()]
+    tail = t[mt.end():] if line_end == -1 else t[mt.end():line_end]
+    return (len(head.strip(" 🧵([")) == 0 or re.fullmatch(r".{0,30}\bprompt\s*[(\[]?\s*", head, _F | re.S) is not None
+            or (len(tail.strip(" .)]🧵👇⬇️")) == 0 and line_end == -1))
 
 
 def _strip_split(text: str) -> str:
@@ -455,6 +494,11 @@ def tree_samples(item: TreeItem, *, target_model: str) -> list[dict[str, Any]]:
             drafts.append(_Draft(anchor=p.post_id, prompt=found.prompt, evidence=[p.post_id], how=f"prompt by {found.kind}"))
             used.add(p.post_id)
             continue
+        in_alt = next((f for f in (find_prompt(strip_injection(a)[0], m) for a in alt_by_post.get(p.post_id, [])) if f), None)
+        if in_alt:  # "prompt in the alt text"
+            drafts.append(_Draft(anchor=p.post_id, prompt=in_alt.prompt, evidence=[p.post_id], how="prompt in alt text"))
+            used.add(p.post_id)
+            continue
         if promises_prompt(text):
             d = _Draft(anchor=p.post_id, evidence=[p.post_id], how="prompt promised in a reply", awaiting_prompt=True)
             drafts.append(d)
@@ -477,12 +521,7 @@ def tree_samples(item: TreeItem, *, target_model: str) -> list[dict[str, Any]]:
                 last.evidence.append(p.post_id)  # more results (or the results) of the previous prompt
                 used.add(p.post_id)
                 continue
-            desc = description_prompt(text, m)
-            if desc is None and p.post_id in alt_by_post:
-                for alt in alt_by_post[p.post_id]:
-                    desc = find_prompt(alt, m)
-                    if desc:
-                        break
+            desc = description_prompt(text, m) or described_in_sentence(text, m)
             drafts.append(_Draft(anchor=p.post_id, prompt=desc.prompt if desc else None, evidence=[p.post_id],
                                  how=f"prompt by {desc.kind}" if desc else "images without a prompt"))
             used.add(p.post_id)
@@ -535,7 +574,8 @@ def tree_samples(item: TreeItem, *, target_model: str) -> list[dict[str, Any]]:
                                      how=f"another user's prompt by {found.kind}", from_thread=False))
                 used.add(p.post_id)
                 continue
-        if target is not None and (p.text or "").strip():
+        # a reply judges a sample only when it says something good or bad (not chatter, questions or orders)
+        if target is not None and text.strip() and polarity(text)[0] != "neutral":
             target.feedback.append(p.post_id)
             used.add(p.post_id)
 
@@ -547,7 +587,10 @@ def tree_samples(item: TreeItem, *, target_model: str) -> list[dict[str, Any]]:
         alts = [a for q in ev_posts for a in alt_by_post.get(q.post_id, [])]
         thread_text = " ".join([strip_injection(q.text)[0] for q in thread] + texts + alts)
         has_images = any(q.image_ids for q in ev_posts)
-        quality, why = _quality(d, texts, alts, thread_text, has_images, m)
+        ev_images = [im for im in item.images if im.post_id in d.evidence]
+        shot = any(is_screenshot(im, [strip_injection(by_id[im.post_id].text)[0]])[0] for im in ev_images
+                   if im.post_id in by_id)
+        quality, why = _quality(d, texts, alts, thread_text, has_images, m, shot)
         task = _task(d, texts, alts, has_images, quality)
         out.append({
             "anchor_post_id": d.anchor,
@@ -571,25 +614,33 @@ def mentions_screenshot(texts: Iterable[str]) -> bool:
     return any(_SCREENSHOT.search(t or "") for t in texts)
 
 
-def _quality(d: _Draft, texts: list[str], alts: list[str], thread_text: str, has_images: bool, m: Models) -> tuple[str, str]:
+_COMPARISON = re.compile(r"\b(?:vs\.?|versus|compared?\s+(?:to|with)|comparison|side[\s\-]by[\s\-]side|"
+                         r"same\s+prompt\s*,?\s+(?:\w+\s+)?(?:models|tools|generators)|which\s+(?:one|model)\s+(?:is|did|wins))\b", _F)
+
+
+def _quality(d: _Draft, texts: list[str], alts: list[str], thread_text: str, has_images: bool, m: Models,
+             screenshot: bool = False) -> tuple[str, str]:
+    """benchmark: one coherent task (a prompt, or a chat screenshot holding one); analysis: comparisons and
+    questions about how the model renders things; trash: no task (memes, complaints) or another model."""
     target = bool(m.strong.search(thread_text) or (m.weak and m.weak.search(thread_text)))
     others = m.other_names(thread_text)
     if others and not target:
         return "trash", f"about {', '.join(others)}, not {m.target}"
+    joined = " ".join(texts)
+    anchor_others = m.other_names(joined)
+    if anchor_others and target and (d.prompt or has_images):
+        return "analysis", f"compares {m.target} with {', '.join(anchor_others)}"
     if d.prompt:
         return "benchmark", "a prompt" + (" with images" if has_images else " without images")
-    if has_images and mentions_screenshot(texts + alts):
+    if has_images and (screenshot or mentions_screenshot(texts + alts)):
         return "benchmark", "a chat screenshot carries the prompt"
-    if not target and not d.from_thread:
-        return "trash", "no task"
-    joined = " ".join(texts)
     if not target:
         return "trash", f"no task and no mention of {m.target}"
-    if "?" in joined or re.search(r"\b(?:vs\.?|versus|compared?|comparison|better|worse|than)\b", joined, _F):
-        return "analysis", "a question or comparison without a task"
-    if has_images or len(re.findall(r"\w+", joined)) >= 6:
-        return "analysis", "commentary without a prompt"
-    return "trash", "no task"
+    if _COMPARISON.search(joined):
+        return "analysis", "a comparison without a task"
+    if "?" in joined and any(rx.search(joined) for rx in _CATEGORIES.values()):
+        return "analysis", "a question about how the model renders images"
+    return "trash", "no task: commentary, a meme or a complaint"
 
 
 def _task(d: _Draft, texts: list[str], alts: list[str], has_images: bool, quality: str) -> str | None:

@@ -172,6 +172,8 @@ class OpenAIBackend:
         self.mode = "json_schema" if llm.json_schema_mode in ("auto", "json_schema") else "json_object"
         self.fallbacks = 0  # times json_schema was rejected and json_object used instead
         self.name = f"llm:{self.model_for('tree_to_samples')}"
+        # No vision model (or images switched off): no pixels are sent, and screenshots go to OCR instead.
+        self.vision = bool(llm.vision_model) and llm.send_images
         self._image_cache: dict[str, tuple[str, int, int]] = {}
         self.limiter: RateLimiter | None = None
         self.sem: asyncio.Semaphore | None = None
@@ -257,7 +259,7 @@ class OpenAIBackend:
 
     def sent_size(self, im: ImageView) -> tuple[int, int] | None:
         """The pixel size the model sees for an image (after downscaling), when known."""
-        enc = self._encode_image(im) if self.llm.send_images else None
+        enc = self._encode_image(im) if self.vision else None
         if enc:
             return enc[1], enc[2]
         return (im.width, im.height) if im.width and im.height else None
@@ -273,10 +275,10 @@ class OpenAIBackend:
                         parts.append(p)
                         continue
                     im: ImageView = p["image"]
-                    enc = self._encode_image(im) if self.llm.send_images else None
+                    enc = self._encode_image(im) if self.vision else None
                     if enc:
                         parts.append({"type": "image_url", "image_url": {"url": enc[0]}})
-                    elif self.llm.send_images and im.image_id.startswith(("http://", "https://")):
+                    elif self.vision and im.image_id.startswith(("http://", "https://")):
                         parts.append({"type": "image_url", "image_url": {"url": im.image_id}})
                     else:
                         parts.append({"type": "text", "text": "(image not available)"})

@@ -14,7 +14,6 @@ import json
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from pathlib import Path
 
 from echo.config import Config
 from echo.release.privacy import Pseudonymizer, keyed_hash, load_salt, normalize_handle

@@ -8,14 +8,12 @@ DIR/
 
 from __future__ import annotations
 
-import datetime as dt
 import hashlib
 import json
 import logging
 import os
 import shutil
 import uuid
-import warnings
 from pathlib import Path
 from typing import Any
 
@@ -23,7 +21,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from echo.config import Config
-from echo.release.rows import BENCHMARK_CONFIGS, CONFIGS
+from echo.release.rows import CONFIGS
 from echo.release.verify import sha256_file, verify_release
 
 log = logging.getLogger("echo.release")

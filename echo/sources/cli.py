@@ -53,8 +53,6 @@ def cmd_crawl(args: argparse.Namespace, config) -> int:
         except pipeline.StageFailed as e:
             print(f"echo-bench: {e}", file=sys.stderr)
             return 1
-        for msg in ctx.cache.get("sources.messages", []):
-            print(msg, file=sys.stderr)
         print_run_summary(store, ctx.run_id)
     return 0
 

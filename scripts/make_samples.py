@@ -950,7 +950,13 @@ class Builder:
         tr = self.new_tree(platform, ["text_to_image", "split_prompt"], True, root,
                            subreddit=self.subreddit(True), title="GPT-4o image gen, long prompt (1/2 in post, 2/2 in comments)",
                            reddit_body=f"4o prompt (1/2): {part1}")
-        fb = self.add_feedback(tr, root, tags, r.randint(0, 2))
+        if platform == "bluesky" and not any(t.anchor_key for t in self.trees):
+            # fetched at the 2/2 reply, as a crawler following a search hit on it would: the root comes as `parent`
+            tr.anchor_key = "p2"
+            tr.categories.append("thread_parent_chain")
+            fb = self.add_feedback(tr, root.replies[0], tags, 2)
+        else:
+            fb = self.add_feedback(tr, root, tags, r.randint(0, 2))
         tr.samples.append(SampleSpec(full, "text_to_image", "benchmark", [], [out], ["root", "p2"], "root",
                                      prompt_modified=True, feedback=fb))
         return tr
@@ -1497,9 +1503,29 @@ class Renderer:
             return {"$type": "app.bsky.feed.defs#threadViewPost", "post": self.bsky_post_view(tr, p, parent),
                     "replies": [tvp(c, p) for c in p.replies]}
 
-        thread = tvp(tr.root, None)
+        if not tr.anchor_key:
+            thread = tvp(tr.root, None)
+        else:
+            chain = [tr.root]
+            while chain[-1].key != tr.anchor_key:
+                chain.append(next(c for c in chain[-1].replies if c.key == tr.anchor_key or self.has_key(c, tr.anchor_key)))
+
+            def parent_view(i: int) -> dict:
+                view = {"$type": "app.bsky.feed.defs#threadViewPost",
+                        "post": self.bsky_post_view(tr, chain[i], chain[i - 1] if i else None)}
+                if i:
+                    view["parent"] = parent_view(i - 1)
+                return view
+
+            anchor = chain[-1]
+            thread = {"$type": "app.bsky.feed.defs#threadViewPost", "post": self.bsky_post_view(tr, anchor, chain[-2]),
+                      "parent": parent_view(len(chain) - 2), "replies": [tvp(c, anchor) for c in anchor.replies]}
         thread["threadContext"] = {}
         return {"thread": thread}
+
+    @staticmethod
+    def has_key(p: Post, key: str) -> bool:
+        return p.key == key or any(Renderer.has_key(c, key) for c in p.replies)
 
     # --- Reddit -----------------------------------------------------------------------------------
 
@@ -1529,7 +1555,8 @@ class Renderer:
         d: dict = {
             "approved_at_utc": None, "subreddit": tr.subreddit, "selftext": self.rx(body), "author_fullname": p.author.uid,
             "saved": False, "mod_reason_title": None, "gilded": 0, "clicked": False,
-            "title": self.rx(tr.title or p.text.split("\n")[0][:300]), "link_flair_richtext": [],
+            # reddit titles are one line of at most 300 characters
+            "title": self.rx(" ".join((tr.title or p.text).split())[:300]), "link_flair_richtext": [],
             "subreddit_name_prefixed": f"r/{tr.subreddit}", "hidden": False, "pwls": 6, "link_flair_css_class": None,
             "downs": 0, "thumbnail_height": 140 if imgs else None, "top_awarded_type": None, "hide_score": False,
         }

@@ -323,6 +323,7 @@ FEEDBACK_BANK: list[tuple[str, str, list[str], str]] = [
     ("extra fingers on the left hand 👀", "failure", ["structure"], "hands person"),
     ("the head is way too big for the body", "failure", ["proportions"], "person pet animal"),
     ("that's not Ghibli, that's generic anime", "failure", ["style"], "ghibli"),
+    ("doesn't look like the style you asked for at all, it's generic digital art", "failure", ["style"], "style i2i"),
     ("all the background detail turned to mush when you zoom in", "failure", ["detail"], "detail landscape city"),
     ("the shadows go two different ways and the reflection doesn't match", "failure", ["coherence"], "photo object night"),
     ("took 4 minutes and hit a content policy refusal the first time", "failure", ["other"], "any"),

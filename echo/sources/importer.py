@@ -208,8 +208,11 @@ class FileResult:
     errors: int = 0
     skipped: dict[str, int] = field(default_factory=dict)
     unchanged: bool = False
+    failed: str | None = None
 
     def line(self) -> str:
+        if self.failed:
+            return f"{self.path}: {self.failed}"
         if self.unchanged:
             return f"{self.path}: unchanged since last import"
         extra = "".join(f", {k}={v}" for k, v in sorted(self.skipped.items()))
@@ -232,7 +235,11 @@ def import_files(store: Store, files: Iterable[tuple[Path, str]], *, source: str
 
     results = []
     for path, platform in files:
-        digest = sha256_file(path)
+        try:
+            digest = sha256_file(path)
+        except OSError as e:  # vanished or unreadable since it was listed: report it, go on with the rest
+            results.append(FileResult(path, platform, failed=f"cannot read: {e.strerror or e}"))
+            continue
         key = str(path)
         if skip_unchanged and store.scalar("SELECT sha256 FROM imported_files WHERE source = ? AND path = ?",
                                            [source, key]) == digest:

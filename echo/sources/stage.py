@@ -230,6 +230,10 @@ def crawl_import(ctx: RunContext, source: SourceConfig, stats: StageStats) -> No
         if res.unchanged:
             stats["files_unchanged"] += 1
             continue
+        if res.failed:
+            stats["files_failed"] += 1
+            log.warning("source %r: %s", source.name, res.line())
+            continue
         stats["files_imported"] += 1
         stats["posts_new"] += res.posts_new
         stats["posts_seen_again"] += res.posts - res.posts_new

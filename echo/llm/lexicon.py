@@ -27,7 +27,7 @@ from __future__ import annotations
 # (e.g. "gpt-4o image generation") is the target.
 MODEL_FAMILIES: dict[str, tuple[str, ...]] = {
     "gpt-4o": (
-        r"gpt[\s\-_]?4o", r"gpt[\s\-_]?image[\s\-_]?1", r"chat[\s\-_]?gpt", r"sora(?:[\s\-_]?images?)?",
+        r"gpt[\s\-_]?4o", r"gpt[\s\-_]?image(?:[\s\-_]?1)?", r"chat[\s\-_]?gpt", r"sora(?:[\s\-_]?images?)?",
         r"openai(?:'s)?\s+(?:new\s+)?image", r"4o[\s\-_]?image(?:[\s\-_]?gen(?:eration)?)?", r"gpt[\s\-_]?4\.?o",
         r"image[\s\-_]?gen\s+(?:in|on)\s+chat[\s\-_]?gpt",
     ),
@@ -146,6 +146,14 @@ I2I_WORDS = (
     r"\b(?:add|put)\s+\w+(?:\s+\w+){0,3}\s+(?:to|in|on|into)\s+(?:this|the|my)\s+(?:photo|image|picture)\b",
     r"\bbefore\s*(?:/|and|&|vs\.?)\s*after\b",
 )
+# A generation "of my cat Miso" / "of [your pet]" needs a photo of that subject: with two or more images
+# attached, the first is the input (image-to-image).
+PERSONAL_SUBJECT = (
+    r"\b(?:of|with|turn|make|put|draw)\s+(?:my|our|your)\s+(?:\w+\s+)?(?:friend|pet|dog|cat|puppy|kitten|kid|son|daughter|"
+    r"wife|husband|partner|mom|mum|dad|father|mother|family|grandma|grandpa|baby|boyfriend|girlfriend|face|photo|selfie|"
+    r"house|car|bike|room|garden|parrot|bird|beagle|corgi)\b",
+    r"\b(?:turn|make|put|draw|transform)\s+(?:\[[^\]]{1,40}\]|<[^>]{1,40}>|\((?:your|my)\s[^)]{1,40}\))",
+)
 BEFORE_AFTER = (r"\b(?:before\s*(?:/|and|&|vs\.?|->|→)\s*after|original\s*(?:vs\.?|->|→|/)|"
                 r"(?:left|top|first)\s*(?:[:=]|is|was)?\s*(?:the\s+|my\s+)?(?:original|input|source|real\s+(?:one|photo))|"
                 r"input\s*(?:vs\.?|->|→|/)\s*output)\b")
@@ -206,7 +214,7 @@ SUCCESS: dict[str, float] = {
     "lovely": 1, "fantastic": 1.5, "brilliant": 1.5, "excellent": 1.5, "beautifully": 1, "consistent": 1, "kept": 0.5,
     "preserved": 1, "faithful": 1, "realistic": 0.5, "convincing": 1, "magic": 1, "chef's kiss": 2, "🔥": 1, "😍": 1,
     "🤯": 1, "👏": 1, "❤️": 1, "🙌": 1, "10/10": 2, "no notes": 2, "blown away": 1.5, "on point": 1.5,
-    "not bad": 1, "holy": 1, "damn": 0.5, "stunned": 1, "nice": 1, "cool": 1, "finally": 0.5, "solved": 1.5,
+    "unreal": 1.5, "speechless": 1, "scary good": 2, "so clean": 1.5, "not bad": 1, "holy": 1, "damn": 0.5, "stunned": 1, "nice": 1, "cool": 1, "finally": 0.5, "solved": 1.5,
 }
 FAILURE: dict[str, float] = {
     "garbled": 2, "gibberish": 2, "wrong": 1.5, "off": 1, "fail": 1.5, "failed": 1.5, "fails": 1.5, "failure": 1.5,
@@ -227,7 +235,8 @@ FAILURE: dict[str, float] = {
     "shifted": 1, "skewed": 1, "squashed": 1.5, "mutated": 2, "mushy": 1, "mush": 1.5, "too big": 1.5,
     "too small": 1.5, "too long": 1, "too short": 1, "way too": 1, "not her": 1.5, "not him": 1.5, "made up": 1,
     "generic": 1, "refusal": 1.5, "refused": 1.5, "content policy": 1, "doesn't match": 1.5, "don't match": 1.5,
-    "different ways": 1, "duplicated": 1,
+    "different ways": 1, "duplicated": 1, "different sizes": 1.5, "doesn't connect": 1.5, "don't connect": 1.5,
+    "not connected": 1.5, "nothing like": 2,
 }
 # A negator up to NEGATION_WINDOW words before a phrase flips its sign ("not bad", "not perfect",
 # "no extra fingers"). Phrases that already contain a negation ("doesn't look like") are not flipped again.
@@ -245,12 +254,15 @@ QUESTION_WORDS = ("what", "which", "how", "where", "who", "why", "could", "can",
 
 # category -> regex fragments. "other" is used when a reply judges (success/failure) but no rule matches.
 CATEGORY_KEYWORDS: dict[str, tuple[str, ...]] = {
-    "identity": (r"\bfaces?\b", r"\blooks?\s+(?:just\s+|exactly\s+|nothing\s+)?like\s+(?:him|her|them|me|my|the\s+(?:original|person|real))",
+    "identity": (r"\bfaces?\b", r"\blooks?\s+(?:just\s+|exactly\s+|nothing\s+)?like\s+(?:him|her|them|me|my|you|yours|it|the\s+(?:original|person|real|photo))",
+                 r"\b(?:not|isn'?t)\s+(?:her|him|them|me|you)\s+anymore\b",
                  r"\bidentity\b", r"\blikeness\b", r"\bresembl", r"\bsame\s+person\b", r"\bfacial\b", r"\brecogni[sz]",
                  r"\bchanged\s+(?:her|his|my|their|the)\s+(?:face|look|features)", r"\bfeatures\b"),
     "color shift": (r"\bcolou?rs?\b", r"\btint(?:ed)?\b", r"\byellow(?:ish)?\b", r"\bsepia\b", r"\bhue\b",
                     r"\bsaturat", r"\bwashed[\s\-]out\b", r"\bwarm\s+filter\b", r"\bpiss\s+filter\b", r"\borange\s+cast\b",
-                    r"\bcolou?r\s+(?:shift|cast|grading)\b", r"\bpalette\b", r"\bskin\s+tone\b"),
+                    r"\bcolou?r\s+(?:shift|cast|grading)\b", r"\bpalette\b", r"\bskin\s+tone\b",
+                    r"\bfrom\s+(?:red|orange|yellow|green|blue|purple|pink|brown|gr[ae]y|black|white|golden|beige|teal|cyan|magenta)\s+to\s+(?:red|orange|yellow|green|blue|purple|pink|brown|gr[ae]y|black|white|golden|beige|teal|cyan|magenta)\b",
+                    r"\b(?:turned|went|became|is\s+now|are\s+now)\s+(?:all\s+|bright\s+|dark\s+)?(?:red|orange|yellow|green|blue|purple|pink|brown|gr[ae]y|black|white|golden|beige|teal|cyan|magenta)\b"),
     "text rendering": (r"\btext\b", r"\bspell(?:ing|ed|t)?\b", r"\bmisspel", r"\bletter(?:s|ing)?\b", r"\bgarbled\b",
                        r"\btypos?\b", r"\bfonts?\b", r"\bwords?\b", r"\blegible\b", r"\billegible\b", r"\breadable\b",
                        r"\bunreadable\b", r"\bsigns?\b", r"\blabels?\b", r"\btypography\b", r"\bgibberish\b"),
@@ -268,10 +280,12 @@ CATEGORY_KEYWORDS: dict[str, tuple[str, ...]] = {
               r"\bwatercolou?r\b", r"\bpixar\b", r"\bvibe\b", r"\blook\s+and\s+feel\b", r"\bart\s+direction\b",
               r"\bphotoreal", r"\brealism\b", r"\bstylized\b", r"\bmood\b", r"\blighting\b"),
     "detail": (r"\bdetails?\b", r"\bdetailed\b", r"\btextures?\b", r"\bblurr?y\b", r"\bsharp(?:ness)?\b", r"\bcrisp\b",
-               r"\bfine\b", r"\bsmudg", r"\bpixelated\b", r"\bartifacts?\b", r"\bnoise\b", r"\bmushy\b", r"\bquality\b",
-               r"\bhair\b", r"\bfur\b", r"\bintricate\b", r"\bresolution\b"),
+               r"\bfine\s+(?:details?|lines?|print)\b", r"\bsmudg", r"\bpixelated\b", r"\bartifacts?\b", r"\bnoise\b",
+               r"\bmush(?:y)?\b", r"\bintricate\b", r"\bresolution\b", r"\bzoom(?:ed)?\s+in\b"),
     "coherence": (r"\bcoheren", r"\bmakes?\s+(?:no\s+)?sense\b", r"\bconsisten", r"\bphysics\b", r"\blogic", r"\bimpossible\b",
-                  r"\bmerged?\b", r"\bfloating\b", r"\breflections?\b", r"\bshadows?\b", r"\bnonsense\b", r"\bmissing\b",
+                  r"\bmerged?\b", r"\bfloating\b", r"\bnonsense\b", r"\bmissing\b",
+                  r"\b(?:shadows?|reflections?|lighting|light\s+sources?)\b[^.!?]{0,40}\b(?:match|wrong|different|inconsistent|"
+                  r"directions?|ways|impossible)\b",
                   r"\bignored\b", r"\bforgot\b", r"\bobjects?\b", r"\bfollowed\s+the\s+prompt\b", r"\bprompt\s+adherence\b",
                   r"\bhallucinat", r"\bextra\s+(?:objects?|people|person)\b", r"\bduplicated?\b", r"\bcount\b"),
 }

@@ -66,6 +66,10 @@ _SCREENSHOT = re.compile(_alt(lx.SCREENSHOT_WORDS), _F)
 _INJECTION = re.compile(_alt(lx.INJECTION), _F)
 _SPAM = re.compile(_alt(lx.SPAM), _F)
 _GEN_WORDS = _words_rx(lx.GENERATION_WORDS)
+_PERSONAL = re.compile(_alt(lx.PERSONAL_SUBJECT), _F)
+_META = re.compile(r"\b(?:image\s*gen(?:eration)?|image\s+(?:model|editing|editor)|new\s+model|prompts?|one\s+shot|"
+                   r"first\s+try|no\s+edits|in\s+one\s+go)\b", _F)
+_ENUM_ITEM = re.compile(r"^\s*(?:\(?\d{1,2}[).:]|#\d{1,2}[:.)]?)\s+(\S.*?)\s*$", re.M)
 _CATEGORIES = {c: re.compile(_alt(f), _F) for c, f in lx.CATEGORY_KEYWORDS.items()}
 _URL = re.compile(r"https?://\S+|www\.\S+", _F)
 _TRAILING_TAGS = re.compile(r"(?:[\s,.;:|]*(?:#[\w\-]+|@[\w.\-]+))+[\s.!]*$")
@@ -146,7 +150,7 @@ def score_relevance(post: PostView, context: Sequence[PostView] = (), images: Se
     strong = bool(m.strong.search(text) or m.strong.search(alts))
     weak = bool(m.weak and m.weak.search(text))
     image_talk = bool(_IMAGE_WORDS.search(text) or alts.strip())
-    prompt_like = bool(find_prompt(text) or _PROMISE.search(text))
+    prompt_like = bool(find_prompt(text, m) or _PROMISE.search(text) or enumerated_prompts(text))
     claim = bool(_CLAIMS.search(text))
     others = m.other_names(text + " " + alts)
     # a short name ("4o") counts only in a generation context: Audi A4o photos and "4o degrees" do not
@@ -251,7 +255,7 @@ def find_prompt(text: str | None, m: Models | None = None) -> FoundPrompt | None
                 end = rest.find("”", 1)
             if end > 1:
                 return FoundPrompt(rest[1:end].strip(), "marker")
-        prompt = _unquote(_clean_tail(rest, m))
+        prompt = _unquote(_clean_tail(_drop_commentary_lines(rest, m) if m is not None else rest, m))
         if len(prompt) >= 3 and not _PROMISE.fullmatch(prompt) and not re.fullmatch(r"(?:see\s+)?(?:below|above|reply|comments?)\W*", prompt, _F):
             return FoundPrompt(prompt, "marker")
     best = None
@@ -320,6 +324,25 @@ def description_prompt(text: str | None, m: Models) -> FoundPrompt | None:
     return None
 
 
+def _drop_commentary_lines(s: str, m: Models) -> str:
+    """Keep the first line and the lines after it up to the first one that is commentary."""
+    lines = s.split("\n")
+    keep = [lines[0]]
+    for line in lines[1:]:
+        if line.strip() and _is_commentary(line.strip(), m):
+            break
+        keep.append(line)
+    return "\n".join(keep)
+
+
+def enumerated_prompts(text: str | None) -> list[str]:
+    """'1) a fox in snow\n2) a cat in a hat': one prompt per numbered line (two or more, three words each)."""
+    if not text:
+        return []
+    items = [mt.group(1) for mt in _ENUM_ITEM.finditer(text)]
+    return items if len(items) >= 2 and all(len(i.split()) >= 3 for i in items) else []
+
+
 def _is_commentary(sentence: str, m: Models) -> bool:
     words = re.findall(r"[\w'’\-]+", sentence.lower().replace("’", "'"))
     if not words:
@@ -327,7 +350,8 @@ def _is_commentary(sentence: str, m: Models) -> bool:
     if words[0] in _IMPERATIVES:
         return bool(m.any_model.search(sentence)) and len(words) <= 6
     return (words[0] in lx.COMMENTARY_OPENERS or any(w in lx.FIRST_SECOND_PERSON for w in words)
-            or bool(m.any_model.search(sentence)) or "?" in sentence or bool(_INJECTION.search(sentence)))
+            or bool(m.any_model.search(sentence)) or "?" in sentence or bool(_INJECTION.search(sentence))
+            or bool(_META.search(sentence)) or bool(re.fullmatch(r"[\W\d_]*(?:#\w+[\W_]*)*", sentence)))
 
 
 def _prompt_sentences(text: str, m: Models) -> str:
@@ -481,6 +505,14 @@ def tree_samples(item: TreeItem, *, target_model: str) -> list[dict[str, Any]]:
                                      evidence=[q.post_id for q in parts], how=f"prompt stitched from {len(parts)} posts"))
                 used.update(q.post_id for q in parts)
                 continue
+        listed = enumerated_prompts(text) if len(p.image_ids) >= 2 else []
+        if listed and waiting is None:
+            # several prompts with their images in one post: one sample each, sharing the post
+            for k, item_prompt in enumerate(listed):
+                drafts.append(_Draft(anchor=p.post_id, prompt=_clean_tail(item_prompt, m), evidence=[p.post_id],
+                                     how=f"prompt {k + 1} of {len(listed)} listed in one post"))
+            used.add(p.post_id)
+            continue
         found = find_prompt(text, m)
         if found and waiting is not None:
             waiting.prompt, waiting.anchor = found.prompt, p.post_id
@@ -521,7 +553,7 @@ def tree_samples(item: TreeItem, *, target_model: str) -> list[dict[str, Any]]:
                 last.evidence.append(p.post_id)  # more results (or the results) of the previous prompt
                 used.add(p.post_id)
                 continue
-            desc = description_prompt(text, m) or described_in_sentence(text, m)
+            desc = described_in_sentence(text, m) or description_prompt(text, m)
             drafts.append(_Draft(anchor=p.post_id, prompt=desc.prompt if desc else None, evidence=[p.post_id],
                                  how=f"prompt by {desc.kind}" if desc else "images without a prompt"))
             used.add(p.post_id)
@@ -591,7 +623,7 @@ def tree_samples(item: TreeItem, *, target_model: str) -> list[dict[str, Any]]:
         shot = any(is_screenshot(im, [strip_injection(by_id[im.post_id].text)[0]])[0] for im in ev_images
                    if im.post_id in by_id)
         quality, why = _quality(d, texts, alts, thread_text, has_images, m, shot)
-        task = _task(d, texts, alts, has_images, quality)
+        task = _task(d, texts, alts, has_images, quality, sum(len(q.image_ids) for q in ev_posts))
         out.append({
             "anchor_post_id": d.anchor,
             "prompt": d.prompt,
@@ -643,13 +675,15 @@ def _quality(d: _Draft, texts: list[str], alts: list[str], thread_text: str, has
     return "trash", "no task: commentary, a meme or a complaint"
 
 
-def _task(d: _Draft, texts: list[str], alts: list[str], has_images: bool, quality: str) -> str | None:
+def _task(d: _Draft, texts: list[str], alts: list[str], has_images: bool, quality: str, n_images: int = 0) -> str | None:
     if not d.prompt and not has_images:
         return None
     if quality == "trash" and not d.prompt:
         return None
     blob = " ".join([d.prompt or ""] + texts)
     if _I2I.search(blob) or _BEFORE_AFTER.search(blob) or any(_INPUT_ALT.search(a) for a in alts):
+        return "image_to_image"
+    if n_images >= 2 and _PERSONAL.search(blob):
         return "image_to_image"
     return "text_to_image"
 
@@ -728,6 +762,17 @@ def image_roles_for(item: SampleItem) -> dict[str, Any]:
         live.append((row, im))
 
     plain = [(r, im) for r, im in live if not r["is_screenshot"]]
+    # a post listing several prompts with one image each: this sample's image is the one at its position
+    anchor = item.posts[0] if item.posts else None
+    listed = enumerated_prompts(strip_injection(anchor.text)[0]) if anchor else []
+    own = [(r, im) for r, im in plain if anchor and im.post_id == anchor.post_id]
+    k = next((j for j, x in enumerate(listed) if similar_prompts(x, item.prompt, 0.9)), None)
+    if listed and k is not None and len(own) == len(listed):
+        for j, (r, _im) in enumerate(own):
+            if j != k:
+                r["role"] = "irrelevant"
+                r["reason"] += f"belongs to prompt {j + 1} of the list"
+        plain = [x for j, x in enumerate(own) if j == k] + [x for x in plain if x not in own]
     if item.task == "image_to_image" and plain:
         labelled_input = [(r, im) for r, im in plain if im.alt_text and _INPUT_ALT.search(im.alt_text)
                           and not _OUTPUT_ALT.search(im.alt_text)]

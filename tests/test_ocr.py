@@ -237,3 +237,27 @@ def test_stage_ocrs_screenshots_once_and_stores_crops(config, tmp_path):
         s2 = ctx2.stage_stats("media")
         assert s2["ocr"] == 0 and s2["screenshot_checked"] == 0 and s2["local"] == 0
         assert store.query("SELECT * FROM media ORDER BY url") == before
+
+
+def test_space_recovery_reads_a_likely_space_between_words():
+    import numpy as np
+
+    class FakeDecode:
+        character = ["blank", "a", "b", " "]
+
+        def __call__(self, preds, *a, **k):
+            idx = preds.argmax(axis=2)[0]
+            out, prev = "", None
+            for i in idx:
+                if i != prev and i != 0:
+                    out += self.character[i]
+                prev = i
+            return out
+
+    def col(blank=0.0, a=0.0, b=0.0, space=0.0):
+        return [blank, a, b, space]
+
+    # "a", blank (space 0.3: a word gap), "b", blank (space 0.01: inside a word), "b"
+    preds = np.array([[col(a=0.9), col(blank=0.65, space=0.3), col(b=0.9), col(blank=0.95, space=0.01), col(b=0.9)]])
+    assert FakeDecode()(preds) == "abb"
+    assert ocr._SpaceRecoveringDecode(FakeDecode())(preds) == "a bb"

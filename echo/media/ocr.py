@@ -84,11 +84,35 @@ class Analysis:
 _engine_lock = threading.Lock()
 
 
+# PP-OCR's recogniser often puts "blank" just ahead of "space" between English words, so the argmax
+# drops the space ("LEGOminifigure"). Inside words the space probability stays below ~0.02, at word
+# gaps it is 0.05-0.5: a blank column whose space probability reaches this is read as a space.
+SPACE_MIN_PROB = 0.1
+
+
+class _SpaceRecoveringDecode:
+    def __init__(self, decode):
+        self.decode = decode
+        self.space = len(decode.character) - 1 if decode.character and decode.character[-1] == " " else None
+
+    def __call__(self, preds: np.ndarray, *args, **kwargs):
+        if self.space is not None and preds.ndim == 3:
+            preds = preds.copy()
+            blank_wins = preds.argmax(axis=2) == 0
+            promote = blank_wins & (preds[:, :, self.space] >= SPACE_MIN_PROB)
+            preds[:, :, self.space][promote] = preds[:, :, 0][promote] + 1.0
+        return self.decode(preds, *args, **kwargs)
+
+
 @functools.cache
 def _engine():
     from rapidocr_onnxruntime import RapidOCR
 
-    return RapidOCR()
+    engine = RapidOCR()
+    rec = getattr(engine, "text_rec", None)
+    if rec is not None and hasattr(getattr(rec, "postprocess_op", None), "character"):
+        rec.postprocess_op = _SpaceRecoveringDecode(rec.postprocess_op)
+    return engine
 
 
 def engine_name() -> str:
@@ -111,8 +135,8 @@ def ocr_lines(rgb: np.ndarray) -> list[Line]:
             continue
         xs = [p[0] for p in quad]
         ys = [p[1] for p in quad]
-        lines.append(Line(text=str(text).strip(), box=[int(min(xs)), int(min(ys)), int(max(xs)), int(max(ys))],
-                          score=round(float(score), 4)))
+        box = [int(min(xs)), int(min(ys)), int(max(xs)), int(max(ys))]
+        lines.append(Line(text=re.sub(r"\s+", " ", str(text)).strip(), box=box, score=round(float(score), 4)))
     lines.sort(key=lambda ln: (ln.box[1], ln.box[0]))
     return lines
 

@@ -232,3 +232,19 @@ def test_cli_freeze_diff_and_refusal(db, config, capsys):
     assert cli.main(["--config", str(cfg_file), "diff", "v1", "v2", "--out",
                      str(config.path("releases_dir") / "v2" / "x.md")]) == 1
     assert cli.main(["--config", str(cfg_file), "verify", "v2"]) == 0
+
+
+def test_row_schemas_are_the_one_definition_and_catch_bad_rows():
+    from echo.release.rows import CONFIGS, arrow_schema, row_schema, validate_rows
+
+    for cfg in CONFIGS:
+        assert arrow_schema(cfg).names == list(row_schema(cfg)["properties"])
+    assert "quality" in arrow_schema("analysis").names and "quality" not in arrow_schema("text_to_image").names
+    assert "input_boxes" in arrow_schema("image_to_image").names
+    with pytest.raises(schema.SchemaError, match="sha256 must match pattern"):
+        validate_rows("text_to_image", [{
+            "id": "a", "prompt": "p", "prompt_modified": False, "prompt_fill_blank": None, "task": "text_to_image",
+            "input_images": [], "output_images": [{"sha256": "nope", "path": "p", "url": None, "width": 1, "height": 1}],
+            "community_feedback": [], "has_nsfw": False, "platform": "x", "posted_at": None, "author": None,
+            "post_url": None, "duplicate_group_id": None, "cluster_id": None, "cluster_label": None,
+            "provenance": {"run_ids": [], "extractor": "r", "extractor_version": "1"}}])

@@ -275,7 +275,7 @@ def dataset_card(manifest: dict, config: Config, files: list[dict]) -> str:
         "}",
         "@article{ge2025echo,",
         "  title = {Constantly Improving Image Models Need Constantly Improving Benchmarks},",
-        "  author = {Ge, Jiaxin and Luo, Grace and others},",
+        "  author = {Ge and Luo and others},",
         "  year = {2025},",
         "}",
         "```",

@@ -81,6 +81,10 @@ def test_takedown_keeps_the_post_out_of_later_crawls(db, config):
     assert is_taken_down(db, "x", "1900000000000000007", "gina", salt=salt) is False
     # only salted hashes are stored
     assert FOX not in _all_text(db)
+    from echo.release.forget import takedown_filter
+
+    skip = takedown_filter(db, config)
+    assert skip("x", FOX) and not skip("x", "1900000000000000007", "gina")
 
 
 def test_forget_author_removes_every_post_of_theirs(db, config):

@@ -248,3 +248,18 @@ def test_row_schemas_are_the_one_definition_and_catch_bad_rows():
             "community_feedback": [], "has_nsfw": False, "platform": "x", "posted_at": None, "author": None,
             "post_url": None, "duplicate_group_id": None, "cluster_id": None, "cluster_label": None,
             "provenance": {"run_ids": [], "extractor": "r", "extractor_version": "1"}}])
+
+
+def test_stage_makes_no_empty_first_release_and_refuses_a_tampered_parent(config):
+    config.release.export_hf = False
+    with Store(config.path("db")) as store:
+        ctx = refresh(config, store, only=["freeze"])
+        assert ctx.stats["freeze"]["unchanged"] == 1 and store.count("releases") == 0
+        build_small_db(store, config)
+        v1 = freeze(store, config, "v1")
+        f = v1.path / "data" / "text_to_image.parquet"
+        os.chmod(f, 0o644)
+        f.write_bytes(b"not parquet")
+        add_sample(store, "s_new", "x", "1900000000000000008", "a bridge at dawn")
+        with pytest.raises(ReleaseIntegrityError, match="text_to_image.parquet"):
+            freeze(store, config, "v2")

@@ -54,6 +54,13 @@ def is_taken_down(store: Store, platform: str | None, post_id: str | None, autho
         salt = load_salt(config)
     if not _table_exists(store, "takedowns"):
         return False
+    keys = _candidate_keys(salt, platform, post_id, author, url, author_id)
+    if not keys:
+        return False
+    return bool(store.scalar("SELECT count(*) FROM takedowns WHERE key_hash IN (SELECT unnest(?))", [keys]))
+
+
+def _candidate_keys(salt: bytes, platform, post_id, author, url, author_id) -> list[str]:
     keys = []
     if platform and post_id:
         keys.append(_post_key(salt, platform, str(post_id)))
@@ -63,9 +70,22 @@ def is_taken_down(store: Store, platform: str | None, post_id: str | None, autho
         keys.append(_key(salt, "author", normalize_handle(author)))
     if author_id:
         keys.append(_key(salt, "author_id", str(author_id)))
-    if not keys:
-        return False
-    return bool(store.scalar("SELECT count(*) FROM takedowns WHERE key_hash IN (SELECT unnest(?))", [keys]))
+    return keys
+
+
+def takedown_filter(store: Store, config: Config) -> Callable[..., bool]:
+    """is_taken_down for a whole crawl: the takedown keys are read once, each check is a set lookup.
+
+    Use: `skip = takedown_filter(store, config)`, then `skip(platform, post_id, author, url=..., author_id=...)`.
+    """
+    salt = load_salt(config)
+    keys = {r["key_hash"] for r in store.query("SELECT key_hash FROM takedowns")} if _table_exists(store, "takedowns") else set()
+
+    def check(platform: str | None, post_id: str | None, author: str | None = None, *, url: str | None = None,
+              author_id: str | None = None) -> bool:
+        return bool(keys) and any(k in keys for k in _candidate_keys(salt, platform, post_id, author, url, author_id))
+
+    return check
 
 
 def taken_down_checker(store: Store, pseudonymize: Pseudonymizer) -> Callable[[str], bool]:

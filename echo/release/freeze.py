@@ -30,7 +30,7 @@ from echo.release import diff as diffmod
 from echo.release.build import ReleaseContent, build_content
 from echo.release.privacy import Pseudonymizer, load_salt
 from echo.release.rows import BENCHMARK_CONFIGS, CONFIGS, row_schema, to_table, validate_rows
-from echo.release.verify import MANIFEST, read_manifest, sha256_file
+from echo.release.verify import MANIFEST, read_manifest, sha256_file, verify_release
 from echo.store import Store
 
 log = logging.getLogger("echo.release")
@@ -143,6 +143,8 @@ def freeze(store: Store, config: Config, version: str | None = None, *, run_id: 
     old_rows: dict[str, dict[str, dict]] = {}
     if parent_dir is not None:
         if parent_dir.is_dir():
+            # sticky membership and the changelog trust the parent's files: check them first
+            verify_release(parent_dir, expected_manifest_sha256=parent.get("manifest_sha256"))
             parent_ids = parent_benchmark_ids(parent_dir)
             old_rows = diffmod.read_rows(parent_dir, read_manifest(parent_dir))
         else:
@@ -156,6 +158,8 @@ def freeze(store: Store, config: Config, version: str | None = None, *, run_id: 
     chash = content_hash(content)
     if only_if_changed and parent is not None and parent["content_hash"] == chash:
         return None
+    if only_if_changed and parent is None and not any(content.rows.values()):
+        return None  # nothing to release yet: no empty first version
     version = version or auto_version(store, releases_dir)
 
     releases_dir.mkdir(parents=True, exist_ok=True)

@@ -82,6 +82,8 @@ def main() -> int:
             tc, ti, to = tc + r["calls"] * f, ti + r["tokens_in"] * f, to + r["tokens_out"] * f
             print(f"{r['stage']:<18}{r['model']:<14}{r['calls'] * f:>8.0f}{r['tokens_in'] * f:>12,.0f}{r['tokens_out'] * f:>12,.0f}")
         print(f"{'total':<32}{tc:>8.0f}{ti:>12,.0f}{to:>12,.0f}")
+        print(f"failures: {store.count('llm_failures')}; decisions: " + str(store.query(
+            'SELECT benchmark_decision AS d, count(*) AS n FROM samples GROUP BY 1 ORDER BY 1')))
         n = fake.count()
         pipeline.refresh(config, store, only=stages)
         print(f"re-run on unchanged data: {fake.count() - n} requests")

@@ -86,8 +86,8 @@ _engine_lock = threading.Lock()
 
 # PP-OCR's recogniser often puts "blank" just ahead of "space" between English words, so the argmax
 # drops the space ("LEGOminifigure"). Inside words the space probability stays below ~0.02, at word
-# gaps it is 0.05-0.5: a blank column whose space probability reaches this is read as a space.
-SPACE_MIN_PROB = 0.1
+# gaps it reaches 0.06-0.45: a blank column whose space probability reaches this is read as a space.
+SPACE_MIN_PROB = 0.05
 
 
 class _SpaceRecoveringDecode:
@@ -177,6 +177,11 @@ def _dominant(pixels: np.ndarray) -> tuple[tuple[int, int, int], float]:
     return colour, float(close.mean())
 
 
+def _border_exact(level: np.ndarray) -> bool:
+    border = np.concatenate([level[0, :], level[-1, :], level[:, 0], level[:, -1]])
+    return float((border == 0).mean()) >= 0.9
+
+
 def _is_grey(colour: tuple[int, int, int]) -> bool:
     return max(colour) - min(colour) <= 24
 
@@ -196,7 +201,10 @@ def _regions(rgb: np.ndarray, lines: list[Line], background: tuple[int, int, int
     import cv2
 
     h, w = rgb.shape[:2]
-    diff = np.abs(rgb.astype(np.int16) - np.array(background, dtype=np.int16)).max(axis=2) > 6
+    level = np.abs(rgb.astype(np.int16) - np.array(background, dtype=np.int16)).max(axis=2)
+    diff = level > 6
+    # A lossless capture (PNG) has a background of one exact colour; JPEG noise rules out exact checks.
+    exact_background = float((level == 0).mean()) >= 0.3 and _border_exact(level)
     mask = diff.astype(np.uint8)
     ox, oy = offset
     for ln in lines:
@@ -232,8 +240,31 @@ def _regions(rgb: np.ndarray, lines: list[Line], background: tuple[int, int, int
             images.extend(inner_images)
             bubbles.extend(inner_bubbles)
         else:
+            if exact_background:
+                x, y, cw, ch = _grow_faint_edges(rgb, background, x, y, cw, ch)
+                box = [x + ox, y + oy, x + cw + ox, y + ch + oy]
             images.append(Region(box=box, kind="image"))
     return images, bubbles
+
+
+def _grow_faint_edges(rgb: np.ndarray, background: tuple[int, int, int], x: int, y: int, w: int, h: int):
+    """Extend an image box over rows/columns that differ from a lossless background by even one level
+    (an image whose own background fades into the chat's: a sketch on near-white paper)."""
+    bg = np.array(background, dtype=np.int16)
+    H, W = rgb.shape[:2]
+
+    def differs(pixels: np.ndarray) -> bool:
+        return pixels.size > 0 and float((np.abs(pixels.astype(np.int16) - bg).max(axis=-1) >= 1).mean()) >= 0.9
+
+    while y > 0 and differs(rgb[y - 1, x:x + w]):
+        y, h = y - 1, h + 1
+    while y + h < H and differs(rgb[y + h, x:x + w]):
+        h += 1
+    while x > 0 and differs(rgb[y:y + h, x - 1]):
+        x, w = x - 1, w + 1
+    while x + w < W and differs(rgb[y:y + h, x + w]):
+        w += 1
+    return x, y, w, h
 
 
 def analyze(path_or_image: str | Path | Image.Image) -> Analysis:

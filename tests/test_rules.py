@@ -319,3 +319,29 @@ def test_backend_implements_the_interface_and_labels_itself():
     assert out.model == "rules:rules.v1" and out.calls == 1 and out.tokens_in == 0
     out = b.tree_to_samples([tree(P("r", "Prompt: a fox in snow. 4o", imgs=["u"]))])
     assert out.results["t"]["samples"][0]["prompt"] == "a fox in snow"
+
+
+# --- held-out phrasings (written apart from the corpus, to catch rules fitted to its templates) -------------------
+
+
+@pytest.mark.parametrize("posts,expected", [
+    ([P("r", "my prompt was: a foggy harbor at dawn, oil on canvas\n\nsora images is underrated", imgs=["u"])],
+     ("a foggy harbor at dawn, oil on canvas", "text_to_image", False)),
+    ([P("r", "PROMPT — a paper-cut diorama of a coral reef #chatgpt", imgs=["u"])],
+     ("a paper-cut diorama of a coral reef", "text_to_image", False)),
+    ([P("r", "gpt-image-1 nailed “a neon koi pond seen from above at night” 🔥", imgs=["u"])],
+     ("a neon koi pond seen from above at night", "text_to_image", False)),
+    ([P("r", "Sora images did this. prompt in thread 🧵", imgs=["u"]),
+      P("a", "an astronaut knitting a scarf on the moon, 35mm photo", parent="r")],
+     ("an astronaut knitting a scarf on the moon, 35mm photo", "text_to_image", False)),
+    ([P("r", "Had ChatGPT draw a tiny library inside a walnut shell, macro photo. Wild.", imgs=["u"])],
+     ("a tiny library inside a walnut shell, macro photo", "text_to_image", False)),
+    ([P("r", "Edited my selfie with 4o: make me look like a 1920s silent film star", imgs=["a", "b"])],
+     ("make me look like a 1920s silent film star", "image_to_image", False)),
+    ([P("r", "full prompt (1/3): a sprawling", imgs=["u"]), P("b", "(2/3) floating city", parent="r"),
+      P("c", "(3/3) at sunset", parent="b")],
+     ("a sprawling floating city at sunset", "text_to_image", True)),
+])
+def test_held_out_phrasings(posts, expected):
+    (s,) = samples(*posts)
+    assert (s["prompt"], s["task"], s["prompt_modified"]) == expected and s["quality"] == "benchmark"

@@ -265,6 +265,14 @@ def find_prompt(text: str | None, m: Models | None = None) -> FoundPrompt | None
             best = s
     if best:
         return FoundPrompt(best, "quoted")
+    if m is not None:
+        # "Edited my selfie with 4o: make me look like a silent film star" - a colon after a model name
+        mc = re.search(m.any_model.pattern + r"(?:\s+(?:image\s*gen(?:eration)?|images?))?\s*[:：]\s+(?=\S)", text, _F)
+        if mc:
+            rest = re.split(r"\n\s*\n", text[mc.end():])[0]
+            prompt = _unquote(_clean_tail(_drop_commentary_lines(rest, m), m))
+            if len(prompt.split()) >= 3 and not _is_commentary(prompt, m):
+                return FoundPrompt(prompt, "marker")
     return None
 
 

@@ -13,7 +13,7 @@ from echo.release.forget import ForgetError, forget, is_taken_down
 from echo.release.freeze import freeze
 from echo.release.privacy import load_salt
 from echo.store import Store
-from test_release_support import build_small_db
+from test_release_support import T0, build_small_db
 
 FOX = "1900000000000000001"
 FOX_TEXT = "gpt-4o prompt: a watercolor fox reading a newspaper"
@@ -46,6 +46,10 @@ def db(config):
                       "VALUES ('k1', 'extract', 'm', 't', 'h', ?)", [json.dumps({"evidence": [FOX], "prompt": "x"})])
         store.upsert("posts", [records.Post(platform="x", post_id="1900000000000000099", author="zed",
                                             text="lol this", raw={"quoted": {"text": FOX_TEXT}})])
+        store.upsert("posts", [records.Post(platform="x", post_id="1900000000000000098", author="yan", text="same",
+                                            parent_id=FOX, root_id=FOX, raw={"in_reply_to_status_id": FOX})])
+        store.upsert("review_decisions", [{"sample_id": "s_fox", "decision": "accept",
+                                           "decided_at": T0}])
         yield store
 
 
@@ -60,6 +64,11 @@ def test_forget_post_leaves_no_trace_and_next_release_counts_it(db, config):
     for trace in (FOX, FOX_TEXT, "a watercolor fox", "s_fox", "fox.png", "alice/"):
         assert trace not in everything, trace
     assert not (config.path("media_dir") / fox_media).exists()
+    # replies keep their tree shape under a salted stand-in; the reply's own data stays
+    yan = db.query("SELECT parent_id, root_id, raw FROM posts WHERE post_id = '1900000000000000098'")[0]
+    assert yan["parent_id"] == yan["root_id"] and yan["parent_id"].startswith("removed:")
+    assert json.loads(yan["raw"]) == {"in_reply_to_status_id": yan["parent_id"]}
+    assert [r["sample_id"] for r in db.query("SELECT sample_id FROM review_decisions")] == ["s_robot"]
     # the reply's author (bob) keeps nothing of the sample either: feedback on it is gone
     assert db.scalar("SELECT count(*) FROM feedback") == 0
     # other posts and their media stay

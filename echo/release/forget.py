@@ -197,17 +197,11 @@ def forget(store: Store, config: Config, *, post: str | None = None, author: str
                             [drop_urls])
         c["media"] += store.delete("media", "url IN (SELECT unnest(?::VARCHAR[]))", [drop_urls])
         c["posts"] += store.delete("posts", in_posts)
-        # Replies and quotes by others keep their tree shape, but the link names a salted stand-in, not the post.
+        # Replies and quotes by others keep their tree shape, but every link names a salted stand-in, not the post.
         for pl, pid in res.posts:
-            stand_in = "removed:" + _post_key(salt, pl, pid)[:16]
-            for col in ("parent_id", "root_id", "quoted_id"):
-                n = store.scalar(f"SELECT count(*) FROM posts WHERE platform = ? AND {col} = ?", [pl, pid])
-                if n:
-                    store.execute(f"UPDATE posts SET {col} = ? WHERE platform = ? AND {col} = ?", [stand_in, pl, pid])
-                    c["post_links_replaced"] += int(n)
-            n = store.scalar("SELECT count(*) FROM samples WHERE platform = ? AND root_id = ?", [pl, pid])
-            if n:
-                store.execute("UPDATE samples SET root_id = ? WHERE platform = ? AND root_id = ?", [stand_in, pl, pid])
+            _replace_links(store, pl, pid, "removed:" + _post_key(salt, pl, pid)[:16], c)
+        # Tables of other areas keyed by a post or a sample (review decisions, extraction logs ...).
+        _sweep_other_tables(store, sids, c)
         c.update(_scrub_logs(store, posts))
         kept_paths = {r["p"] for r in store.query(
             "SELECT path AS p FROM media WHERE path IS NOT NULL UNION SELECT thumb_path FROM media WHERE thumb_path IS NOT NULL")}
@@ -227,6 +221,55 @@ def forget(store: Store, config: Config, *, post: str | None = None, author: str
                     p.unlink()
                     c["media_files"] += 1
     return res
+
+
+LINK_COLUMNS = ("parent_id", "root_id", "quoted_id", "anchor_post_id")
+# handled explicitly above, or must survive (the takedown record itself)
+_SWEEP_SKIP = {"posts", "post_media", "relevance", "feedback", "samples", "image_roles", "clusters", "duplicates",
+               "media", "embeddings", "takedowns", "llm_cache", "llm_failures", "crawl_errors"}
+
+
+def _columns(store: Store) -> dict[str, set[str]]:
+    out: dict[str, set[str]] = {}
+    for r in store.query(
+            "SELECT c.table_name, c.column_name FROM duckdb_columns() c JOIN duckdb_tables() t "
+            "ON t.database_name = c.database_name AND t.schema_name = c.schema_name AND t.table_name = c.table_name "
+            "WHERE c.database_name = current_database() AND c.schema_name = 'main'"):  # base tables, not views
+        out.setdefault(r["table_name"], set()).add(r["column_name"])
+    return out
+
+
+def _replace_links(store: Store, platform: str, post_id: str, stand_in: str, c: collections.Counter) -> None:
+    """Point every reference to a forgotten post (link columns, and the id inside other posts' raw JSON)
+    at a salted stand-in, so trees keep their shape and nothing names the post."""
+    for table, cols in _columns(store).items():
+        if table == "takedowns" or "platform" not in cols:
+            continue
+        for col in LINK_COLUMNS:
+            if col in cols:
+                n = int(store.scalar(f'SELECT count(*) FROM "{table}" WHERE platform = ? AND "{col}" = ?',
+                                     [platform, post_id]) or 0)
+                if n:
+                    store.execute(f'UPDATE "{table}" SET "{col}" = ? WHERE platform = ? AND "{col}" = ?',
+                                  [stand_in, platform, post_id])
+                    c["links_replaced"] += n
+    if len(post_id) >= 6:  # short ids would match unrelated numbers
+        n = int(store.scalar("SELECT count(*) FROM posts WHERE platform = ? AND contains(raw::VARCHAR, ?)",
+                             [platform, post_id]) or 0)
+        if n:
+            store.execute("UPDATE posts SET raw = replace(raw::VARCHAR, ?, ?)::JSON "
+                          "WHERE platform = ? AND contains(raw::VARCHAR, ?)", [post_id, stand_in, platform, post_id])
+            c["raw_ids_replaced"] += n
+
+
+def _sweep_other_tables(store: Store, sids: list[str], c: collections.Counter) -> None:
+    for table, cols in _columns(store).items():
+        if table in _SWEEP_SKIP or table.startswith("_"):
+            continue
+        if {"platform", "post_id"} <= cols:
+            c[table] += store.delete(table, "(platform, post_id) IN (SELECT platform, post_id FROM _forget_posts)")
+        if "sample_id" in cols and sids:
+            c[table] += store.delete(table, "sample_id IN (SELECT unnest(?::VARCHAR[]))", [sids])
 
 
 def _repair_duplicate_groups(store: Store, sids: list[str], counts: collections.Counter) -> None:

@@ -144,8 +144,12 @@ class Cluster:
     umap_neighbors: int = 15
     min_cluster_size: int = 5
     small_set: int = 300  # below this many samples: no UMAP, agglomerative on embeddings
+    small_distance: float = 0.6  # small sets: average-linkage cosine distance that closes a cluster
     assign_noise: bool = False
     top_terms: int = 4
+    max_fit_samples: int = 50_000  # above this, UMAP + HDBSCAN fit a seeded subsample; the rest are assigned
+    umap_epochs: int = 200  # 0: UMAP's default (200 above 10k rows, 500 below)
+    umap_init: str = "pca"  # pca is fast and seeded; "spectral" is UMAP's default, slow on many components
 
 
 @dataclass
@@ -163,7 +167,10 @@ class Report:
     gallery_size: int = 24
     spike_window: int = 7
     spike_k: float = 3.5
+    spike_min_count: int = 5  # a day needs at least this many posts to be a spike
     reference_prompts_dir: str = "data/reference_prompts"
+    reference_sample_size: int = 300  # prompts per reference set on the prompt map (chosen by hash, so cached)
+    map_max_prompts: int = 3000  # mined prompts on the map: the newest ones beyond this are left off
 
 
 @dataclass

@@ -1,0 +1,1 @@
+"""Benchmarks measured on this machine; results go into BENCHMARKS.md."""

@@ -1,0 +1,176 @@
+"""Nearest-neighbour search over L2-normalized embeddings, and near-duplicate pairs from it.
+
+Below `ann_min_rows` rows the k nearest neighbours are exact: numpy matrix products over row blocks, so
+memory stays O(block * n) and there is no n x n matrix. From `ann_min_rows` up, pynndescent builds an
+approximate k-NN graph in roughly O(n log n). Both return the same shape, self first in every row, so the
+graph can also be handed to UMAP (`precomputed_knn`) and is built once per run.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+BLOCK_ROWS = 2048
+
+
+@dataclass
+class KnnGraph:
+    """indices[i, 0] == i; sims[i, j] is the cosine similarity of i and indices[i, j] (descending)."""
+
+    indices: np.ndarray  # int64 (n, k)
+    sims: np.ndarray  # float32 (n, k)
+    method: str  # "exact" or "pynndescent"
+
+    @property
+    def k(self) -> int:
+        return self.indices.shape[1]
+
+    def cosine_distances(self) -> np.ndarray:
+        return np.clip(1.0 - self.sims, 0.0, 2.0).astype(np.float32)
+
+
+def l2_normalize(x: np.ndarray) -> np.ndarray:
+    x = np.asarray(x, dtype=np.float32)
+    norms = np.linalg.norm(x, axis=1, keepdims=True)
+    norms[norms == 0] = 1.0
+    return x / norms
+
+
+def _self_first(indices: np.ndarray, sims: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Exact copies can outrank a row's own index; put the row itself in column 0 as UMAP expects."""
+    n, k = indices.shape
+    rows = np.arange(n)
+    out_i = np.empty_like(indices)
+    out_s = np.empty_like(sims)
+    out_i[:, 0] = rows
+    out_s[:, 0] = 1.0
+    not_self = indices != rows[:, None]
+    # keep the first k-1 non-self entries in their (descending) order
+    order = np.argsort(~not_self, axis=1, kind="stable")[:, : k - 1]
+    out_i[:, 1:] = np.take_along_axis(indices, order, axis=1)
+    out_s[:, 1:] = np.take_along_axis(sims, order, axis=1)
+    return out_i, out_s
+
+
+def knn_exact(x: np.ndarray, k: int, block_rows: int = BLOCK_ROWS) -> KnnGraph:
+    """Exact top-k by cosine, blockwise (x must be L2-normalized)."""
+    n = x.shape[0]
+    k_eff = min(k, n)
+    indices = np.empty((n, k_eff), dtype=np.int64)
+    sims = np.empty((n, k_eff), dtype=np.float32)
+    for start in range(0, n, block_rows):
+        stop = min(start + block_rows, n)
+        s = x[start:stop] @ x.T
+        s[np.arange(stop - start), np.arange(start, stop)] = np.inf  # self ranks first
+        if k_eff < n:
+            part = np.argpartition(-s, k_eff - 1, axis=1)[:, :k_eff]
+        else:
+            part = np.tile(np.arange(n), (stop - start, 1))
+        ps = np.take_along_axis(s, part, axis=1)
+        order = np.argsort(-ps, axis=1, kind="stable")
+        indices[start:stop] = np.take_along_axis(part, order, axis=1)
+        sims[start:stop] = np.take_along_axis(ps, order, axis=1)
+    sims[:, 0] = 1.0
+    return KnnGraph(indices, sims, "exact")
+
+
+def knn_pynndescent(x: np.ndarray, k: int, random_state: int = 42, n_jobs: int | None = None) -> KnnGraph:
+    from pynndescent import NNDescent  # imported lazily: numba compiles on first import
+
+    n = x.shape[0]
+    k_eff = min(k, n)
+    index = NNDescent(x, metric="dot", n_neighbors=k_eff, random_state=random_state, low_memory=True,
+                      n_jobs=n_jobs, compressed=True, verbose=False)
+    idx, dist = index.neighbor_graph
+    idx = idx.astype(np.int64)
+    sims = (1.0 - dist).astype(np.float32)  # pynndescent's "dot" distance is 1 - dot
+    missing = idx < 0  # unfilled slots (tiny or degenerate sets)
+    if missing.any():
+        idx[missing] = np.nonzero(missing)[0]
+        sims[missing] = -np.inf
+    i2, s2 = _self_first(idx, sims)
+    return KnnGraph(i2, s2, "pynndescent")
+
+
+def knn_graph(x: np.ndarray, k: int, *, ann_min_rows: int, random_state: int = 42) -> KnnGraph:
+    """k-NN graph (k counts the row itself): exact below ann_min_rows rows, pynndescent from there on."""
+    x = l2_normalize(x)
+    if x.shape[0] == 0:
+        return KnnGraph(np.empty((0, 0), np.int64), np.empty((0, 0), np.float32), "exact")
+    if x.shape[0] < max(ann_min_rows, k + 2):
+        return knn_exact(x, k)
+    return knn_pynndescent(x, k, random_state=random_state)
+
+
+def pairs_from_graph(graph: KnnGraph, threshold: float) -> tuple[np.ndarray, np.ndarray]:
+    """Unique pairs (i < j) whose cosine is >= threshold, with their similarity (max over both directions)."""
+    if graph.indices.size == 0:
+        return np.empty((0, 2), np.int64), np.empty(0, np.float32)
+    n, k = graph.indices.shape
+    rows = np.repeat(np.arange(n), k - 1)
+    cols = graph.indices[:, 1:].ravel()
+    sims = graph.sims[:, 1:].ravel()
+    keep = (sims >= threshold) & (rows != cols)
+    a, b, s = rows[keep], cols[keep], sims[keep]
+    lo, hi = np.minimum(a, b), np.maximum(a, b)
+    if lo.size == 0:
+        return np.empty((0, 2), np.int64), np.empty(0, np.float32)
+    key = lo * n + hi
+    order = np.lexsort((-s, key))
+    key, lo, hi, s = key[order], lo[order], hi[order], s[order]
+    first = np.ones(key.size, dtype=bool)
+    first[1:] = key[1:] != key[:-1]
+    return np.stack([lo[first], hi[first]], axis=1), s[first]
+
+
+def near_duplicate_pairs(x: np.ndarray, threshold: float, *, k: int, ann_min_rows: int,
+                         random_state: int = 42) -> tuple[np.ndarray, np.ndarray, KnnGraph]:
+    graph = knn_graph(x, k, ann_min_rows=ann_min_rows, random_state=random_state)
+    pairs, sims = pairs_from_graph(graph, threshold)
+    return pairs, sims, graph
+
+
+def brute_force_pairs(x: np.ndarray, threshold: float, query_rows: np.ndarray | None = None,
+                      block_rows: int = BLOCK_ROWS) -> set[tuple[int, int]]:
+    """Every pair (i < j) with cosine >= threshold where i or j is a query row; exact, blockwise."""
+    x = l2_normalize(x)
+    q = np.arange(x.shape[0]) if query_rows is None else np.asarray(query_rows)
+    out: set[tuple[int, int]] = set()
+    for start in range(0, q.size, block_rows):
+        qi = q[start:start + block_rows]
+        s = x[qi] @ x.T
+        s[np.arange(qi.size), qi] = -np.inf
+        r, c = np.nonzero(s >= threshold)
+        a, b = qi[r], c
+        out.update(zip(np.minimum(a, b).tolist(), np.maximum(a, b).tolist()))
+    return out
+
+
+def pair_recall(x: np.ndarray, found_pairs: np.ndarray, threshold: float, *, sample_size: int = 20_000,
+                seed: int = 0) -> dict[str, float]:
+    """Recall of `found_pairs` against brute force, over all true pairs touching a random sample of rows.
+
+    Pairs among rows with more than k true neighbours can be missed by any top-k search; union-find still
+    joins those groups through other pairs, so `group_recall` (true pairs whose ends ended up in the same
+    group) is reported next to the pairwise recall.
+    """
+    n = x.shape[0]
+    rng = np.random.default_rng(seed)
+    sample = rng.choice(n, size=min(sample_size, n), replace=False) if n else np.empty(0, np.int64)
+    truth = brute_force_pairs(x, threshold, sample)
+    found = set(zip(found_pairs[:, 0].tolist(), found_pairs[:, 1].tolist())) if len(found_pairs) else set()
+    hit = len(truth & found)
+    from echo.dedup.unionfind import UnionFind
+
+    uf = UnionFind(n)
+    uf.union_pairs(found_pairs)
+    same_group = sum(1 for a, b in truth if uf.find(a) == uf.find(b))
+    return {
+        "true_pairs": len(truth),
+        "found_pairs": hit,
+        "recall": hit / len(truth) if truth else 1.0,
+        "group_recall": same_group / len(truth) if truth else 1.0,
+        "sample_rows": int(sample.size),
+    }

@@ -1,0 +1,258 @@
+"""The "cluster" stage: topic clusters of sample prompts, labelled by c-TF-IDF, with a 2-D map.
+
+Large sets (>= cluster.small_set samples): UMAP to cluster.umap_dims (cosine, min_dist 0, seeded) then
+sklearn HDBSCAN; a second UMAP to 2-D gives clusters.x/y. Both UMAPs reuse one k-NN graph (the one the
+dedup stage built when the sample set is the same). Above cluster.max_fit_samples, UMAP and HDBSCAN fit
+a seeded random subsample of that size; every other sample takes the cluster of its nearest fitted
+neighbour (exact cosine search against the fitted rows) and the similarity-weighted mean map position of
+its 5 nearest fitted neighbours (probability NULL marks these).
+Small sets (< cluster.small_set): average-linkage agglomerative clustering on cosine distance, cut at
+cluster.small_distance; a group of one is noise. The 2-D map is PCA. 0, 1 and 2 samples work.
+Noise (cluster_id -1) stays noise unless cluster.assign_noise, which moves it to the nearest cluster
+centroid (default off: outliers stay visible as outliers).
+Clusterings are keyed by a hash of (samples, their text hashes, model, parameters): re-running on the
+same input is a no-op. umap is imported only on the large path (its first import JIT-compiles).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import hashlib
+import json
+import warnings
+from dataclasses import dataclass
+
+import numpy as np
+
+from echo.config import Cluster
+from echo.dedup.ann import KnnGraph, knn_exact, knn_graph, l2_normalize
+from echo.pipeline import RunContext
+
+NOISE = -1
+
+
+@dataclass
+class ClusterResult:
+    labels: np.ndarray  # int, -1 noise
+    probabilities: np.ndarray  # float, NaN where not defined (assigned rows)
+    xy: np.ndarray  # (n, 2)
+    method: str
+    params: dict
+
+
+def _renumber(labels: np.ndarray) -> np.ndarray:
+    """Clusters numbered by size (largest 0), ties by first member: stable across equal runs."""
+    out = np.full_like(labels, NOISE)
+    ids = [c for c in np.unique(labels) if c != NOISE]
+    order = sorted(ids, key=lambda c: (-(labels == c).sum(), int(np.argmax(labels == c))))
+    for new, c in enumerate(order):
+        out[labels == c] = new
+    return out
+
+
+def _assign_to_centroids(points: np.ndarray, labels: np.ndarray, *, cosine: bool) -> np.ndarray:
+    ids = [c for c in np.unique(labels) if c != NOISE]
+    noise = labels == NOISE
+    if not ids or not noise.any():
+        return labels
+    cents = np.stack([points[labels == c].mean(axis=0) for c in ids])
+    if cosine:
+        d = -(l2_normalize(points[noise]) @ l2_normalize(cents).T)
+    else:
+        d = ((points[noise][:, None, :] - cents[None, :, :]) ** 2).sum(-1)
+    out = labels.copy()
+    out[noise] = np.asarray(ids)[d.argmin(axis=1)]
+    return out
+
+
+def _pca_2d(x: np.ndarray) -> np.ndarray:
+    from sklearn.decomposition import PCA
+
+    n = x.shape[0]
+    if n < 2:
+        return np.zeros((n, 2))
+    comps = min(2, n, x.shape[1])
+    xy = PCA(n_components=comps, random_state=0).fit_transform(x)
+    if comps < 2:
+        xy = np.hstack([xy, np.zeros((n, 2 - comps))])
+    return xy
+
+
+def cluster_small(x: np.ndarray, cfg: Cluster) -> ClusterResult:
+    from sklearn.cluster import AgglomerativeClustering
+
+    n = x.shape[0]
+    params = {"distance_threshold": cfg.small_distance, "linkage": "average", "metric": "cosine",
+              "assign_noise": cfg.assign_noise}
+    if n < 2:
+        return ClusterResult(np.full(n, NOISE), np.zeros(n), np.zeros((n, 2)), "agglomerative", params)
+    raw = AgglomerativeClustering(n_clusters=None, distance_threshold=cfg.small_distance, metric="cosine",
+                                  linkage="average").fit_predict(x)
+    sizes = np.bincount(raw)
+    raw = np.where(sizes[raw] >= 2, raw, NOISE)
+    labels = _renumber(raw)
+    if cfg.assign_noise:
+        labels = _assign_to_centroids(x, labels, cosine=True)
+    probs = np.where(labels == NOISE, 0.0, 1.0)
+    return ClusterResult(labels, probs, _pca_2d(x), "agglomerative", params)
+
+
+def _umap(x: np.ndarray, graph: KnnGraph, dims: int, min_dist: float, cfg: Cluster) -> np.ndarray:
+    import umap  # lazy: first import JIT-compiles for tens of seconds
+
+    n_neighbors = max(2, min(cfg.umap_neighbors, graph.k, x.shape[0] - 1))
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message=".*n_jobs value.*")
+        warnings.filterwarnings("ignore", message=".*knn_search_index.*")
+        warnings.filterwarnings("ignore", message=".*precomputed_knn.*")
+        reducer = umap.UMAP(
+            n_components=dims, n_neighbors=n_neighbors, min_dist=min_dist, metric="cosine",
+            random_state=cfg.random_state, n_epochs=cfg.umap_epochs or None,
+            precomputed_knn=(graph.indices[:, :n_neighbors], graph.cosine_distances()[:, :n_neighbors], None),
+            init=cfg.umap_init, low_memory=True, verbose=False)
+        return reducer.fit_transform(x)
+
+
+def cluster_large(x: np.ndarray, cfg: Cluster, *, graph: KnnGraph | None = None, ann_min_rows: int = 20_000,
+                  timings: dict | None = None) -> ClusterResult:
+    import time
+
+    from sklearn.cluster import HDBSCAN
+
+    x = l2_normalize(x)
+    n = x.shape[0]
+    rng = np.random.default_rng(cfg.random_state)
+    subsample = n > cfg.max_fit_samples
+    fit_rows = np.sort(rng.choice(n, size=cfg.max_fit_samples, replace=False)) if subsample else np.arange(n)
+    xf = x[fit_rows]
+    t0 = time.perf_counter()
+    if subsample or graph is None or graph.k < min(cfg.umap_neighbors, n - 1):
+        graph = knn_graph(xf, cfg.umap_neighbors, ann_min_rows=ann_min_rows, random_state=cfg.random_state)
+    t1 = time.perf_counter()
+    emb = _umap(xf, graph, cfg.umap_dims, 0.0, cfg)
+    t2 = time.perf_counter()
+    hdb = HDBSCAN(min_cluster_size=cfg.min_cluster_size, copy=True).fit(emb)
+    t3 = time.perf_counter()
+    xy_fit = emb[:, :2] if cfg.umap_dims == 2 else _umap(xf, graph, 2, 0.1, cfg)
+    t4 = time.perf_counter()
+    labels_fit = _renumber(hdb.labels_)
+    if cfg.assign_noise:
+        labels_fit = _assign_to_centroids(emb, labels_fit, cosine=False)
+    labels = np.full(n, NOISE)
+    probs = np.full(n, np.nan)
+    xy = np.zeros((n, 2))
+    labels[fit_rows] = labels_fit
+    probs[fit_rows] = hdb.probabilities_
+    xy[fit_rows] = xy_fit
+    if subsample:
+        rest = np.setdiff1d(np.arange(n), fit_rows)
+        k = min(5, fit_rows.size)
+        for start in range(0, rest.size, 4096):
+            r = rest[start:start + 4096]
+            s = x[r] @ xf.T
+            top = np.argpartition(-s, k - 1, axis=1)[:, :k]
+            ts = np.take_along_axis(s, top, axis=1)
+            labels[r] = labels_fit[top[np.arange(r.size), ts.argmax(axis=1)]]
+            w = np.clip(ts, 1e-6, None)
+            xy[r] = (xy_fit[top] * w[..., None]).sum(1) / w.sum(1, keepdims=True)
+    t5 = time.perf_counter()
+    if timings is not None:
+        timings.update(knn=t1 - t0, umap=t2 - t1, hdbscan=t3 - t2, umap_2d=t4 - t3, assign=t5 - t4)
+    params = {"umap_dims": cfg.umap_dims, "umap_neighbors": cfg.umap_neighbors, "min_dist": 0.0,
+              "umap_epochs": cfg.umap_epochs, "min_cluster_size": cfg.min_cluster_size,
+              "assign_noise": cfg.assign_noise, "fit_samples": int(fit_rows.size), "knn": graph.method}
+    return ClusterResult(labels, probs, xy, "umap+hdbscan", params)
+
+
+def cluster_embeddings(x: np.ndarray, cfg: Cluster, *, graph: KnnGraph | None = None,
+                       ann_min_rows: int = 20_000) -> ClusterResult:
+    """Small-set fallback below cfg.small_set rows, UMAP + HDBSCAN from there on."""
+    x = np.asarray(x, dtype=np.float32)
+    if x.ndim != 2:
+        raise ValueError(f"expected a 2-D embedding matrix, got shape {x.shape}")
+    if x.shape[0] < max(cfg.small_set, 3):
+        return cluster_small(x, cfg)
+    return cluster_large(x, cfg, graph=graph, ann_min_rows=ann_min_rows)
+
+
+def ctfidf_top_terms(docs: list[str], labels: np.ndarray, top_n: int) -> dict[int, list[str]]:
+    """Class-based TF-IDF (BERTopic): each cluster's prompts form one document.
+
+    tf(t, c) = count of t in c / words in c; idf(t) = log(1 + mean words per class / count of t overall).
+    Noise is a class too, so terms common everywhere score low, but it gets no label.
+    """
+    from sklearn.feature_extraction.text import CountVectorizer
+
+    classes = sorted(set(labels.tolist()))
+    if not docs or classes == [NOISE]:
+        return {}
+    joined = [" ".join(d for d, lab in zip(docs, labels) if lab == c) for c in classes]
+    try:
+        vec = CountVectorizer(stop_words="english", ngram_range=(1, 2), min_df=1, token_pattern=r"(?u)\b[^\W\d_]{2,}\b")
+        counts = vec.fit_transform(joined).toarray().astype(float)
+    except ValueError:  # only stop words or no words at all
+        return {c: [] for c in classes if c != NOISE}
+    words_per_class = counts.sum(axis=1, keepdims=True)
+    tf = counts / np.maximum(words_per_class, 1.0)
+    avg_words = words_per_class.mean()
+    idf = np.log(1.0 + avg_words / np.maximum(counts.sum(axis=0), 1.0))
+    scores = tf * idf
+    terms = vec.get_feature_names_out()
+    out = {}
+    for row, c in enumerate(classes):
+        if c == NOISE:
+            continue
+        order = np.argsort(-scores[row], kind="stable")
+        out[c] = [terms[i] for i in order[:top_n] if scores[row, i] > 0]
+    return out
+
+
+def clustering_id(sample_ids: list[str], text_hashes: list[str], model: str, cfg: Cluster) -> str:
+    h = hashlib.sha256()
+    h.update(json.dumps({"cluster": dataclasses.asdict(cfg), "model": model, "v": 1}, sort_keys=True).encode())
+    for s, t in zip(sample_ids, text_hashes):
+        h.update(f"{s}\x1f{t}\n".encode())
+    return "c" + h.hexdigest()[:20]
+
+
+def run(ctx: RunContext) -> None:
+    """Stage "cluster": cluster every non-trash sample with a prompt, unless this exact clustering exists."""
+    from echo.dedup.embed import cached_hashes, embed_texts, get_embedder, load_vectors, prompt_rows
+    from echo.dedup.normalize import normalize_for_embedding, text_hash
+
+    stats = ctx.stage_stats("cluster")
+    store, cfg, model = ctx.store, ctx.config.cluster, ctx.config.embed.model
+    rows = prompt_rows(store)
+    ids = [r["sample_id"] for r in rows]
+    hashes = [text_hash(normalize_for_embedding(r["prompt"])) for r in rows]
+    cid = clustering_id(ids, hashes, model, cfg)
+    if store.scalar("SELECT count(*) FROM clusterings WHERE clustering_id = ?", [cid]):
+        stats["unchanged"] += 1
+        return
+    if len(cached_hashes(store, hashes, model)) < len(set(hashes)):
+        embed_texts(store, get_embedder(ctx), [r["prompt"] for r in rows], stats=stats)
+    x = load_vectors(store, hashes, model) if rows else np.empty((0, 0), np.float32)
+    graph = None
+    cached = ctx.cache.get("knn_graph")
+    if cached is not None and cached[0] == tuple(ids):
+        graph = cached[1]
+    result = cluster_embeddings(x, cfg, graph=graph, ann_min_rows=ctx.config.dedup.ann_min_rows)
+    terms = ctfidf_top_terms([r["prompt"] for r in rows], result.labels, cfg.top_terms)
+    labels = {c: ", ".join(t) for c, t in terms.items()}
+    n_clusters = len([c for c in set(result.labels.tolist()) if c != NOISE])
+    now = dt.datetime.now(dt.UTC)
+    with store.transaction():
+        store.upsert("clusters", [
+            {"clustering_id": cid, "sample_id": s, "cluster_id": int(c), "label": labels.get(int(c)),
+             "probability": None if np.isnan(p) else float(p), "x": float(xy[0]), "y": float(xy[1])}
+            for s, c, p, xy in zip(ids, result.labels, result.probabilities, result.xy)
+        ])
+        store.upsert("clusterings", [{
+            "clustering_id": cid, "run_id": ctx.run_id, "method": result.method,
+            "params": {**result.params, "model": model, "random_state": cfg.random_state},
+            "n_samples": len(ids), "n_clusters": n_clusters, "created_at": now,
+        }])
+    stats["samples"] += len(ids)
+    stats["clusters"] += n_clusters
+    stats["noise"] += int((result.labels == NOISE).sum())

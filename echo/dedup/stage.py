@@ -1,0 +1,257 @@
+"""The "dedup" stage: exact, near-duplicate-text and image duplicates over samples, joined into groups.
+
+Three layers find pairs over non-trash samples:
+1. exact: equal `normalize_prompt` hash (echo.dedup.normalize);
+2. text: cosine of prompt embeddings >= dedup.text_threshold, from a k-NN graph (echo.dedup.ann);
+3. image: output-image pHash Hamming distance <= dedup.image_hamming (echo.dedup.images); a missing
+   pHash is no evidence either way.
+A text pair (1 or 2) is dropped when the two samples are known to be different tasks, or when both are
+image edits whose input images have pHashes and none of them match: "make it Ghibli style" on two
+different photos is two samples, not one.
+
+Pairs are joined with union-find. Each group keeps one canonical sample, by this rule (first wins):
+quality (benchmark > analysis), more evidence posts, more of input+output images present, engagement of
+the anchor post (likes + reposts), earliest anchor post, smallest sample_id. Every other member records
+the pair that tied it to the group: its strongest link on the path to the canonical (exact > text > image,
+then similarity), with method, similarity and matched sample.
+
+Every non-trash sample gets a row; a sample without duplicates is the canonical of its own group of one.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import heapq
+import json
+from collections import defaultdict
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from echo.config import Dedup
+from echo.dedup.ann import KnnGraph, near_duplicate_pairs
+from echo.dedup.images import parse_phash, similar_hash_pairs
+from echo.dedup.normalize import prompt_hash
+from echo.dedup.unionfind import UnionFind
+from echo.pipeline import RunContext
+from echo.records import stable_id
+
+QUALITY_RANK = {"benchmark": 0, "analysis": 1}
+METHOD_RANK = {"exact": 3, "text": 2, "image": 1}
+
+
+@dataclass
+class DedupItem:
+    """What dedup needs to know about one sample."""
+
+    sample_id: str
+    prompt: str | None = None
+    quality: str = "benchmark"
+    task: str | None = None
+    evidence_posts: int = 0
+    has_input: bool = False
+    has_output: bool = False
+    engagement: int = 0
+    created_at: object = None  # datetime or None (None sorts last)
+    output_phashes: list[int] = field(default_factory=list)
+    input_phashes: list[int] = field(default_factory=list)
+
+
+def canonical_key(item: DedupItem) -> tuple:
+    """Smaller is better: the documented canonical rule."""
+    created = item.created_at.timestamp() if item.created_at is not None else float("inf")
+    return (QUALITY_RANK.get(item.quality, 2), -item.evidence_posts, -(int(item.has_input) + int(item.has_output)),
+            -item.engagement, created, item.sample_id)
+
+
+def _inputs_differ(a: DedupItem, b: DedupItem, max_distance: int) -> bool:
+    if a.task and b.task and a.task != b.task:
+        return True
+    if a.task == "image_to_image" and b.task == "image_to_image" and a.input_phashes and b.input_phashes:
+        return not any((x ^ y).bit_count() <= max_distance for x in a.input_phashes for y in b.input_phashes)
+    return False
+
+
+@dataclass
+class DedupResult:
+    rows: list[dict]
+    pairs: dict[str, int]  # method -> pairs found (before union)
+    graph: KnnGraph | None
+    text_rows: list[int]  # indices into items that have a text vector (rows of the graph)
+
+
+def find_duplicates(items: list[DedupItem], vectors: np.ndarray | None, text_rows: list[int], cfg: Dedup, *,
+                    random_state: int = 42) -> DedupResult:
+    """Pairs from the three layers, union-find groups, canonical choice and one row per item.
+
+    `vectors[r]` is the prompt embedding of `items[text_rows[r]]` (L2-normalized).
+    """
+    n = len(items)
+    best: dict[tuple[int, int], tuple[str, float]] = {}
+    found = {"exact": 0, "text": 0, "image": 0, "text_vetoed": 0}
+
+    def add(a: int, b: int, method: str, sim: float) -> None:
+        if a == b:
+            return
+        key = (a, b) if a < b else (b, a)
+        if method != "image" and _inputs_differ(items[a], items[b], cfg.image_hamming):
+            found["text_vetoed"] += 1
+            return
+        found[method] += 1
+        old = best.get(key)
+        if old is None or (METHOD_RANK[method], sim) > (METHOD_RANK[old[0]], old[1]):
+            best[key] = (method, float(sim))
+
+    # 1. exact prompt hash
+    by_hash: dict[str, list[int]] = defaultdict(list)
+    for i, it in enumerate(items):
+        h = prompt_hash(it.prompt)
+        if h:
+            by_hash[h].append(i)
+    for members in by_hash.values():
+        for pos in range(1, len(members)):
+            # link to the first earlier member it may duplicate (edits of different photos may not)
+            prev = next((p for p in members[:pos]
+                         if not _inputs_differ(items[p], items[members[pos]], cfg.image_hamming)), members[0])
+            add(prev, members[pos], "exact", 1.0)
+
+    # 2. near-duplicate text
+    graph = None
+    if vectors is not None and len(text_rows) >= 2:
+        k = min(max(cfg.ann_neighbors, 2), len(text_rows))
+        pairs, sims, graph = near_duplicate_pairs(vectors, cfg.text_threshold, k=k, ann_min_rows=cfg.ann_min_rows,
+                                                  random_state=random_state)
+        for (ra, rb), s in zip(pairs.tolist(), sims.tolist()):
+            add(text_rows[ra], text_rows[rb], "text", min(s, 1.0))
+
+    # 3. output images
+    owners: list[int] = []
+    hashes: list[int] = []
+    for i, it in enumerate(items):
+        for h in dict.fromkeys(it.output_phashes):
+            owners.append(i)
+            hashes.append(h)
+    for a, b, d in similar_hash_pairs(hashes, cfg.image_hamming):
+        add(owners[a], owners[b], "image", 1.0 - d / 64.0)
+
+    uf = UnionFind(n)
+    for a, b in best:
+        uf.union(a, b)
+    groups: dict[int, list[int]] = defaultdict(list)
+    for i in range(n):
+        groups[uf.find(i)].append(i)
+    adjacency: dict[int, list[tuple[int, str, float]]] = defaultdict(list)
+    for (a, b), (m, s) in best.items():
+        adjacency[a].append((b, m, s))
+        adjacency[b].append((a, m, s))
+
+    rows: list[dict] = []
+    for members in groups.values():
+        canon = min(members, key=lambda i: canonical_key(items[i]))
+        group_id = "g" + stable_id("dup-group", min(items[i].sample_id for i in members))
+        base = {"group_id": group_id, "canonical_sample_id": items[canon].sample_id, "group_size": len(members)}
+        rows.append({"sample_id": items[canon].sample_id, "is_canonical": True, "method": None,
+                     "similarity": None, "matched_sample_id": None, **base})
+        if len(members) == 1:
+            continue
+        # Prim from the canonical: each member is explained by its strongest link into the tree.
+        seen = {canon}
+        heap = [(-METHOD_RANK[m], -s, items[nb].sample_id, nb, canon, m, s) for nb, m, s in adjacency[canon]]
+        heapq.heapify(heap)
+        while heap:
+            _, _, _, node, via, m, s = heapq.heappop(heap)
+            if node in seen:
+                continue
+            seen.add(node)
+            rows.append({"sample_id": items[node].sample_id, "is_canonical": False, "method": m,
+                         "similarity": round(s, 6), "matched_sample_id": items[via].sample_id, **base})
+            for nb, m2, s2 in adjacency[node]:
+                if nb not in seen:
+                    heapq.heappush(heap, (-METHOD_RANK[m2], -s2, items[nb].sample_id, nb, node, m2, s2))
+    return DedupResult(rows, found, graph, text_rows)
+
+
+# --- the stage ------------------------------------------------------------------------------------
+
+
+def load_items(store) -> list[DedupItem]:
+    rows = store.query("""
+        SELECT s.sample_id, s.prompt, s.quality, s.task, s.input_media, s.output_media,
+               coalesce(len(s.evidence_post_ids), 0) AS evidence_posts,
+               coalesce(p.like_count, 0) + coalesce(p.repost_count, 0) AS engagement,
+               coalesce(p.created_at, s.created_at) AS created_at
+        FROM samples s
+        LEFT JOIN posts p ON p.platform = s.platform AND p.post_id = s.anchor_post_id
+        WHERE s.quality <> 'trash'
+        ORDER BY s.sample_id""")
+    phash = {r["url"]: parse_phash(r["phash"]) for r in store.query(
+        "SELECT url, phash FROM media WHERE status = 'ok' AND phash IS NOT NULL")}
+    items = []
+    for r in rows:
+        items.append(DedupItem(
+            sample_id=r["sample_id"], prompt=r["prompt"], quality=r["quality"], task=r["task"],
+            evidence_posts=int(r["evidence_posts"]), has_input=bool(r["input_media"]),
+            has_output=bool(r["output_media"]), engagement=int(r["engagement"]), created_at=r["created_at"],
+            output_phashes=[h for u in (r["output_media"] or []) if (h := phash.get(u)) is not None],
+            input_phashes=[h for u in (r["input_media"] or []) if (h := phash.get(u)) is not None],
+        ))
+    return items
+
+
+def input_hash(items: list[DedupItem], text_hashes: list[str | None], cfg: Dedup, model: str) -> str:
+    h = hashlib.sha256()
+    h.update(json.dumps({"dedup": cfg.__dict__, "model": model, "v": 1}, sort_keys=True, default=str).encode())
+    for it, th in zip(items, text_hashes):
+        h.update(json.dumps([it.sample_id, prompt_hash(it.prompt), th, it.quality, it.task, it.evidence_posts,
+                             it.has_input, it.has_output, it.engagement, str(it.created_at),
+                             it.output_phashes, it.input_phashes], default=str).encode())
+    return h.hexdigest()[:24]
+
+
+def run(ctx: RunContext) -> None:
+    """Stage "dedup": recompute groups when samples, evidence, images or settings changed; else skip."""
+    from echo.dedup.embed import embed_texts, get_embedder
+    from echo.dedup.normalize import normalize_for_embedding, text_hash
+
+    stats = ctx.stage_stats("dedup")
+    store, cfg = ctx.store, ctx.config.dedup
+    items = load_items(store)
+    stats["samples"] += len(items)
+    text_rows = [i for i, it in enumerate(items) if it.prompt and it.prompt.strip()]
+    hashes: list[str | None] = [None] * len(items)
+    for i in text_rows:
+        hashes[i] = text_hash(normalize_for_embedding(items[i].prompt))
+    digest = input_hash(items, hashes, cfg, ctx.config.embed.model)
+    ids = [it.sample_id for it in items]
+    current = store.scalar(
+        "SELECT count(*) FROM duplicates WHERE input_hash = ? AND sample_id IN (SELECT unnest(?::VARCHAR[]))", [digest, ids])
+    total = store.count("duplicates")
+    if current == len(items) == total:
+        stats["unchanged"] += 1
+        return
+
+    vectors = None
+    if len(text_rows) >= 2:
+        from echo.dedup.embed import cached_hashes, load_vectors
+
+        model = ctx.config.embed.model
+        need = [hashes[i] for i in text_rows]
+        if len(cached_hashes(store, need, model)) < len(set(need)):  # embed stage skipped: embed now
+            embed_texts(store, get_embedder(ctx), [items[i].prompt for i in text_rows], stats=stats)
+        vectors = load_vectors(store, need, model)
+    result = find_duplicates(items, vectors, text_rows, cfg, random_state=ctx.config.cluster.random_state)
+    if result.graph is not None:
+        ctx.cache["knn_graph"] = (tuple(ids[i] for i in text_rows), result.graph)
+    for m, n in result.pairs.items():
+        stats[f"pairs_{m}"] += n
+    for r in result.rows:
+        r["run_id"] = ctx.run_id
+        r["input_hash"] = digest
+    with store.transaction():
+        stale = (store.delete("duplicates", "sample_id NOT IN (SELECT unnest(?::VARCHAR[]))", [ids]) if ids
+                 else store.delete("duplicates", "true"))
+        store.upsert("duplicates", result.rows)
+    stats["stale_removed"] += stale
+    stats["groups"] += len({r["group_id"] for r in result.rows})
+    stats["dropped"] += sum(1 for r in result.rows if not r["is_canonical"])
+    stats["canonical"] += sum(1 for r in result.rows if r["is_canonical"])

@@ -80,6 +80,11 @@ def test_forget_post_leaves_no_trace_and_next_release_counts_it(db, config):
     assert v2.manifest["changes"]["text_to_image"]["removed_by_takedown"] == 1
     log = (v2.path / "CHANGELOG.md").read_text()
     assert "1 sample removed by takedown." in log and "s_fox" not in log
+    # a diff of any other pair does not name it either
+    db.close()
+    assert cli.main(["--config", str(_config_file(config)), "diff", "v2", "v1"]) == 0
+    back = (config.path("releases_dir") / "diffs" / "v2..v1.md").read_text()
+    assert "1 added sample not named: taken down since." in back and "s_fox" not in back
 
 
 def test_takedown_keeps_the_post_out_of_later_crawls(db, config):
@@ -116,11 +121,16 @@ def test_forget_needs_a_target(db, config):
         forget(db, config)
 
 
-def test_cli_forget(db, config, capsys):
-    db.close()
+def _config_file(config) -> Path:
     p = Path(config.base_dir) / "echo.toml"
     p.write_text("[paths]\n" + "\n".join(f'{k} = "{getattr(config.paths, k)}"' for k in
                                           ("data_dir", "db", "media_dir", "releases_dir", "exports_dir")) + "\n")
+    return p
+
+
+def test_cli_forget(db, config, capsys):
+    db.close()
+    p = _config_file(config)
     assert cli.main(["--config", str(p), "forget", "--post", FOX]) == 0
     out = capsys.readouterr().out
     assert "forgot 1 post(s)" in out and "samples=1" in out

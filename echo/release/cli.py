@@ -77,13 +77,15 @@ def cmd_diff(args, config) -> int:
         # the parent pair's changelog was written at freeze time and is part of the release
         print((d2 / "CHANGELOG.md").read_text(encoding="utf-8"), end="")
         return 0
+    old_rows, new_rows = diffmod.read_rows(d1, m1), diffmod.read_rows(d2, m2)
     checker = None
     if config.path("db").exists():
+        # takedowns are matched by salted hash: resolve them now, while the database is open
         with _store(config, read_only=True) as store:
-            checker = taken_down_checker(store, Pseudonymizer(load_salt(config)))
-            ids = {sid for sid in (set().union(*[set(v) for v in diffmod.read_rows(d1, m1).values()])) if checker(sid)}
-        checker = ids.__contains__
-    res = diffmod.diff_rows(diffmod.read_rows(d1, m1), diffmod.read_rows(d2, m2), old_version=m1["version"],
+            is_down = taken_down_checker(store, Pseudonymizer(load_salt(config)))
+            every = {sid for rows in (*old_rows.values(), *new_rows.values()) for sid in rows}
+            checker = {sid for sid in every if is_down(sid)}.__contains__
+    res = diffmod.diff_rows(old_rows, new_rows, old_version=m1["version"],
                             new_version=m2["version"], taken_down=checker)
     text = diffmod.render_markdown(res, m2["counts"]["per_config"])
     out = Path(args.out) if args.out else config.path("releases_dir") / "diffs" / f"{m1['version']}..{m2['version']}.md"

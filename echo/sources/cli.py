@@ -26,8 +26,11 @@ def cmd_import(args: argparse.Namespace, config) -> int:
         print("echo-bench import: no .json/.jsonl/.yml files found", file=sys.stderr)
         return 2
     totals = {"posts": 0, "posts_new": 0, "media": 0, "errors": 0}
+    from echo.release.forget import takedown_filter
+
     with _open_store(config) as store:
-        for res in import_files(store, files, source=args.source, skip_unchanged=args.skip_unchanged):
+        for res in import_files(store, files, source=args.source, skip_unchanged=args.skip_unchanged,
+                                taken_down=takedown_filter(store, config)):
             print(res.line())
             for k in totals:
                 totals[k] += getattr(res, k)

@@ -207,6 +207,7 @@ class FileResult:
     quotes: int = 0
     errors: int = 0
     skipped: dict[str, int] = field(default_factory=dict)
+    taken_down: int = 0  # posts not stored because they were forgotten (echo-bench forget)
     unchanged: bool = False
     failed: str | None = None
 
@@ -216,6 +217,8 @@ class FileResult:
         if self.unchanged:
             return f"{self.path}: unchanged since last import"
         extra = "".join(f", {k}={v}" for k, v in sorted(self.skipped.items()))
+        if self.taken_down:
+            extra += f", {self.taken_down} not stored (taken down)"
         return (f"{self.path} [{self.platform}]: {self.posts} posts ({self.posts_new} new), {self.media} images, "
                 f"{self.replies} reply links, {self.quotes} quote links, {self.errors} errors{extra}")
 
@@ -229,7 +232,7 @@ def sha256_file(path: Path) -> str:
 
 
 def import_files(store: Store, files: Iterable[tuple[Path, str]], *, source: str = "import", run_id: str | None = None,
-                 skip_unchanged: bool = False) -> list[FileResult]:
+                 skip_unchanged: bool = False, taken_down: Callable[..., bool] | None = None) -> list[FileResult]:
     """Parse and store each file; with skip_unchanged, files whose sha256 matches the last import are not read."""
     from echo.sources.stage import save_parsed
 
@@ -247,13 +250,14 @@ def import_files(store: Store, files: Iterable[tuple[Path, str]], *, source: str
             continue
         ctx = ParseContext(source=source, query=f"import:{platform}/{path.name}", run_id=run_id)
         parsed = parse_file(path, platform, ctx)
-        saved = save_parsed(store, parsed, run_id=run_id)
+        saved = save_parsed(store, parsed, run_id=run_id, taken_down=taken_down)
         unique = {p.post_id: p for p in parsed.posts}
         res = FileResult(path, platform, posts=len(unique), posts_new=saved["posts_new"],
                          media=len({(m.post_id, m.url) for m in parsed.post_media}),
                          replies=sum(1 for p in unique.values() if p.parent_id),
                          quotes=sum(1 for p in unique.values() if p.quoted_id),
-                         errors=len({e.error_id for e in parsed.errors}), skipped=dict(parsed.skipped))
+                         errors=len({e.error_id for e in parsed.errors}), skipped=dict(parsed.skipped),
+                         taken_down=saved["skipped_takedown"])
         store.upsert("imported_files", [{"source": source, "path": key, "platform": platform, "sha256": digest,
                                          "posts": res.posts, "media": res.media, "errors": res.errors,
                                          "imported_at": dt.datetime.now(dt.UTC), "run_id": run_id}])

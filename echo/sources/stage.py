@@ -14,7 +14,7 @@ import contextlib
 import dataclasses
 import datetime as dt
 import logging
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from echo.config import SourceConfig
@@ -46,13 +46,23 @@ def _unique_posts(posts: list[Post]) -> list[Post]:
     return list(best.values())
 
 
-def save_parsed(store: Store, parsed: Parsed, *, run_id: str | None, atomic: bool = True) -> collections.Counter:
+def save_parsed(store: Store, parsed: Parsed, *, run_id: str | None, atomic: bool = True,
+                taken_down: Callable[..., bool] | None = None) -> collections.Counter:
     """Upsert a parser's output. New posts are inserted whole; known ones refresh counts, fetched_at, last_run_id.
 
     atomic=False when the caller already holds a transaction (a page stored together with its cursor).
+    taken_down (echo.release.forget.takedown_filter) drops forgotten posts and authors so no crawl brings them back.
     """
     counts: collections.Counter = collections.Counter()
     posts = _unique_posts(parsed.posts)
+    if taken_down is not None:
+        dropped = {(p.platform, p.post_id) for p in posts
+                   if taken_down(p.platform, p.post_id, p.author, url=p.url, author_id=p.author_id)}
+        if dropped:
+            counts["skipped_takedown"] += len(dropped)
+            posts = [p for p in posts if (p.platform, p.post_id) not in dropped]
+            parsed = dataclasses.replace(parsed, post_media=[m for m in parsed.post_media
+                                                             if (m.platform, m.post_id) not in dropped])
     existing: set[tuple[str, str]] = set()
     by_platform: dict[str, list[str]] = collections.defaultdict(list)
     for p in posts:
@@ -92,6 +102,15 @@ def save_parsed(store: Store, parsed: Parsed, *, run_id: str | None, atomic: boo
     return counts
 
 
+def takedown_check(ctx: RunContext) -> Callable[..., bool]:
+    """The run's takedown filter, built once (it reads the salted takedown keys)."""
+    if "sources.takedown" not in ctx.cache:
+        from echo.release.forget import takedown_filter
+
+        ctx.cache["sources.takedown"] = takedown_filter(ctx.store, ctx.config)
+    return ctx.cache["sources.takedown"]
+
+
 def record_source_error(store: Store, source: SourceConfig, query: str | None, error: SourceError,
                         run_id: str | None) -> None:
     kind = "blocked" if isinstance(error, SourceBlocked) else "http_error"
@@ -127,7 +146,7 @@ def crawl_query(ctx: RunContext, source: SourceConfig, connector: Any, query: st
         for p in page.posts:  # the connector does not know the configured source name or run
             p.source = source.name
         with store.transaction():
-            counts = save_parsed(store, page, run_id=ctx.run_id, atomic=False)
+            counts = save_parsed(store, page, run_id=ctx.run_id, atomic=False, taken_down=takedown_check(ctx))
             state["sweep_newest"] = newer(state["sweep_newest"], page.newest)
             state["cursor"] = page.next_cursor
             finished = page.next_cursor is None
@@ -164,7 +183,7 @@ def fetch_trees(ctx: RunContext, source: SourceConfig, connector: Any, stats: St
         for p in parsed.posts:
             p.source = source.name
         with ctx.store.transaction():
-            counts = save_parsed(ctx.store, parsed, run_id=ctx.run_id, atomic=False)
+            counts = save_parsed(ctx.store, parsed, run_id=ctx.run_id, atomic=False, taken_down=takedown_check(ctx))
             ctx.store.upsert("crawl_trees", [{"source": source.name, "platform": connector.platform, "root_id": root,
                                               "hit_id": hit.post_id, "posts": len(parsed.posts),
                                               "fetched_at": dt.datetime.now(dt.UTC), "run_id": ctx.run_id}])
@@ -226,7 +245,8 @@ def crawl_import(ctx: RunContext, source: SourceConfig, stats: StageStats) -> No
         ctx.cache.setdefault("sources.messages", []).append(f"source {source.name!r} skipped: {e}")
         return
     for res in import_files(ctx.store, track(files, f"{source.name}: import", enabled=ctx.progress),
-                            source=source.name, run_id=ctx.run_id, skip_unchanged=True):
+                            source=source.name, run_id=ctx.run_id, skip_unchanged=True,
+                            taken_down=takedown_check(ctx)):
         if res.unchanged:
             stats["files_unchanged"] += 1
             continue
@@ -236,7 +256,8 @@ def crawl_import(ctx: RunContext, source: SourceConfig, stats: StageStats) -> No
             continue
         stats["files_imported"] += 1
         stats["posts_new"] += res.posts_new
-        stats["posts_seen_again"] += res.posts - res.posts_new
+        stats["posts_seen_again"] += res.posts - res.posts_new - res.taken_down
+        stats["skipped_takedown"] += res.taken_down
         stats["post_media"] += res.media
         stats["errors"] += res.errors
     stats["sources_done"] += 1

@@ -898,7 +898,7 @@ class Builder:
         text = r.choice([
             f"{instr}. 4o did this in one go 😳",
             f"Asked ChatGPT: \"{instr}\" — left is the original, right is 4o",
-            f"before / after. prompt: {instr}",
+            f"before / after (gpt-4o). prompt: {instr}",
             f"ok the new 4o image editing is scary good.\n\n{instr}",
         ])
         prompt = instr

@@ -261,3 +261,18 @@ def test_space_recovery_reads_a_likely_space_between_words():
     preds = np.array([[col(a=0.9), col(blank=0.65, space=0.3), col(b=0.9), col(blank=0.95, space=0.01), col(b=0.9)]])
     assert FakeDecode()(preds) == "abb"
     assert ocr._SpaceRecoveringDecode(FakeDecode())(preds) == "a bb"
+
+
+@pytest.mark.parametrize("dark", [False, True])
+def test_recompressed_jpeg_screenshot(dark):
+    """Platforms recompress screenshots: JPEG noise must not merge an upload with its bubble."""
+    import io
+
+    img, truth = render_chat(PROMPTS[2], dark=dark)
+    buf = io.BytesIO()
+    img.save(buf, format="JPEG", quality=70)
+    got = ocr.transcribe_screenshot(Image.open(io.BytesIO(buf.getvalue())))
+    ious = match_boxes(got["boxes"], truth)
+    print(f"JPEG q70 dark={dark}: similarity {similarity(got['prompt'], PROMPTS[2]):.3f}, IoU {ious}")
+    assert similarity(got["prompt"], PROMPTS[2]) >= 0.95
+    assert len(got["boxes"]) == 2 and min(ious) >= 0.85

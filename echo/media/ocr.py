@@ -147,17 +147,20 @@ def ocr_lines(rgb: np.ndarray) -> list[Line]:
 MAX_PIXELS = 60_000_000
 
 
-def _open(path_or_image: str | Path | Image.Image) -> Image.Image:
-    """An upright image, decoded with the same bomb checks as downloads."""
+LOSSY_FORMATS = ("JPEG", "WEBP", "MPO")
+
+
+def _open(path_or_image: str | Path | Image.Image) -> tuple[Image.Image, bool]:
+    """An upright image, decoded with the same bomb checks as downloads, and whether its format is lossy."""
     if isinstance(path_or_image, Image.Image):
-        return path_or_image
+        return path_or_image, getattr(path_or_image, "format", None) in LOSSY_FORMATS
     from echo.media.validate import decode_image
 
-    return decode_image(Path(path_or_image).read_bytes(), max_pixels=MAX_PIXELS).image
+    decoded = decode_image(Path(path_or_image).read_bytes(), max_pixels=MAX_PIXELS)
+    return decoded.image, decoded.format in LOSSY_FORMATS
 
 
-def _load_rgb(path_or_image: str | Path | Image.Image) -> np.ndarray:
-    img = _open(path_or_image)
+def _rgb(img: Image.Image) -> np.ndarray:
     if img.mode != "RGB":
         img = img.convert("RGBA").convert("RGB") if "A" in img.getbands() else img.convert("RGB")
     return np.asarray(img, dtype=np.uint8)
@@ -197,14 +200,15 @@ def _overlap(a: list[int], b: list[int]) -> float:
 
 
 def _regions(rgb: np.ndarray, lines: list[Line], background: tuple[int, int, int], offset: tuple[int, int],
-             full_size: tuple[int, int], depth: int) -> tuple[list[Region], list[Region]]:
+             full_size: tuple[int, int], depth: int, lossy: bool) -> tuple[list[Region], list[Region]]:
     import cv2
 
     h, w = rgb.shape[:2]
     level = np.abs(rgb.astype(np.int16) - np.array(background, dtype=np.int16)).max(axis=2)
-    diff = level > 6
-    # A lossless capture (PNG) has a background of one exact colour; JPEG noise rules out exact checks.
-    exact_background = float((level == 0).mean()) >= 0.3 and _border_exact(level)
+    # A lossless capture (PNG) has a background of one exact colour; JPEG noise rules out exact checks
+    # and needs a higher threshold (bubbles still differ from the background by ~14 levels).
+    exact_background = not lossy and float((level == 0).mean()) >= 0.3 and _border_exact(level)
+    diff = level > (6 if exact_background else 10)
     mask = diff.astype(np.uint8)
     ox, oy = offset
     for ln in lines:
@@ -220,11 +224,19 @@ def _regions(rgb: np.ndarray, lines: list[Line], background: tuple[int, int, int
     mask = cv2.morphologyEx(mask, cv2.MORPH_CLOSE, np.ones((5, 5), np.uint8))
     n, labels, stats, _ = cv2.connectedComponentsWithStats(mask, connectivity=8)
     fw, fh = full_size
-    min_side = max(24, int(0.05 * min(fw, fh)))
+    min_side = max(32, int(0.1 * fw))  # avatars, icons and emoji are smaller than any shared image
     images: list[Region] = []
     bubbles: list[Region] = []
+    candidates = []
     for i in range(1, n):
         x, y, cw, ch, area = (int(v) for v in stats[i])
+        box = [x + ox, y + oy, x + cw + ox, y + ch + oy]
+        if not exact_background and any(_overlap(ln.box, box) > 0.6 for ln in lines):
+            # JPEG noise can bridge the gap between an upload and its bubble: split at empty row runs.
+            candidates.extend(_split_rows(diff, mask, x, y, cw, ch))
+        else:
+            candidates.append((x, y, cw, ch, area))
+    for x, y, cw, ch, area in candidates:
         if cw < min_side or ch < min_side or area < 0.4 * cw * ch:
             continue  # too small, or a thin outline (input field, divider)
         box = [x + ox, y + oy, x + cw + ox, y + ch + oy]
@@ -236,7 +248,8 @@ def _regions(rgb: np.ndarray, lines: list[Line], background: tuple[int, int, int
         if inside and share >= 0.5 and _is_grey(colour) and depth < 2:
             bubble = Region(box=box, kind="bubble", lines=inside)
             bubbles.append(bubble)
-            inner_images, inner_bubbles = _regions(crop, inside, colour, (x + ox, y + oy), full_size, depth + 1)
+            inner_images, inner_bubbles = _regions(crop, inside, colour, (x + ox, y + oy), full_size, depth + 1,
+                                                     lossy)
             images.extend(inner_images)
             bubbles.extend(inner_bubbles)
         else:
@@ -245,6 +258,33 @@ def _regions(rgb: np.ndarray, lines: list[Line], background: tuple[int, int, int
                 box = [x + ox, y + oy, x + cw + ox, y + ch + oy]
             images.append(Region(box=box, kind="image"))
     return images, bubbles
+
+
+def _split_rows(diff: np.ndarray, mask: np.ndarray, x: int, y: int, w: int, h: int, gap: int = 4):
+    """Split a box at runs of >= gap rows that are (almost) background; each part trimmed to its content."""
+    fill = diff[y:y + h, x:x + w].mean(axis=1)
+    parts, start, empty = [], None, 0
+    for i, f in enumerate(fill):
+        if f < 0.05:
+            empty += 1
+            if start is not None and empty >= gap:
+                parts.append((start, i - empty + 1))
+                start = None
+        else:
+            if start is None:
+                start = i
+            empty = 0
+    if start is not None:
+        parts.append((start, h))
+    out = []
+    for top, bottom in parts:
+        sub = mask[y + top:y + bottom, x:x + w]
+        cols = np.flatnonzero(sub.any(axis=0))
+        if cols.size:
+            left, right = int(cols[0]), int(cols[-1]) + 1
+            area = int(sub[:, left:right].sum())
+            out.append((x + left, y + top, right - left, bottom - top, area))
+    return out
 
 
 def _grow_faint_edges(rgb: np.ndarray, background: tuple[int, int, int], x: int, y: int, w: int, h: int):
@@ -267,14 +307,17 @@ def _grow_faint_edges(rgb: np.ndarray, background: tuple[int, int, int], x: int,
     return x, y, w, h
 
 
-def analyze(path_or_image: str | Path | Image.Image) -> Analysis:
-    rgb = _load_rgb(path_or_image)
+def analyze(path_or_image: str | Path | Image.Image, *, lossy: bool | None = None) -> Analysis:
+    """OCR and layout of an image. `lossy` (JPEG/WEBP source) is read from the file or image when not given."""
+    img, lossy_format = _open(path_or_image)
+    lossy = lossy_format if lossy is None else lossy
+    rgb = _rgb(img)
     h, w = rgb.shape[:2]
     border = np.concatenate([rgb[0, :], rgb[-1, :], rgb[:, 0], rgb[:, -1]])
     background, _ = _dominant(border)
     close = np.abs(rgb.astype(np.int16) - np.array(background, dtype=np.int16)).max(axis=2) <= 12
     lines = ocr_lines(rgb)
-    images, bubbles = _regions(rgb, lines, background, (0, 0), (w, h), 0)
+    images, bubbles = _regions(rgb, lines, background, (0, 0), (w, h), 0, lossy)
     images.sort(key=lambda r: (r.box[1], r.box[0]))
     bubbles.sort(key=lambda r: (r.box[1], r.box[0]))
     return Analysis(width=w, height=h, lines=lines, images=images, bubbles=bubbles, background=background,
@@ -401,10 +444,10 @@ def could_be_screenshot(image: Image.Image) -> bool:
 
 def is_chat_screenshot(path: str | Path | Image.Image) -> bool:
     """Heuristic: does this image show a chat window (text messages around embedded images)?"""
-    img = _open(path)
+    img, lossy = _open(path)
     if not could_be_screenshot(img):
         return False
-    return looks_like_chat(analyze(img))
+    return looks_like_chat(analyze(img, lossy=lossy))
 
 
 def transcribe_screenshot(path: str | Path | Image.Image) -> dict[str, Any]:

@@ -187,6 +187,7 @@ def download(ctx, urls: list[str], *, fetcher_factory: Callable[[], Fetcher] | N
     buffer: list[dict] = []
     lock = threading.Lock()
     done: list[Stored] = []
+    new_shas: set[str] = set()
 
     def flush() -> None:
         with lock:
@@ -209,7 +210,10 @@ def download(ctx, urls: list[str], *, fetcher_factory: Callable[[], Fetcher] | N
                 stats["bytes"] += len(result.data)
             if row["status"] == "ok":
                 stats["stored"] += 1
-                if not stored.new_file:
+                # two threads can both find a file absent and write the same bytes: count by sha256
+                if stored.new_file and row["sha256"] not in new_shas:
+                    new_shas.add(row["sha256"])
+                else:
                     stats["deduplicated"] += 1
             else:
                 stats[f"failed_{row['error'].split(':', 1)[0].split(' ', 1)[0]}"] += 1
@@ -261,7 +265,7 @@ def screenshot_pass(ctx, hints: set[str]) -> None:
 
     config, store, stats = ctx.config, ctx.store, ctx.stage_stats(STAGE)
     rows = store.query(
-        """SELECT m.url, m.sha256, m.path, m.is_screenshot, o.version AS ocr_version
+        """SELECT m.url, m.sha256, m.path, m.format, m.is_screenshot, o.version AS ocr_version
            FROM media m LEFT JOIN screenshot_ocr o ON o.url = m.url
            WHERE m.status = 'ok' AND m.parent_url IS NULL
              AND (m.is_screenshot IS NULL OR (m.is_screenshot AND (o.url IS NULL OR o.version <> ?)))
@@ -279,7 +283,7 @@ def screenshot_pass(ctx, hints: set[str]) -> None:
             store.upsert("media", [{"url": r["url"], "is_screenshot": False}], update=["is_screenshot"])
             continue
         try:
-            result = ocr.transcribe(ocr.analyze(image))
+            result = ocr.transcribe(ocr.analyze(image, lossy=r["format"] in ocr.LOSSY_FORMATS))
         except Exception as e:  # noqa: BLE001 - OCR trouble leaves the image unflagged, never stops the stage
             log.warning("media: OCR of %s failed: %s", r["url"], e)
             stats["ocr_failed"] += 1

@@ -109,11 +109,12 @@ def newest_release(db: Any) -> ReleaseInfo:
     if not rows:
         return ReleaseInfo(None, note="no release has been frozen yet")
     from echo.release.freeze import parent_benchmark_ids
+    from echo.release.verify import ReleaseIntegrityError
 
     folder = Path(rows[0]["path"])
     try:
         return ReleaseInfo(rows[0]["version"], parent_benchmark_ids(folder))
-    except (OSError, KeyError, ValueError) as e:
+    except (OSError, KeyError, ValueError, ReleaseIntegrityError) as e:
         return ReleaseInfo(rows[0]["version"], note=f"release files unreadable at {folder}: {e}")
 
 

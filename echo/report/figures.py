@@ -141,6 +141,8 @@ def polarity_figure(fb: data.FeedbackSummary) -> go.Figure | None:
         return None
     fig = go.Figure()
     for pol, n in fb.polarity.items():
+        if not n:
+            continue  # an empty class would only add a legend entry
         fig.add_trace(go.Bar(y=["feedback"], x=[n], name=pol, orientation="h",
                              marker=dict(color=POLARITY_COLORS.get(pol, "#888")),
                              text=[f"{pol} {n} ({n / fb.total:.0%})" if n else ""], textposition="inside",
@@ -208,25 +210,40 @@ def prompt_map_figure(m: PromptMap, max_cluster_traces: int = 12) -> go.Figure |
             hovertemplate="%{text}<extra>mined</extra>",
         ))
     fig.update_xaxes(visible=False)
-    fig.update_yaxes(visible=False, scaleanchor="x", scaleratio=1)
+    fig.update_yaxes(visible=False)
     fig = _style(fig, height=680)
     fig.update_layout(legend=dict(orientation="h", x=0, y=-0.02, xanchor="left", yanchor="top"),
                       margin=dict(l=10, r=10, t=36, b=10))
     return fig
 
 
+def _upper_fence(values: Sequence[int]) -> float:
+    import numpy as np
+
+    q1, q3 = np.percentile(values, [25, 75])
+    return float(q3 + 1.5 * (q3 - q1))
+
+
 def prompt_length_figure(lengths: dict[str, list[int]]) -> go.Figure | None:
+    """Box per dataset; whiskers at 1.5 IQR, the y-axis cut above the highest whisker (long outliers are few)."""
     if not any(lengths.values()):
         return None
     fig = go.Figure()
     for ds, values in lengths.items():
         if not values:
             continue
-        fig.add_trace(go.Box(y=values, name=dataset_name(ds), boxpoints=False,
+        fig.add_trace(go.Box(y=values, name=dataset_name(ds), boxpoints="suspectedoutliers", marker_size=2,
+                             marker_opacity=0.3,
                              marker=dict(color=DATASET_COLORS.get(ds, "#888")),
                              line=dict(color=DATASET_COLORS.get(ds, "#888")),
                              hoverinfo="y+name"))
-    fig.update_yaxes(title_text="words per prompt", rangemode="tozero")
+    top = max(_upper_fence(v) for v in lengths.values() if v)
+    longest = max(max(v) for v in lengths.values() if v)
+    fig.update_yaxes(title_text="words per prompt", range=[0, max(5.0, top * 1.25)])
+    if longest > top * 1.25:
+        fig.add_annotation(text=f"axis cut at {top * 1.25:.0f} words; longest prompt {longest}", xref="paper", yref="paper",
+                           x=1, y=1.02, xanchor="right", yanchor="bottom", showarrow=False,
+                           font=dict(size=11, color="#6b7280"))
     return _style(fig, height=360, legend=False)
 
 
@@ -237,7 +254,8 @@ def diversity_figure(stats: Sequence[data.PromptStats]) -> go.Figure | None:
     fig = go.Figure(go.Bar(
         x=[dataset_name(s.dataset) for s in stats], y=[s.bigram_diversity for s in stats],
         marker=dict(color=[DATASET_COLORS.get(s.dataset, "#888") for s in stats]),
-        text=[f"{s.bigram_diversity:.2f}" for s in stats], textposition="outside", cliponaxis=False,
+        text=[f"{s.bigram_diversity:.2f}" if s.bigram_diversity >= 0.01 else f"{s.bigram_diversity:.3f}" for s in stats],
+        textposition="outside", cliponaxis=False,
         customdata=[[s.distinct_first_bigrams, s.prompts] for s in stats],
         hovertemplate="%{x}: %{customdata[0]} distinct first bigrams / %{customdata[1]} prompts<extra></extra>",
     ))

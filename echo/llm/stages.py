@@ -251,6 +251,10 @@ class Draft:
             feedback_posts=tuple(self.tree.post(pid) for pid in self.feedback_ids))
 
 
+# A prompt must be at least this long to count as found verbatim in a post (shorter strings match by accident).
+MIN_SHARED_PROMPT_CHARS = 15
+
+
 def samples_from_answer(tree: Tree, doc: dict) -> list[Draft]:
     """Turn a tree_to_samples answer into drafts, enforcing the rules a model may break:
     ids must be posts of this tree, each post serves one sample (evidence first, then feedback), samples with the
@@ -263,9 +267,14 @@ def samples_from_answer(tree: Tree, doc: dict) -> list[Draft]:
         evidence = [pid for pid in dict.fromkeys(s["evidence_post_ids"]) if pid in order and pid not in used]
         if s["anchor_post_id"] in order and s["anchor_post_id"] not in used and s["anchor_post_id"] not in evidence:
             evidence.insert(0, s["anchor_post_id"])
+        key = _bare(s["prompt"]) if s["prompt"] else None
+        if not evidence and key and len(key) >= MIN_SHARED_PROMPT_CHARS and key not in by_prompt \
+                and s["anchor_post_id"] in order and key in _bare(tree.post(s["anchor_post_id"]).text or ""):
+            # One post listing several different prompts ("1) ... 2) ...") anchors one sample per prompt;
+            # the ordinal keeps their ids apart. Replies and feedback are still used once.
+            evidence = [s["anchor_post_id"]]
         if not evidence:
             continue
-        key = _bare(s["prompt"]) if s["prompt"] else None
         if key and key in by_prompt:
             d = by_prompt[key]
             d.evidence += evidence
@@ -480,6 +489,10 @@ def extract_trees(ctx: RunContext, backend: Backend, trees: Sequence[Tree]) -> d
         if not tr:
             continue
         d.input_boxes = [{"url": im.image_id, **b} for b in tr["boxes"]]
+        if any(b["role"] == "input" for b in tr["boxes"]) and d.task != "image_to_image":
+            # The uploaded image is inside the screenshot, so the post's text could not show it was an edit.
+            d.task = "image_to_image"
+            d.notes.append("task set to image_to_image: the screenshot shows an uploaded input image")
         if not d.prompt and tr["prompt"]:
             d.prompt, d.origin = tr["prompt"], "screenshot"
             d.fill_flag = d.fill_flag or has_placeholder(d.prompt)

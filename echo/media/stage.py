@@ -272,7 +272,11 @@ def screenshot_pass(ctx, hints: set[str]) -> None:
            ORDER BY m.url""",
         [ocr.OCR_VERSION],
     )
+    not_screenshots: list[dict] = []
     for r in track(rows, "media: screenshots", enabled=ctx.progress):
+        if len(not_screenshots) >= FLUSH_EVERY:
+            store.upsert("media", not_screenshots, update=["is_screenshot"])
+            not_screenshots = []
         try:
             image = _open_stored(config, r["path"])
         except (OSError, ValidationError) as e:
@@ -280,7 +284,7 @@ def screenshot_pass(ctx, hints: set[str]) -> None:
             continue
         stats["screenshot_checked"] += 1
         if not (ocr.could_be_screenshot(image) or (r["url"] in hints and min(image.size) >= 150)):
-            store.upsert("media", [{"url": r["url"], "is_screenshot": False}], update=["is_screenshot"])
+            not_screenshots.append({"url": r["url"], "is_screenshot": False})
             continue
         try:
             result = ocr.transcribe(ocr.analyze(image, lossy=r["format"] in ocr.LOSSY_FORMATS))
@@ -300,6 +304,7 @@ def screenshot_pass(ctx, hints: set[str]) -> None:
             "created_at": dt.datetime.now(dt.UTC),
         }])
         store.upsert("media", [{"url": r["url"], "is_screenshot": bool(result["is_chat"])}], update=["is_screenshot"])
+    store.upsert("media", not_screenshots, update=["is_screenshot"])
 
 
 def store_crops(ctx, parent_url: str, parent_sha: str, image: Image.Image, boxes: list[dict]) -> list[dict]:

@@ -130,6 +130,12 @@ def seed_report_store(store: Store, config: Config, run_id: str = "20250401T0000
                                                     n_samples=len(clusters), n_clusters=3,
                                                     created_at=START + dt.timedelta(days=30))])
     store.upsert("clusters", clusters)
+    # One duplicate group: the second watercolor fox was dropped as a near-duplicate of the first.
+    fox = [s.sample_id for s in samples if "watercolor fox" in (s.prompt or "")]
+    store.upsert("duplicates", [
+        {"sample_id": fox[0], "group_id": "g1", "canonical_sample_id": fox[0], "is_canonical": True},
+        {"sample_id": fox[1], "group_id": "g1", "canonical_sample_id": fox[0], "is_canonical": False,
+         "method": "text", "similarity": 0.934, "matched_sample_id": fox[0]}])
 
     # A release holding the benchmark samples except the last one, as the freeze stage lays it out.
     version = "2025.04.01"

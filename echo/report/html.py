@@ -184,10 +184,15 @@ def write_report(page: str, reports_dir: Path, run_id: str) -> Path:
     return out
 
 
+def layout_dir(config: Config) -> Path:
+    """Where the prompt map's t-SNE layout is kept (the notebook reuses the report's)."""
+    return config.path("reports_dir") / LAYOUT_DIR
+
+
 def build_report(db: Any, config: Config, run_id: str, *, cache: dict | None = None) -> tuple[Path, ReportData]:
     """Gather, render and write the report of `run_id`; returns its path and what it shows."""
     reports_dir = config.path("reports_dir")
-    rd = gather(db, config, run_id, cache=cache, layout_dir=reports_dir / LAYOUT_DIR)
+    rd = gather(db, config, run_id, cache=cache, layout_dir=layout_dir(config))
     t0 = time.perf_counter()
     page = render(rd, config)
     rd.timings["render"] = time.perf_counter() - t0

@@ -128,12 +128,15 @@ def cached_layout(vectors_fn, texts: Sequence[str], random_state: int, cache_dir
             return xy, True
     xy = project_2d(vectors_fn(), random_state=random_state)
     if path is not None:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        for old in path.parent.glob("prompt-map-*.npy"):
-            old.unlink(missing_ok=True)  # one layout is kept: the current one
-        tmp = path.with_suffix(".tmp.npy")
-        np.save(tmp, xy, allow_pickle=False)
-        os.replace(tmp, path)
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            for old in path.parent.glob("prompt-map-*.npy"):
+                old.unlink(missing_ok=True)  # one layout is kept: the current one
+            tmp = path.with_suffix(".tmp.npy")
+            np.save(tmp, xy, allow_pickle=False)
+            os.replace(tmp, path)
+        except OSError:
+            pass  # a reader without write access (an analyst's notebook) just recomputes next time
     return xy, False
 
 

@@ -22,7 +22,8 @@ AREA_COMMANDS = (
     "echo.llm.cli",       # review
     "echo.media.cli",     # media
     "echo.release.cli",   # freeze, verify, diff, export, forget
-    "echo.analyst.cli",   # sql, report, snapshot
+    "echo.analyst.cli",   # sql
+    "echo.report.cli",    # report
 )
 
 

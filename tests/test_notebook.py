@@ -6,13 +6,12 @@ jupyter_client starts with this interpreter (the venv's), so `make test` works o
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import nbformat
 import pytest
 from nbclient import NotebookClient
-from test_report_helpers import seeded
+from test_report_helpers import seeded, write_config
 
 from echo.analyst.snapshot import publish
 
@@ -21,21 +20,11 @@ pytestmark = pytest.mark.slow
 NOTEBOOK = Path(__file__).resolve().parent.parent / "notebooks" / "analysis.ipynb"
 
 
-def _write_config(config, path: Path) -> Path:
-    paths = {name: str(config.path(name)) for name in ("db", "media_dir", "parquet_dir", "releases_dir", "exports_dir",
-                                                        "reports_dir", "analyst_dir")}
-    lines = ["[paths]"] + [f"{k} = {json.dumps(v)}" for k, v in paths.items()]
-    lines += ["[report]", f"reference_prompts_dir = {json.dumps(config.report.reference_prompts_dir)}",
-              f"reference_sample_size = {config.report.reference_sample_size}"]
-    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
-    return path
-
-
 def test_analysis_notebook_runs_on_a_snapshot(config, tmp_path, monkeypatch):
     store, run_id = seeded(config, tmp_path)
     with store:
         publish(store, config, run_id)
-    monkeypatch.setenv("ECHO_CONFIG", str(_write_config(config, tmp_path / "echo.toml")))
+    monkeypatch.setenv("ECHO_CONFIG", str(write_config(config, tmp_path / "echo.toml")))
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
 
     nb = nbformat.read(NOTEBOOK, as_version=4)

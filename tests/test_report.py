@@ -8,7 +8,7 @@ import re
 
 import numpy as np
 import pytest
-from test_report_helpers import HOSTILE_PROMPT, REFERENCES, seeded
+from test_report_helpers import HOSTILE_PROMPT, REFERENCES, seeded, write_config
 
 from echo.pipeline import RunContext
 from echo.report import data, html, spikes
@@ -239,3 +239,21 @@ def test_reference_sets_in_the_repo_load(config):
     assert {"partiprompts", "geneval", "diffusiondb"} <= set(refs)
     assert all(len(v) > 500 for v in refs.values())
     assert set(REFERENCES) == {"partiprompts", "geneval", "diffusiondb"}
+
+
+def test_report_command_rebuilds_from_the_snapshot(config, tmp_path, capsys):
+    from echo.analyst.snapshot import publish
+    from echo.cli import main as cli_main
+
+    cfg_file = write_config(config, tmp_path / "echo.toml")
+    assert cli_main(["--config", str(cfg_file), "report"]) == 1
+    assert "no analyst snapshot" in capsys.readouterr().err
+    store, run_id = seeded(config, tmp_path)
+    with store:
+        publish(store, config, run_id)
+    assert cli_main(["--config", str(cfg_file), "report"]) == 0
+    out = capsys.readouterr().out.strip()
+    assert out == str(config.path("reports_dir") / f"{run_id}.html")
+    assert run_id in (config.path("reports_dir") / "latest.html").read_text(encoding="utf-8")
+    assert cli_main(["--config", str(cfg_file), "report", "--run", "missing"]) == 1
+    assert "no run 'missing'" in capsys.readouterr().err

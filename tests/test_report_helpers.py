@@ -189,6 +189,17 @@ def map_texts(store: Store, config: Config) -> list[str]:
                                             for t in reference_subsample(refs[name], config.report.reference_sample_size)]
 
 
+def write_config(config: Config, path: Path) -> Path:
+    """An echo.toml with config's paths and report settings, for code that loads its own config (CLI, notebook)."""
+    paths = {name: str(config.path(name)) for name in ("db", "media_dir", "parquet_dir", "releases_dir", "exports_dir",
+                                                        "reports_dir", "analyst_dir")}
+    lines = ["[paths]"] + [f"{k} = {json.dumps(v)}" for k, v in paths.items()]
+    lines += ["[report]", f"reference_prompts_dir = {json.dumps(config.report.reference_prompts_dir)}",
+              f"reference_sample_size = {config.report.reference_sample_size}"]
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return path
+
+
 def seeded(config: Config, tmp_path: Path, *, embeddings: bool = True) -> tuple[Store, str]:
     """A store at config's db path, seeded; references in tmp_path/refs."""
     config.report.reference_prompts_dir = str(write_references(tmp_path / "refs"))

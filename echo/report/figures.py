@@ -194,7 +194,7 @@ def prompt_map_figure(m: PromptMap, max_cluster_traces: int = 12) -> go.Figure |
     for n, ((cid, label), idx) in enumerate(colored):
         name = f"{cid}: {label}" if label else f"cluster {cid}"
         fig.add_trace(go.Scatter(
-            x=m.xy[idx, 0], y=m.xy[idx, 1], mode="markers", name=textwrap.shorten(name, 40, placeholder="…"),
+            x=m.xy[idx, 0], y=m.xy[idx, 1], mode="markers", name=html.escape(textwrap.shorten(name, 40, placeholder="…")),
             marker=dict(color=CLUSTER_PALETTE[n % len(CLUSTER_PALETTE)], size=9, line=dict(color="white", width=0.8)),
             text=[_hover_text(m.text[i]) for i in idx],
             hovertemplate="%{text}<extra>" + html.escape(textwrap.shorten(name, 40, placeholder="…")) + "</extra>",

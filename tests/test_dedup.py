@@ -87,10 +87,13 @@ def test_constructed_set_pairwise_precision_and_recall(embedder):
     img = 0x9F3A5C7E1B2D4F60
     extra = [DedupItem(sample_id="img1", prompt="my dog as a superhero, comic style", output_phashes=[img]),
              DedupItem(sample_id="img2", prompt="turn the attached photo into a marvel cover",
-                       output_phashes=[img ^ 0b1011])]
+                       output_phashes=[img ^ 0b11]),
+             # 5 bits off with an unrelated prompt: a pHash collision of a simple image, not a repost
+             DedupItem(sample_id="img3", prompt="a bowl of tomato soup on a checkered tablecloth",
+                       output_phashes=[img ^ 0b11111])]
     items, text_rows, vectors = _items_for(embedder, CONSTRUCTED, extra)
     truth_groups = {f"s{i:02d}": (g or f"solo{i}") for i, (_, g) in enumerate(CONSTRUCTED)}
-    truth_groups.update(img1="img", img2="img")
+    truth_groups.update(img1="img", img2="img", img3="img3")
     result = find_duplicates(items, vectors, text_rows, Dedup(text_threshold=0.92, image_hamming=6))
     predicted = {r["sample_id"]: r["group_id"] for r in result.rows}
     assert set(predicted) == {it.sample_id for it in items}  # every sample has a row
@@ -100,6 +103,7 @@ def test_constructed_set_pairwise_precision_and_recall(embedder):
     print(f"pairwise precision={precision:.3f} recall={recall:.3f} ({len(pred)} predicted, {len(truth)} true)")
     assert precision >= 0.9 and recall >= 0.8
     assert result.pairs["exact"] >= 3 and result.pairs["text"] >= 1 and result.pairs["image"] == 1
+    assert result.pairs["image_uncorroborated"] == 2  # img3 with img1 and with img2
     by_id = {r["sample_id"]: r for r in result.rows}
     assert by_id["img2"]["method"] == "image" or by_id["img1"]["method"] == "image"
     dropped = [r for r in result.rows if not r["is_canonical"]]

@@ -3,9 +3,10 @@
 Large sets (>= cluster.small_set samples): UMAP to cluster.umap_dims (cosine, min_dist 0, seeded) then
 sklearn HDBSCAN; a second UMAP to 2-D gives clusters.x/y. Both UMAPs reuse one k-NN graph (the one the
 dedup stage built when the sample set is the same). Above cluster.max_fit_samples, UMAP and HDBSCAN fit
-a seeded random subsample of that size; every other sample takes the cluster of its nearest fitted
-neighbour (exact cosine search against the fitted rows) and the similarity-weighted mean map position of
-its 5 nearest fitted neighbours (probability NULL marks these).
+a seeded random subsample of that size; every other sample then takes, along the k-NN graph of all
+samples, the cluster of its most similar already-placed neighbour and the similarity-weighted mean map
+position of its placed neighbours, round after round (label propagation); rows the graph never reaches
+take the nearest cluster centroid. Probability is NULL for these assigned rows.
 Small sets (< cluster.small_set): average-linkage agglomerative clustering on cosine distance, cut at
 cluster.small_distance; a group of one is noise. The 2-D map is PCA. 0, 1 and 2 samples work.
 Noise (cluster_id -1) stays noise unless cluster.assign_noise, which moves it to the nearest cluster
@@ -127,6 +128,7 @@ def cluster_large(x: np.ndarray, cfg: Cluster, *, graph: KnnGraph | None = None,
     fit_rows = np.sort(rng.choice(n, size=cfg.max_fit_samples, replace=False)) if subsample else np.arange(n)
     xf = x[fit_rows]
     t0 = time.perf_counter()
+    graph_all = graph if graph is not None and graph.indices.shape[0] == n else None
     if subsample or graph is None or graph.k < min(cfg.umap_neighbors, n - 1):
         graph = knn_graph(xf, cfg.umap_neighbors, ann_min_rows=ann_min_rows, random_state=cfg.random_state)
     t1 = time.perf_counter()
@@ -146,16 +148,13 @@ def cluster_large(x: np.ndarray, cfg: Cluster, *, graph: KnnGraph | None = None,
     probs[fit_rows] = hdb.probabilities_
     xy[fit_rows] = xy_fit
     if subsample:
-        rest = np.setdiff1d(np.arange(n), fit_rows)
-        k = min(5, fit_rows.size)
-        for start in range(0, rest.size, 4096):
-            r = rest[start:start + 4096]
-            s = x[r] @ xf.T
-            top = np.argpartition(-s, k - 1, axis=1)[:, :k]
-            ts = np.take_along_axis(s, top, axis=1)
-            labels[r] = labels_fit[top[np.arange(r.size), ts.argmax(axis=1)]]
-            w = np.clip(ts, 1e-6, None)
-            xy[r] = (xy_fit[top] * w[..., None]).sum(1) / w.sum(1, keepdims=True)
+        full = graph_all if graph_all is not None else knn_graph(
+            x, cfg.umap_neighbors, ann_min_rows=ann_min_rows, random_state=cfg.random_state)
+        known = np.zeros(n, dtype=bool)
+        known[fit_rows] = True
+        _propagate(full, known, labels, xy)
+        if not known.all():  # no labelled path in the graph: nearest cluster centroid in embedding space
+            _nearest_centroid(x, known, labels, xy)
     t5 = time.perf_counter()
     if timings is not None:
         timings.update(knn=t1 - t0, umap=t2 - t1, hdbscan=t3 - t2, umap_2d=t4 - t3, assign=t5 - t4)
@@ -163,6 +162,40 @@ def cluster_large(x: np.ndarray, cfg: Cluster, *, graph: KnnGraph | None = None,
               "umap_epochs": cfg.umap_epochs, "min_cluster_size": cfg.min_cluster_size,
               "assign_noise": cfg.assign_noise, "fit_samples": int(fit_rows.size), "knn": graph.method}
     return ClusterResult(labels, probs, xy, "umap+hdbscan", params)
+
+
+def _propagate(graph: KnnGraph, known: np.ndarray, labels: np.ndarray, xy: np.ndarray, max_rounds: int = 20) -> None:
+    """Give each unlabelled row the label of its most similar labelled k-NN neighbour and the similarity-
+    weighted mean map position of its labelled neighbours; repeat so labels flow along the graph."""
+    nb_all, sims_all = graph.indices[:, 1:], np.clip(graph.sims[:, 1:], 1e-6, None)
+    for _ in range(max_rounds):
+        todo = np.nonzero(~known)[0]
+        if todo.size == 0:
+            return
+        nb, sims = nb_all[todo], sims_all[todo]
+        ok = known[nb]
+        has = ok.any(axis=1)
+        if not has.any():
+            return
+        rows, nb, sims, ok = todo[has], nb[has], sims[has], ok[has]
+        best = np.where(ok, sims, -np.inf).argmax(axis=1)
+        labels[rows] = labels[nb[np.arange(rows.size), best]]
+        w = np.where(ok, sims, 0.0)
+        xy[rows] = (xy[nb] * w[..., None]).sum(axis=1) / w.sum(axis=1, keepdims=True)
+        known[rows] = True
+
+
+def _nearest_centroid(x: np.ndarray, known: np.ndarray, labels: np.ndarray, xy: np.ndarray) -> None:
+    ids = np.unique(labels[known])
+    cents = l2_normalize(np.stack([x[known & (labels == c)].mean(axis=0) for c in ids]))
+    cent_xy = np.stack([xy[known & (labels == c)].mean(axis=0) for c in ids])
+    rows = np.nonzero(~known)[0]
+    for start in range(0, rows.size, 8192):
+        r = rows[start:start + 8192]
+        best = (x[r] @ cents.T).argmax(axis=1)
+        labels[r] = ids[best]
+        xy[r] = cent_xy[best]
+    known[rows] = True
 
 
 def cluster_embeddings(x: np.ndarray, cfg: Cluster, *, graph: KnnGraph | None = None,

@@ -4,7 +4,9 @@ Three layers find pairs over non-trash samples:
 1. exact: equal `normalize_prompt` hash (echo.dedup.normalize);
 2. text: cosine of prompt embeddings >= dedup.text_threshold, from a k-NN graph (echo.dedup.ann);
 3. image: output-image pHash Hamming distance <= dedup.image_hamming (echo.dedup.images); a missing
-   pHash is no evidence either way.
+   pHash is no evidence either way. A match farther than dedup.image_hamming_alone bits counts only when
+   the two prompts are not unrelated (cosine >= dedup.image_text_floor, or a prompt is missing): simple,
+   low-detail images collide at 4-6 bits.
 A text pair (1 or 2) is dropped when the two samples are known to be different tasks, or when both are
 image edits whose input images have pHashes and none of them match: "make it Ghibli style" on two
 different photos is two samples, not one.
@@ -88,7 +90,7 @@ def find_duplicates(items: list[DedupItem], vectors: np.ndarray | None, text_row
     """
     n = len(items)
     best: dict[tuple[int, int], tuple[str, float]] = {}
-    found = {"exact": 0, "text": 0, "image": 0, "text_vetoed": 0}
+    found = {"exact": 0, "text": 0, "image": 0, "text_vetoed": 0, "image_uncorroborated": 0}
 
     def add(a: int, b: int, method: str, sim: float) -> None:
         if a == b:
@@ -131,8 +133,14 @@ def find_duplicates(items: list[DedupItem], vectors: np.ndarray | None, text_row
         for h in dict.fromkeys(it.output_phashes):
             owners.append(i)
             hashes.append(h)
+    vec_row = {item: r for r, item in enumerate(text_rows)}
     for a, b, d in similar_hash_pairs(hashes, cfg.image_hamming):
-        add(owners[a], owners[b], "image", 1.0 - d / 64.0)
+        ia, ib = owners[a], owners[b]
+        if d > cfg.image_hamming_alone and ia in vec_row and ib in vec_row and vectors is not None:
+            if float(vectors[vec_row[ia]] @ vectors[vec_row[ib]]) < cfg.image_text_floor:
+                found["image_uncorroborated"] += 1
+                continue
+        add(ia, ib, "image", 1.0 - d / 64.0)
 
     uf = UnionFind(n)
     for a, b in best:

@@ -1,0 +1,126 @@
+"""Pre-filter: a classifier on real post-text embeddings saves LLM calls without dropping relevant posts."""
+
+from __future__ import annotations
+
+import itertools
+import random
+
+import pytest
+
+from echo.pipeline import RunContext
+from echo.records import Post, Relevance
+
+SUBJECTS = [
+    "a ramen shop in the rain", "my dog as a renaissance painting", "a comic about a robot chef",
+    "a vintage travel poster of Lisbon", "an infographic of the water cycle", "a menu with legible prices",
+    "my family photo in Studio Ghibli style", "a pixel art castle", "a product shot of sneakers on marble",
+    "a chess board made of fruit", "a cozy cabin in winter", "a children's book page about a brave snail",
+]
+RELEVANT = [
+    "Just tried GPT-4o image generation and it made {s}. Prompt: \"{s}, highly detailed\"",
+    "4o image gen is unreal, look at {s} it generated on the first try",
+    "ChatGPT's new image model nailed {s}. Here is the prompt I used",
+    "Asked gpt-4o to create {s} and the text rendering is finally correct",
+    "The new ChatGPT image generator turned my photo into {s}, results below",
+]
+IRRELEVANT = [
+    "GPT-4o helped me refactor my Python code today, it wrote tests for {c}",
+    "Is 4o better than Claude at writing essays about {c}? Asking for a friend",
+    "ChatGPT plus pricing changed again, now the API costs more for {c}",
+    "My Honda's 4o engine code came back, mechanic says it's {c}",
+    "Gemini summarized my meeting notes about {c} pretty well",
+]
+TOPICS = ["linked lists", "the french revolution", "tax returns", "a sensor fault", "quarterly budgets",
+          "database indexes", "climate policy", "sourdough baking", "a job interview", "marathon training",
+          "my thesis", "kubernetes"]
+
+
+def _posts(seed: int):
+    rel = [t.format(s=s) for t, s in itertools.product(RELEVANT, SUBJECTS)]
+    irr = [t.format(c=c) for t, c in itertools.product(IRRELEVANT, TOPICS)]
+    rng = random.Random(seed)
+    rng.shuffle(rel)
+    rng.shuffle(irr)
+    return rel, irr
+
+
+def _seed(store, rel, irr, n_labelled: int):
+    """First n_labelled of each class get LLM labels; the rest only a passed cheap filter (pending)."""
+    truth = {}
+    for cls, texts in (("rel", rel), ("irr", irr)):
+        for i, text in enumerate(texts):
+            pid = f"{cls}{i}"
+            truth[pid] = cls == "rel"
+            store.upsert("posts", [Post(platform="bluesky", post_id=pid, root_id=pid, text=text)])
+            store.upsert("relevance", [Relevance(platform="bluesky", post_id=pid, stage="cheap", passed=True,
+                                                 model="rules:1", prompt_version="1")])
+            if i < n_labelled:
+                store.upsert("relevance", [Relevance(platform="bluesky", post_id=pid, stage="llm", passed=cls == "rel",
+                                                     score=5 if cls == "rel" else 1, model="m", prompt_version="1")])
+    return truth
+
+
+@pytest.fixture(scope="module")
+def embedder():
+    from echo.dedup.embed import Embedder
+
+    return Embedder()
+
+
+def _run(store, config, embedder, run_id="r1"):
+    from echo.dedup import prefilter
+
+    ctx = RunContext(config=config, store=store, run_id=run_id, cache={"embedder": embedder})
+    prefilter.run(ctx)
+    return ctx.stats["prefilter"]
+
+
+def test_prefilter_saves_calls_without_dropping_relevant_posts(store, config, embedder):
+    rel, irr = _posts(seed=1)
+    truth = _seed(store, rel, irr, n_labelled=40)  # 80 labels, 20 + 20 pending
+    config.filter.prefilter_min_labels = 60
+    config.filter.prefilter_confidence = 0.9
+    stats = _run(store, config, embedder)
+    rows = store.query("SELECT post_id, passed, model, reason, score FROM relevance WHERE stage = 'prefilter'")
+    print(dict(stats))
+    assert stats["labels"] == 80 and stats["candidates"] == 40
+    assert stats["calls_saved"] == len(rows) > 0
+    assert stats["holdout_keep_recall"] >= 0.98 and 0 < stats["holdout_decided_share"] <= 1
+    assert all(r["model"].startswith("prefilter:logreg:") and r["reason"].startswith("classifier p=")
+               and r["score"] is None for r in rows)
+    rejected_relevant = [r["post_id"] for r in rows if not r["passed"] and truth[r["post_id"]]]
+    assert rejected_relevant == []  # nothing the LLM path would keep is dropped
+    wrong_passes = [r["post_id"] for r in rows if r["passed"] and not truth[r["post_id"]]]
+    assert wrong_passes == []
+    # second run: decided posts are no longer candidates and nothing is rewritten
+    again = _run(store, config, embedder, run_id="r2")
+    assert again["candidates"] == 40 - len(rows) and again["calls_saved"] == 0
+    assert store.scalar("SELECT count(*) FROM relevance WHERE stage = 'prefilter'") == len(rows)
+    assert store.scalar("SELECT count(DISTINCT run_id) FROM relevance WHERE stage = 'prefilter'") == 1
+
+
+def test_prefilter_thresholds(store, config, embedder):
+    rel, irr = _posts(seed=2)
+    _seed(store, rel, irr, n_labelled=40)
+    config.filter.prefilter_min_labels = 81  # one more than exist: keeps waiting
+    assert _run(store, config, embedder)["waiting_for_labels"] == 1
+    assert store.scalar("SELECT count(*) FROM relevance WHERE stage = 'prefilter'") == 0
+    config.filter.prefilter_min_labels = 80
+    config.filter.prefilter_confidence = 1.0  # never sure: everything goes to the LLM
+    stats = _run(store, config, embedder)
+    assert stats["calls_saved"] == 0 and stats["deferred_to_llm"] == 40
+    config.filter.prefilter_confidence = 0.6
+    loose = _run(store, config, embedder)
+    assert loose["calls_saved"] > 0 and loose["deferred_to_llm"] < 40
+    config.filter.prefilter_enabled = False
+    assert _run(store, config, embedder)["disabled"] == 1
+
+
+def test_prefilter_makes_no_rejections_when_holdout_recall_is_too_low(store, config, embedder):
+    rel, irr = _posts(seed=3)
+    _seed(store, rel, irr, n_labelled=40)
+    config.filter.prefilter_min_labels = 60
+    config.filter.prefilter_confidence = 0.6
+    config.filter.prefilter_min_recall = 1.01  # unreachable: rejections are switched off
+    stats = _run(store, config, embedder)
+    assert stats["rejections_allowed"] == 0 and stats["rejected"] == 0 and stats["passed"] > 0

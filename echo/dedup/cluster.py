@@ -71,7 +71,7 @@ def _pca_2d(x: np.ndarray) -> np.ndarray:
     from sklearn.decomposition import PCA
 
     n = x.shape[0]
-    if n < 2:
+    if n < 2 or np.allclose(x, x[0]):  # nothing to spread out (PCA would divide by zero variance)
         return np.zeros((n, 2))
     comps = min(2, n, x.shape[1])
     xy = PCA(n_components=comps, random_state=0).fit_transform(x)

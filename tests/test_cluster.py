@@ -1,0 +1,147 @@
+"""Clustering: small-set fallback (0/1/2/~150 samples), c-TF-IDF labels, stability, stage no-op on re-run."""
+
+from __future__ import annotations
+
+import itertools
+
+import numpy as np
+import pytest
+
+from echo.config import Cluster
+from echo.dedup.cluster import NOISE, cluster_embeddings, ctfidf_top_terms
+
+TOPICS = {
+    "ghibli": ["studio ghibli style portrait of {s}", "turn {s} into a ghibli anime scene", "{s} in the style of studio ghibli"],
+    "poster": ["a vintage travel poster of {s} with bold title text", "retro art deco poster advertising {s}",
+               "minimalist poster design for {s} with large typography"],
+    "figure": ["{s} as a collectible action figure in a blister pack", "make {s} into a boxed toy figurine with accessories",
+               "{s} as a funko pop figure inside its box"],
+    "pixel": ["pixel art sprite sheet of {s}", "16-bit pixel art game scene with {s}", "retro pixel art of {s}"],
+    "food": ["a hyperrealistic food photo of {s} on a marble table", "overhead food photography of {s}, soft light",
+             "a michelin star plated dish of {s}, close up"],
+}
+SUBJECTS = {
+    "ghibli": ["my grandparents", "a family picnic", "a seaside town", "our wedding photo", "a cat on a windowsill",
+               "a rainy train station", "a mountain village", "my dog", "a bakery", "a bicycle ride"],
+    "poster": ["Mars", "Lisbon", "the Moon", "Kyoto", "Iceland", "Saturn's rings", "Venice", "Patagonia", "Cairo", "Oslo"],
+    "figure": ["my boss", "a firefighter", "my sister", "a chef", "a skateboarder", "a nurse", "a gamer",
+               "a rock climber", "a teacher", "a pilot"],
+    "pixel": ["a knight", "a wizard", "a dragon", "a spaceship", "a forest", "a slime monster", "a castle",
+              "a pirate ship", "a ninja", "a robot"],
+    "food": ["ramen", "a strawberry tart", "sushi", "tacos", "a burger", "pancakes", "a pizza", "dumplings",
+             "a chocolate cake", "paella"],
+}
+
+
+def corpus_150():
+    prompts, topic = [], []
+    for t, templates in TOPICS.items():
+        for tpl, s in itertools.product(templates, SUBJECTS[t]):
+            prompts.append(tpl.format(s=s))
+            topic.append(t)
+    return prompts, np.array(topic)
+
+
+@pytest.fixture(scope="module")
+def embedded_150():
+    from echo.dedup.embed import Embedder
+
+    prompts, topic = corpus_150()
+    return prompts, topic, Embedder().encode(prompts)
+
+
+@pytest.mark.parametrize("n", [0, 1, 2])
+def test_tiny_sets_do_not_fail(n):
+    x = np.random.default_rng(0).standard_normal((n, 384)).astype(np.float32)
+    r = cluster_embeddings(x, Cluster())
+    assert r.labels.shape == (n,) and r.xy.shape == (n, 2) and r.method == "agglomerative"
+    assert np.isfinite(r.xy).all()
+    if n == 2:  # two unrelated random vectors: no cluster of two
+        assert (r.labels == NOISE).all()
+    dup = np.vstack([x, x]) if n else x
+    if n:
+        r2 = cluster_embeddings(dup, Cluster())
+        assert len(set(r2.labels.tolist())) == n and NOISE not in r2.labels  # copies cluster together
+
+
+def test_150_prompts_small_fallback_finds_the_topics(embedded_150):
+    from sklearn.metrics import adjusted_rand_score
+
+    prompts, topic, x = embedded_150
+    assert len(prompts) == 150
+    cfg = Cluster()
+    r = cluster_embeddings(x, cfg)
+    again = cluster_embeddings(x, cfg)
+    assert np.array_equal(r.labels, again.labels) and np.allclose(r.xy, again.xy)  # stable
+    clustered = r.labels != NOISE
+    ari = adjusted_rand_score(topic[clustered], r.labels[clustered])
+    print(f"150 prompts: {len(set(r.labels)) - (NOISE in r.labels)} clusters, noise={1 - clustered.mean():.2f}, ARI={ari:.2f}")
+    assert clustered.mean() >= 0.8 and ari >= 0.6
+    terms = ctfidf_top_terms(prompts, r.labels, 4)
+    words = " ".join(" ".join(t) for t in terms.values())
+    for expected in ("ghibli", "poster", "pixel"):
+        assert expected in words
+    assigned = cluster_embeddings(x, Cluster(assign_noise=True))
+    assert (assigned.labels != NOISE).all()
+
+
+def test_ctfidf_prefers_terms_specific_to_a_cluster():
+    docs = ["red apple pie", "red apple tart", "blue whale song", "blue whale swim", "the blue red thing"]
+    labels = np.array([0, 0, 1, 1, NOISE])
+    terms = ctfidf_top_terms(docs, labels, 2)
+    assert "apple" in terms[0][0] and "whale" in terms[1][0] and "red" not in terms[0][:2]
+    assert ctfidf_top_terms([], np.array([]), 3) == {}
+
+
+def test_cluster_stage_stores_a_clustering_and_rerun_is_a_no_op(store, config, embedded_150):
+    from echo.dedup import cluster
+    from echo.dedup.embed import Embedder
+    from echo.pipeline import RunContext
+    from echo.records import Sample
+
+    prompts, _, _ = embedded_150
+    store.upsert("samples", [
+        Sample(sample_id=f"s{i:03d}", platform="x", root_id=str(i), anchor_post_id=str(i), prompt=p,
+               prompt_modified=False, quality="benchmark", extractor="rules", extractor_version="t")
+        for i, p in enumerate(prompts[:60])])
+    emb = Embedder()
+    ctx = RunContext(config=config, store=store, run_id="r1", cache={"embedder": emb})
+    cluster.run(ctx)
+    (c,) = store.query("SELECT * FROM clusterings")
+    assert c["n_samples"] == 60 and c["method"] == "agglomerative" and c["n_clusters"] >= 2
+    rows = store.query("SELECT * FROM clusters")
+    assert len(rows) == 60 and all(r["x"] is not None for r in rows)
+    assert all(r["label"] for r in rows if r["cluster_id"] != NOISE)
+    ctx2 = RunContext(config=config, store=store, run_id="r2", cache={"embedder": emb})
+    cluster.run(ctx2)
+    assert ctx2.stats["cluster"]["unchanged"] == 1 and store.count("clusterings") == 1
+    config.cluster.min_cluster_size = 3  # new parameters: a new clustering, the old one kept
+    cluster.run(RunContext(config=config, store=store, run_id="r3", cache={"embedder": emb}))
+    assert store.count("clusterings") == 2 and store.count("clusters") == 120
+
+
+def test_cluster_stage_with_no_samples(store, config):
+    from echo.dedup import cluster
+    from echo.pipeline import RunContext
+
+    ctx = RunContext(config=config, store=store, run_id="r1")
+    cluster.run(ctx)
+    assert store.scalar("SELECT n_samples FROM clusterings") == 0 and store.count("clusters") == 0
+
+
+@pytest.mark.slow
+def test_large_path_umap_hdbscan_is_stable_and_subsampling_assigns_everyone():
+    from sklearn.metrics import adjusted_rand_score
+
+    from bench.synthetic import synthetic_embeddings
+
+    x, topic, _ = synthetic_embeddings(1500, points_per_topic=150, seed=1)
+    cfg = Cluster(small_set=300, umap_epochs=100)
+    a = cluster_embeddings(x, cfg)
+    b = cluster_embeddings(x, cfg)
+    assert a.method == "umap+hdbscan" and np.array_equal(a.labels, b.labels) and np.allclose(a.xy, b.xy)
+    ari = adjusted_rand_score(topic, a.labels)
+    assert ari >= 0.8, ari
+    sub = cluster_embeddings(x, Cluster(small_set=300, umap_epochs=100, max_fit_samples=600))
+    assert sub.params["fit_samples"] == 600 and np.isnan(sub.probabilities).sum() == 900
+    assert adjusted_rand_score(topic, sub.labels) >= 0.7 and np.isfinite(sub.xy).all()

@@ -134,6 +134,10 @@ class Embed:
 class Dedup:
     text_threshold: float = 0.92
     image_hamming: int = 6
+    # an image match farther than this needs corroboration: prompt cosine >= image_text_floor
+    # (or a missing prompt); low-detail images collide at pHash distance 4-6
+    image_hamming_alone: int = 2
+    image_text_floor: float = 0.5
     ann_min_rows: int = 20_000  # below this, exact numpy blocks; above, pynndescent
     ann_neighbors: int = 15
 
@@ -148,7 +152,7 @@ class Cluster:
     small_distance: float = 0.6  # small sets: average-linkage cosine distance that closes a cluster
     assign_noise: bool = False
     top_terms: int = 4
-    max_fit_samples: int = 50_000  # above this, UMAP + HDBSCAN fit a seeded subsample; the rest are assigned
+    max_fit_samples: int = 25_000  # above this, UMAP + HDBSCAN fit a seeded subsample; the rest are assigned
     umap_epochs: int = 200  # 0: UMAP's default (200 above 10k rows, 500 below)
     umap_init: str = "pca"  # pca is fast and seeded; "spectral" is UMAP's default, slow on many components
 

@@ -83,8 +83,8 @@ def arrow_table(store: Store, sql: str, params=None) -> pa.Table:
 def cached_hashes(store: Store, hashes: Sequence[str], model: str) -> set[str]:
     if not hashes:
         return set()
-    rows = arrow_table(store, "SELECT text_hash FROM embeddings WHERE model = ? AND text_hash IN (SELECT unnest(?::VARCHAR[]))",
-                       [model, list(hashes)])
+    rows = arrow_table(store, "SELECT text_hash FROM embeddings WHERE model = ? AND "
+                       "text_hash IN (SELECT unnest(?::VARCHAR[]))", [model, list(hashes)])
     return set(rows.column("text_hash").to_pylist())
 
 
@@ -94,8 +94,8 @@ def load_vectors(store: Store, hashes: Sequence[str], model: str) -> np.ndarray:
         return np.empty((0, 0), dtype=np.float32)
     uniq = list(dict.fromkeys(hashes))
     tbl = arrow_table(
-        store, "SELECT text_hash, vector FROM embeddings WHERE model = ? AND text_hash IN (SELECT unnest(?::VARCHAR[]))",
-        [model, uniq])
+        store, "SELECT text_hash, vector FROM embeddings WHERE model = ? AND "
+        "text_hash IN (SELECT unnest(?::VARCHAR[]))", [model, uniq])
     got = tbl.column("text_hash").to_pylist()
     if len(got) != len(uniq):
         missing = set(uniq) - set(got)

@@ -135,15 +135,14 @@ def run(ctx: RunContext) -> None:
     if not pending:
         return
     embedder = get_embedder(ctx)
-    estats = ctx.stage_stats("prefilter")
-    _, x_lab = embed_texts(store, embedder, [r["text"] for r in labels], run_progress=ctx.progress, stats=estats)
+    _, x_lab = embed_texts(store, embedder, [r["text"] for r in labels], run_progress=ctx.progress, stats=stats)
     model = train(x_lab, y, [f"{r['platform']}:{r['post_id']}" for r in labels],
                   confidence=fcfg.prefilter_confidence, min_recall=fcfg.prefilter_min_recall,
                   embed_model=embedder.name)
     for k, v in model.metrics.items():
         stats[k] = v
     stats["rejections_allowed"] = int(model.allow_reject)
-    _, x_new = embed_texts(store, embedder, [r["text"] for r in pending], run_progress=ctx.progress, stats=estats)
+    _, x_new = embed_texts(store, embedder, [r["text"] for r in pending], run_progress=ctx.progress, stats=stats)
     decision, p = model.decide(x_new)
     rows = [{"platform": r["platform"], "post_id": r["post_id"], "stage": "prefilter", "score": None,
              "passed": bool(d == 1), "reason": f"classifier p={pi:.3f}", "model": model.model_id,

@@ -231,8 +231,8 @@ def run(ctx: RunContext) -> None:
         hashes[i] = text_hash(normalize_for_embedding(items[i].prompt))
     digest = input_hash(items, hashes, cfg, ctx.config.embed.model)
     ids = [it.sample_id for it in items]
-    current = store.scalar(
-        "SELECT count(*) FROM duplicates WHERE input_hash = ? AND sample_id IN (SELECT unnest(?::VARCHAR[]))", [digest, ids])
+    current = store.scalar("SELECT count(*) FROM duplicates WHERE input_hash = ? "
+                           "AND sample_id IN (SELECT unnest(?::VARCHAR[]))", [digest, ids])
     total = store.count("duplicates")
     if current == len(items) == total:
         stats["unchanged"] += 1

@@ -9,7 +9,8 @@ the k-NN graph as the pipeline does. Not timed: making the data and the recall c
 pairs found with brute force for every true pair touching `--recall-sample` random rows.
 Times include numba's JIT compilation (pynndescent, UMAP) unless --warm, which compiles first on a tiny
 set: a nightly run pays it once per process. CPU seconds are reported next to wall seconds because the
-machine is shared. Prints one JSON line per size and a Markdown table.
+machine is shared. Prints one JSON line per size and a Markdown table. Peak RSS is measured before the recall check (which
+needs memory of its own).
 """
 
 from __future__ import annotations
@@ -54,6 +55,7 @@ def measure(n: int, recall_sample: int, warm: bool, seed: int = 0) -> dict:
     roots = uf.roots()
     out.update(neardup_s=round(time.perf_counter() - t0, 2), neardup_cpu_s=round(_cpu() - c0, 2),
                knn=graph.method, pairs=int(len(pairs)), groups_gt1=int((np.bincount(roots) > 1).sum()))
+    print(f"[{n}] near-dup {out['neardup_s']}s", file=sys.stderr, flush=True)
 
     t0, c0 = time.perf_counter(), _cpu()
     result = cluster_embeddings(x, ccfg, graph=graph, ann_min_rows=dcfg.ann_min_rows)
@@ -62,6 +64,7 @@ def measure(n: int, recall_sample: int, warm: bool, seed: int = 0) -> dict:
                clusters=int(len(set(result.labels.tolist())) - (-1 in result.labels)),
                noise_share=round(float((result.labels == -1).mean()), 4))
     out["peak_rss_mb"] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
+    print(f"[{n}] cluster {out['cluster_s']}s, peak {out['peak_rss_mb']} MB", file=sys.stderr, flush=True)
 
     planted = dup_of >= 0
     out["planted_dup_recall"] = round(float((roots[planted] == roots[dup_of[planted]]).mean()), 4) if planted.any() else 1.0
@@ -103,9 +106,9 @@ def main(argv: list[str] | None = None) -> int:
         cmd = [sys.executable, "-m", "bench.dedup_cluster", "--one", str(n), "--recall-sample", str(args.recall_sample)]
         if args.warm:
             cmd.append("--warm")
-        proc = subprocess.run(cmd, capture_output=True, text=True, env={**os.environ, "PYTHONWARNINGS": "ignore"})
+        proc = subprocess.run(cmd, stdout=subprocess.PIPE, text=True, env={**os.environ, "PYTHONWARNINGS": "ignore"})
         if proc.returncode != 0:
-            print(f"size {n} failed:\n{proc.stderr[-3000:]}", file=sys.stderr)
+            print(f"size {n} failed (exit {proc.returncode})", file=sys.stderr)
             return 1
         row = json.loads(proc.stdout.strip().splitlines()[-1])
         print(json.dumps(row), flush=True)

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 import numpy as np
 
 BLOCK_ROWS = 2048
+BLOCK_CELLS = 1 << 25  # similarity cells per block (128 MB of float32), whatever n is
 
 
 @dataclass
@@ -58,6 +59,7 @@ def knn_exact(x: np.ndarray, k: int, block_rows: int = BLOCK_ROWS) -> KnnGraph:
     """Exact top-k by cosine, blockwise (x must be L2-normalized)."""
     n = x.shape[0]
     k_eff = min(k, n)
+    block_rows = max(1, min(block_rows, BLOCK_CELLS // max(n, 1)))
     indices = np.empty((n, k_eff), dtype=np.int64)
     sims = np.empty((n, k_eff), dtype=np.float32)
     for start in range(0, n, block_rows):
@@ -137,6 +139,7 @@ def brute_force_pairs(x: np.ndarray, threshold: float, query_rows: np.ndarray | 
     """Every pair (i < j) with cosine >= threshold where i or j is a query row; exact, blockwise."""
     x = l2_normalize(x)
     q = np.arange(x.shape[0]) if query_rows is None else np.asarray(query_rows)
+    block_rows = max(1, min(block_rows, BLOCK_CELLS // max(x.shape[0], 1)))
     out: set[tuple[int, int]] = set()
     for start in range(0, q.size, block_rows):
         qi = q[start:start + block_rows]

@@ -190,8 +190,9 @@ def _nearest_centroid(x: np.ndarray, known: np.ndarray, labels: np.ndarray, xy: 
     cents = l2_normalize(np.stack([x[known & (labels == c)].mean(axis=0) for c in ids]))
     cent_xy = np.stack([xy[known & (labels == c)].mean(axis=0) for c in ids])
     rows = np.nonzero(~known)[0]
-    for start in range(0, rows.size, 8192):
-        r = rows[start:start + 8192]
+    step = max(1, (1 << 25) // max(len(ids), 1))
+    for start in range(0, rows.size, step):
+        r = rows[start:start + step]
         best = (x[r] @ cents.T).argmax(axis=1)
         labels[r] = ids[best]
         xy[r] = cent_xy[best]

@@ -17,6 +17,23 @@ from typing import Any, Protocol
 from echo.records import CrawlError, Post, PostMedia, stable_id
 
 
+def parse_time(value: Any, *, strict: bool = False) -> dt.datetime | None:
+    """An ISO 8601 timestamp as an aware UTC datetime (a trailing Z allowed, naive times taken as UTC).
+
+    Empty gives None; a malformed value gives None, or raises ValueError when strict (the caller then
+    records the item as bad instead of storing it without a date).
+    """
+    if value is None or value == "":
+        return None
+    try:
+        t = dt.datetime.fromisoformat(str(value).replace("Z", "+00:00"))
+    except ValueError:
+        if strict:
+            raise
+        return None
+    return t if t.tzinfo else t.replace(tzinfo=dt.UTC)
+
+
 @dataclass
 class ParseContext:
     """Where parsed items came from: stamped on every Post so lineage is kept."""

@@ -20,7 +20,7 @@ from typing import Any
 
 from echo.config import SourceConfig
 from echo.records import Post, PostMedia
-from echo.sources.base import Parsed, ParseContext, newer
+from echo.sources.base import ParseContext, Parsed, newer, parse_time
 from echo.sources.http import HttpClient, HttpStatusError, SourceAuthError, SourceError
 
 log = logging.getLogger("echo.sources.bluesky")
@@ -39,13 +39,7 @@ KNOWN_EMBEDS = {
 
 
 def _time(value: Any) -> dt.datetime | None:
-    if not isinstance(value, str) or not value:
-        return None
-    try:
-        t = dt.datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError:
-        return None
-    return t if t.tzinfo else t.replace(tzinfo=dt.UTC)
+    return parse_time(value) if isinstance(value, str) else None
 
 
 def split_uri(uri: str) -> tuple[str, str, str]:

@@ -22,7 +22,7 @@ from bs4 import BeautifulSoup
 
 from echo.config import SourceConfig
 from echo.records import Post, PostMedia
-from echo.sources.base import Parsed, ParseContext
+from echo.sources.base import ParseContext, Parsed, parse_time
 from echo.sources.http import HttpClient, SourceAuthError, SourceError, next_link
 
 PLATFORM = "mastodon"
@@ -56,10 +56,7 @@ def html_to_text(fragment: str | None) -> str | None:
 
 
 def _time(value: Any) -> dt.datetime | None:
-    if not value:
-        return None
-    t = dt.datetime.fromisoformat(str(value).replace("Z", "+00:00"))
-    return t if t.tzinfo else t.replace(tzinfo=dt.UTC)
+    return parse_time(value, strict=True)
 
 
 def _id_key(status_id: str) -> tuple[int, str]:

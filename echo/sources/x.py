@@ -17,7 +17,7 @@ from typing import Any
 
 from echo.config import SourceConfig
 from echo.records import Post, PostMedia
-from echo.sources.base import Parsed, ParseContext, newer
+from echo.sources.base import ParseContext, Parsed, newer, parse_time
 from echo.sources.http import HttpClient, HttpStatusError, SourceAuthError
 
 PLATFORM = "x"
@@ -35,13 +35,7 @@ _NOT_TWEET_KEYS = ("username", "event_type", "tweet_count", "host_ids", "member_
 
 
 def _time(value: Any) -> dt.datetime | None:
-    if not isinstance(value, str) or not value:
-        return None
-    try:
-        t = dt.datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError:
-        return None
-    return t if t.tzinfo else t.replace(tzinfo=dt.UTC)
+    return parse_time(value) if isinstance(value, str) else None
 
 
 def is_tweet(item: Any) -> bool:

@@ -41,9 +41,12 @@ def chromium() -> str:
         pytest.skip("chromium is not installed and cannot be installed here (needs root and apt-get): "
                     "apt-get install -y chromium")
     env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
+    install = ["apt-get", "install", "-y", "--no-install-recommends", "chromium"]
     try:
-        subprocess.run(["apt-get", "install", "-y", "--no-install-recommends", "chromium"], env=env, check=True,
-                       capture_output=True, timeout=900)
+        if subprocess.run(install, env=env, capture_output=True, timeout=900).returncode != 0:
+            # A new machine has no package lists yet: fetch them once, then try again.
+            subprocess.run(["apt-get", "update", "-q"], env=env, check=True, capture_output=True, timeout=600)
+            subprocess.run(install, env=env, check=True, capture_output=True, timeout=900)
     except (subprocess.CalledProcessError, subprocess.TimeoutExpired) as e:
         out = getattr(e, "stderr", b"") or b""
         pytest.skip(f"apt-get install chromium failed: {out.decode(errors='replace')[-400:]}")

@@ -73,6 +73,15 @@ def cmd_stages(args: argparse.Namespace, config) -> int:
     return 0
 
 
+def cmd_tables(args: argparse.Namespace, config) -> int:
+    with _open_store(config, read_only=True) as store:
+        counts = store.counts()
+        hashes = store.content_hashes() if args.hash else {}
+    for name, n in counts.items():
+        print(f"{name:<18} {n:>9}" + (f"  {hashes[name]}" if name in hashes else ""))
+    return 0
+
+
 def cmd_config(args: argparse.Namespace, config) -> int:
     print(json.dumps(config.to_dict(), indent=2, default=str))
     return 0
@@ -98,6 +107,11 @@ def build_parser() -> argparse.ArgumentParser:
     r.set_defaults(func=cmd_runs)
 
     sub.add_parser("stages", help="list the pipeline stages in order").set_defaults(func=cmd_stages)
+    r = sub.add_parser("tables", help="row count of every table (and a content hash without run bookkeeping)")
+    r.add_argument("--hash", action="store_true",
+                   help="content hash per table, leaving out run ids and write times: equal input gives equal hashes")
+    r.set_defaults(func=cmd_tables)
+
     sub.add_parser("config", help="print the effective configuration (file + environment)").set_defaults(func=cmd_config)
 
     for module in AREA_COMMANDS:

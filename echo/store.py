@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import datetime as dt
+import hashlib
 import json
 import os
 import threading
@@ -21,6 +22,18 @@ from echo import schema
 
 class StoreError(RuntimeError):
     pass
+
+
+# Columns that record when or in which run a row was written, not what it says: content hashes leave them out,
+# so two runs over the same input compare equal. posts.created_at is the post's own date and stays in.
+BOOKKEEPING_COLUMNS = frozenset({
+    "run_id", "last_run_id", "fetched_at", "updated_at", "recorded_at", "imported_at", "extracted_at",
+    "decided_at", "requested_at", "created_at", "started_at", "finished_at",
+})
+CONTENT_COLUMNS_KEPT = frozenset({("posts", "created_at")})
+# Tables about runs rather than data, and release columns that carry run ids or absolute paths.
+BOOKKEEPING_TABLES = frozenset({"runs", "llm_usage"})
+BOOKKEEPING_RELEASE_COLUMNS = frozenset({"path", "manifest", "manifest_sha256"})
 
 
 def _to_row(record: Any) -> dict:
@@ -126,6 +139,39 @@ class Store:
 
     def counts(self) -> dict[str, int]:
         return {t: self.count(t) for t in sorted(schema.tables())}
+
+    def content_hash(self, table: str, *, float_digits: int = 5) -> str:
+        """sha256 over a table's rows without its bookkeeping columns (run ids, write times), in a stable order.
+
+        Floats are rounded to `float_digits` decimals: the same embedding computed in another batch differs
+        in the last bits. Two runs over the same input give the same hash.
+        """
+        t = schema.table(table)
+        exprs = []
+        for c in t.columns:
+            if c.name in BOOKKEEPING_COLUMNS and (table, c.name) not in CONTENT_COLUMNS_KEPT:
+                continue
+            if table == "releases" and c.name in BOOKKEEPING_RELEASE_COLUMNS:
+                continue
+            if c.type in ("DOUBLE", "FLOAT"):
+                exprs.append(f'round("{c.name}", {float_digits})')
+            elif c.type in ("DOUBLE[]", "FLOAT[]"):
+                exprs.append(f'list_transform("{c.name}", x -> round(x, {float_digits}))')
+            else:
+                exprs.append(f'"{c.name}"')
+        row = "to_json(struct_pack(" + ", ".join(f"c{i} := {e}" for i, e in enumerate(exprs)) + "))::VARCHAR"
+        h = hashlib.sha256()
+        with self._lock:
+            cur = self.con.execute(f'SELECT {row} AS r FROM "{table}" ORDER BY r')
+            while batch := cur.fetchmany(10_000):
+                for (r,) in batch:
+                    h.update(r.encode("utf-8"))
+                    h.update(b"\n")
+        return h.hexdigest()
+
+    def content_hashes(self) -> dict[str, str]:
+        """content_hash of every data table (run bookkeeping tables left out)."""
+        return {t: self.content_hash(t) for t in sorted(schema.tables()) if t not in BOOKKEEPING_TABLES}
 
     # -- writes ----------------------------------------------------------------------------------
     def execute(self, sql: str, params: Sequence | Mapping | None = None) -> None:

@@ -24,7 +24,7 @@ from PIL import Image, ImageDraw  # noqa: E402
 from echo import pipeline  # noqa: E402
 from echo.config import load_config  # noqa: E402
 from echo.media import evaluate, ocr  # noqa: E402
-from echo.media import stage as mstage  # noqa: E402
+from echo.stages import media  # noqa: E402
 from echo.store import Store  # noqa: E402
 
 
@@ -92,17 +92,15 @@ def main() -> int:
             store.upsert("post_media", [{"platform": "x", "post_id": "1", "url": base + p, "position": i}
                                         for i, p in enumerate(files)])
             t0 = time.perf_counter()
-            ctx = pipeline.start_run(cfg, store)
-            mstage.run(ctx)
+            s = pipeline.run_stage(pipeline.start_run(cfg, store), media.run)
             first = time.perf_counter() - t0
-            s = ctx.stage_stats("media")
             print(f"first run: {s['stored']} stored, {s['failed']} failed, {total_bytes / 1e6:.1f} MB in {first:.2f} s "
                   f"= {s['stored'] / first:.1f} images/s, {total_bytes / 1e6 / first:.1f} MB/s "
                   f"(includes the screenshot check of every image)")
             print("  counts: " + ", ".join(f"{k}={v}" for k, v in sorted(s.items())))
             before = hits["n"]
             t0 = time.perf_counter()
-            mstage.run(pipeline.start_run(cfg, store))
+            pipeline.run_stage(pipeline.start_run(cfg, store), media.run)
             print(f"re-run: {hits['n'] - before} requests, {time.perf_counter() - t0:.2f} s")
     httpd.shutdown()
 

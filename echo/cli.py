@@ -1,6 +1,6 @@
 """echo-bench: a thin command line over the library.
 
-Core commands live here; each area adds its own in `<area>/cli.py` with `register(subparsers)`.
+Core commands live here; each area adds its own in `echo/commands/<area>.py` with `register(subparsers)`.
 A command function takes (args, config) and returns an exit code.
 """
 
@@ -15,22 +15,17 @@ import sys
 from collections.abc import Sequence
 
 from echo import __version__
+from echo.commands import open_store
 from echo.config import ConfigError, load_config
 
 AREA_COMMANDS = (
-    "echo.sources.cli",   # import, crawl
-    "echo.llm.cli",       # review
-    "echo.media.cli",     # media
-    "echo.release.cli",   # freeze, verify, diff, export, forget
-    "echo.analyst.cli",   # sql
-    "echo.report.cli",    # report
+    "echo.commands.sources",   # import, crawl, sources
+    "echo.commands.llm",       # review, evaluate-extractor
+    "echo.commands.media",     # media
+    "echo.commands.release",   # freeze, verify, diff, export, forget, releases
+    "echo.commands.analyst",   # sql
+    "echo.commands.report",    # report
 )
-
-
-def _open_store(config, read_only: bool = False):
-    from echo.store import Store
-
-    return Store(config.path("db"), read_only=read_only)
 
 
 def cmd_refresh(args: argparse.Namespace, config) -> int:
@@ -40,7 +35,7 @@ def cmd_refresh(args: argparse.Namespace, config) -> int:
     if args.release:
         config.release.freeze_on_refresh = True
     params = {"release_version": args.release} if args.release else {}
-    with _open_store(config) as store:
+    with open_store(config) as store:
         try:
             ctx = pipeline.refresh(config, store, trigger="cli", params=params, only=args.only, skip=args.skip,
                                    progress=not args.quiet)
@@ -53,7 +48,7 @@ def cmd_refresh(args: argparse.Namespace, config) -> int:
 
 
 def cmd_runs(args: argparse.Namespace, config) -> int:
-    with _open_store(config) as store:
+    with open_store(config) as store:
         rows = store.query(
             "SELECT run_id, status, failed_stage, started_at, finished_at, trigger, error, stage_stats "
             "FROM runs ORDER BY started_at DESC LIMIT ?", [1 if args.last else args.limit])
@@ -66,15 +61,16 @@ def cmd_runs(args: argparse.Namespace, config) -> int:
 
 
 def cmd_stages(args: argparse.Namespace, config) -> int:
-    from echo.pipeline import STAGES
+    from echo.run import stage_doc, stage_name
+    from echo.stages import STAGES
 
     for s in STAGES:
-        print(f"{s.name:<10} {s.doc}")
+        print(f"{stage_name(s):<10} {stage_doc(s)}")
     return 0
 
 
 def cmd_tables(args: argparse.Namespace, config) -> int:
-    with _open_store(config, read_only=True) as store:
+    with open_store(config, read_only=True) as store:
         counts = store.counts()
         hashes = store.content_hashes() if args.hash else {}
     for name, n in counts.items():

@@ -20,6 +20,7 @@ from prefect.schedules import Cron
 
 from echo import pipeline
 from echo.config import load_config
+from echo.run import RunContext, Stage, StageStats, stage_name
 from echo.store import Store
 
 STAGE_RETRIES = 2
@@ -27,15 +28,17 @@ STAGE_RETRY_DELAYS = [30, 120]
 
 
 @task(cache_policy=NO_CACHE, retries=STAGE_RETRIES, retry_delay_seconds=STAGE_RETRY_DELAYS)
-def stage_task(ctx: pipeline.RunContext, stage: pipeline.Stage) -> dict:
+def stage_task(ctx: RunContext, stage: Stage) -> dict:
     stats = pipeline.run_stage(ctx, stage)
-    get_run_logger().info("%s: %s (%.1fs)", stage.name, dict(stats), ctx.seconds.get(stage.name, 0.0))
+    name = stage_name(stage)
+    get_run_logger().info("%s: %s (%.1fs)", name, dict(stats), ctx.seconds.get(name, 0.0))
     return dict(stats)
 
 
-def _run_as_task(ctx: pipeline.RunContext, stage: pipeline.Stage) -> pipeline.StageStats:
-    stage_task.with_options(name=f"stage-{stage.name}", task_run_name=stage.name)(ctx, stage)
-    return ctx.stats[stage.name]
+def _run_as_task(ctx: RunContext, stage: Stage) -> StageStats:
+    name = stage_name(stage)
+    stage_task.with_options(name=f"stage-{name}", task_run_name=name)(ctx, stage)
+    return ctx.stats[name]
 
 
 @flow(name="echo", log_prints=False)

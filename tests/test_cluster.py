@@ -94,10 +94,10 @@ def test_ctfidf_prefers_terms_specific_to_a_cluster():
 
 
 def test_cluster_stage_stores_a_clustering_and_rerun_is_a_no_op(store, config, embedded_150):
-    from echo.dedup import cluster
     from echo.dedup.embed import Embedder
-    from echo.pipeline import RunContext
+    from echo.pipeline import run_stage, start_run
     from echo.records import Sample
+    from echo.stages import cluster
 
     prompts, _, _ = embedded_150
     store.upsert("samples", [
@@ -105,27 +105,30 @@ def test_cluster_stage_stores_a_clustering_and_rerun_is_a_no_op(store, config, e
                prompt_modified=False, quality="benchmark", extractor="rules", extractor_version="t")
         for i, p in enumerate(prompts[:60])])
     emb = Embedder()
-    ctx = RunContext(config=config, store=store, run_id="r1", cache={"embedder": emb})
-    cluster.run(ctx)
+    ctx = start_run(config, store)
+    ctx.resources.use_embedder(emb)
+    run_stage(ctx, cluster.run)
     (c,) = store.query("SELECT * FROM clusterings")
     assert c["n_samples"] == 60 and c["method"] == "agglomerative" and c["n_clusters"] >= 2
     rows = store.query("SELECT * FROM clusters")
     assert len(rows) == 60 and all(r["x"] is not None for r in rows)
     assert all(r["label"] for r in rows if r["cluster_id"] != NOISE)
-    ctx2 = RunContext(config=config, store=store, run_id="r2", cache={"embedder": emb})
-    cluster.run(ctx2)
+    ctx2 = start_run(config, store)
+    ctx2.resources.use_embedder(emb)
+    run_stage(ctx2, cluster.run)
     assert ctx2.stats["cluster"]["unchanged"] == 1 and store.count("clusterings") == 1
     config.cluster.min_cluster_size = 3  # new parameters: a new clustering, the old one kept
-    cluster.run(RunContext(config=config, store=store, run_id="r3", cache={"embedder": emb}))
+    ctx3 = start_run(config, store)
+    ctx3.resources.use_embedder(emb)
+    run_stage(ctx3, cluster.run)
     assert store.count("clusterings") == 2 and store.count("clusters") == 120
 
 
 def test_cluster_stage_with_no_samples(store, config):
-    from echo.dedup import cluster
-    from echo.pipeline import RunContext
+    from echo.pipeline import run_stage, start_run
+    from echo.stages import cluster
 
-    ctx = RunContext(config=config, store=store, run_id="r1")
-    cluster.run(ctx)
+    run_stage(start_run(config, store), cluster.run)
     assert store.scalar("SELECT n_samples FROM clusterings") == 0 and store.count("clusters") == 0
 
 

@@ -8,6 +8,7 @@ import pytest
 from fixtures_http import FakeClock, FixtureServer, Reply, block_page
 
 from echo import pipeline
+from echo.stages import crawl as crawl_stage
 from echo.config import SourceConfig
 from echo.store import Store
 
@@ -96,9 +97,8 @@ def world(config, tmp_path, monkeypatch):
 
 
 def crawl(config, store, clock):
-    ctx = pipeline.start_run(config, store)
-    ctx.cache["sources.http"] = {"sleep": clock.sleep, "clock": clock.time}
-    stats = pipeline.run_stage(ctx, pipeline.selected_stages(only=["crawl"])[0])
+    ctx = pipeline.start_run(config, store, source_http={"sleep": clock.sleep, "clock": clock.time})
+    stats = pipeline.run_stage(ctx, crawl_stage.run)
     pipeline.finish_run(ctx)
     return ctx, stats
 
@@ -121,7 +121,7 @@ def test_blocked_mid_sweep_keeps_pages_and_resumes_from_cursor(world):
     (err,) = store.query("SELECT kind, message FROM crawl_errors WHERE source = 'x'")
     assert err["kind"] == "blocked" and "HTML" in err["message"]
     assert store.scalar("SELECT count(*) FROM posts WHERE platform = 'bluesky'") == 1  # other sources went on
-    assert any("reddit" in m and "ECHO_REDDIT_CLIENT_ID" in m for m in ctx1.cache["sources.messages"])
+    assert any("reddit" in m and "ECHO_REDDIT_CLIENT_ID" in m for m in ctx1.resources.source_messages)
 
     xs.blocked = False
     ctx2, s2 = crawl(config, store, clock)

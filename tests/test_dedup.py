@@ -12,7 +12,7 @@ import pytest
 from echo.config import Dedup
 from echo.dedup.images import parse_phash, similar_hash_pairs
 from echo.dedup.normalize import normalize_prompt, prompt_hash
-from echo.dedup.stage import DedupItem, canonical_key, find_duplicates
+from echo.dedup.duplicates import DedupItem, canonical_key, find_duplicates
 
 
 @pytest.fixture(scope="module")
@@ -162,19 +162,23 @@ def _seed_store(store, prompts, *, quality="benchmark"):
 
 
 def test_stage_writes_a_row_per_sample_and_second_run_is_a_no_op(store, config, embedder):
-    from echo.dedup import embed, stage
-    from echo.pipeline import RunContext
+    from echo.pipeline import run_stage, start_run
     from echo.records import Media
+    from echo.stages import dedup, embed
+
+    def context():
+        ctx = start_run(config, store)
+        ctx.resources.use_embedder(embedder)
+        return ctx
 
     prompts = [p for p, _ in CONSTRUCTED[:9]] + ["a watercolor painting of a lighthouse at dawn"]
     _seed_store(store, prompts)
     store.upsert("media", [Media(url="https://img/9.png", status="ok", phash="9f3a5c7e1b2d4f60"),
                            Media(url="https://img/0.png", status="ok", phash="9f3a5c7e1b2d4f61")])
-    ctx = RunContext(config=config, store=store, run_id="r1", cache={"embedder": embedder})
-    embed.run(ctx)
+    ctx = context()
+    run_stage(ctx, embed.run)
     assert ctx.stats["embed"]["embedded"] == 10 and ctx.stats["embed"]["sentences_per_s"] > 0
-    stage.run(ctx)
-    s1 = ctx.stats["dedup"]
+    s1 = run_stage(ctx, dedup.run)
     rows = store.query("SELECT * FROM duplicates ORDER BY sample_id")
     assert len(rows) == 10 and s1["pairs_image"] == 1
     groups = {r["sample_id"]: r["group_id"] for r in rows}
@@ -183,12 +187,12 @@ def test_stage_writes_a_row_per_sample_and_second_run_is_a_no_op(store, config, 
     for g in set(groups.values()):
         members = [r for r in rows if r["group_id"] == g]
         assert sum(r["is_canonical"] for r in members) == 1 and all(r["group_size"] == len(members) for r in members)
-    ctx2 = RunContext(config=config, store=store, run_id="r2", cache={"embedder": embedder})
-    embed.run(ctx2)
-    stage.run(ctx2)
+    ctx2 = context()
+    run_stage(ctx2, embed.run)
+    run_stage(ctx2, dedup.run)
     assert ctx2.stats["embed"]["embedded"] == 0 and ctx2.stats["dedup"]["unchanged"] == 1
     assert store.count("duplicates") == 10 and store.count("embeddings") == 10
     # a sample turning into trash loses its row; its group is recomputed
     store.execute("UPDATE samples SET quality = 'trash' WHERE sample_id = 's9'")
-    stage.run(RunContext(config=config, store=store, run_id="r3", cache={"embedder": embedder}))
+    run_stage(context(), dedup.run)
     assert store.count("duplicates") == 9

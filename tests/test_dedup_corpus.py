@@ -10,7 +10,7 @@ import warnings
 import pytest
 
 from echo.config import Dedup
-from echo.dedup.stage import DedupItem, find_duplicates
+from echo.dedup.duplicates import DedupItem, find_duplicates
 
 
 def _phash(path):

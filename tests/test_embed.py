@@ -41,9 +41,9 @@ def test_missing_vectors_and_unknown_models_fail_clearly(store, tmp_path):
 
 
 def test_embed_stage_skips_trash_and_loads_no_model_when_all_cached(store, config, embedder):
-    from echo.dedup import embed
-    from echo.pipeline import RunContext
+    from echo.pipeline import run_stage, start_run
     from echo.records import Sample
+    from echo.stages import embed
 
     def sample(i, prompt, quality="benchmark"):
         return Sample(sample_id=f"s{i}", platform="x", root_id="1", anchor_post_id=str(i), prompt=prompt,
@@ -51,9 +51,10 @@ def test_embed_stage_skips_trash_and_loads_no_model_when_all_cached(store, confi
 
     store.upsert("samples", [sample(1, "a red fox in the snow"), sample(2, "spam spam", "trash"), sample(3, None),
                              sample(4, "a red fox in the snow")])
-    ctx = RunContext(config=config, store=store, run_id="r1", cache={"embedder": embedder})
-    embed.run(ctx)
+    ctx = start_run(config, store)
+    ctx.resources.use_embedder(embedder)
+    run_stage(ctx, embed.run)
     assert ctx.stats["embed"]["embedded"] == 1 and ctx.stats["embed"]["prompts"] == 2
-    ctx2 = RunContext(config=config, store=store, run_id="r2")  # no embedder in the cache
-    embed.run(ctx2)
-    assert "embedder" not in ctx2.cache and ctx2.stats["embed"]["cached"] == 1
+    ctx2 = start_run(config, store)  # no embedder given
+    run_stage(ctx2, embed.run)
+    assert ctx2.resources._embedder is None and ctx2.stats["embed"]["cached"] == 1

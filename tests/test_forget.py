@@ -9,9 +9,10 @@ import pyarrow.parquet as pq
 import pytest
 
 from echo import cli, records
-from echo.release.forget import ForgetError, forget, is_taken_down
+from echo.release.forget import ForgetError, forget
+from echo.takedowns import is_taken_down
 from echo.release.freeze import freeze
-from echo.release.privacy import load_salt
+from echo.privacy import load_salt
 from echo.store import Store
 from test_release_support import T0, build_small_db
 
@@ -95,7 +96,7 @@ def test_takedown_keeps_the_post_out_of_later_crawls(db, config):
     assert is_taken_down(db, "x", "1900000000000000007", "gina", salt=salt) is False
     # only salted hashes are stored
     assert FOX not in _all_text(db)
-    from echo.release.forget import takedown_filter
+    from echo.takedowns import takedown_filter
 
     skip = takedown_filter(db, config)
     assert skip("x", FOX) and not skip("x", "1900000000000000007", "gina")

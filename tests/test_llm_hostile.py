@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import json
 
-from echo.llm import prompts, stages
+from echo.llm import prompts
+from echo.pipeline import run_stage
+from echo.stages import extract, relevance
 from echo.llm.backend import PostView
 from fake_openai import FakeOpenAI, default_relevance
 from llm_helpers import add, image, llm_ctx, post
@@ -39,7 +41,7 @@ def test_hostile_post_cannot_change_other_posts_scores(store, config):
 
     with FakeOpenAI(responders={"relevance": obedient_model}) as fake:
         ctx = llm_ctx(config, store, fake.base_url)
-        stages.run_relevance(ctx)
+        run_stage(ctx, relevance.run)
         scores = {r["post_id"]: r["score"] for r in store.query("SELECT post_id, score FROM relevance WHERE stage='llm'")}
         assert scores == {"1": 1, "2": 5, "3": 5}  # contradictory answers were re-asked one post per call
         assert "999" not in scores
@@ -76,8 +78,8 @@ def test_injected_prompt_is_marked_modified_and_never_benchmark(store, config, t
     with FakeOpenAI(responders={"tree_to_samples": fooled_tree, "benchmark_filter": yes_benchmark,
                                 "feedback": fooled_feedback}) as fake:
         ctx = llm_ctx(config, store, fake.base_url)
-        stages.run_relevance(ctx)
-        stages.run_extract(ctx)
+        run_stage(ctx, relevance.run)
+        run_stage(ctx, extract.run)
     (s,) = store.records("samples")  # the second sample reused posts already taken: dropped
     assert s.evidence_post_ids == ["1", "2"]  # unknown id 404 dropped
     assert s.prompt_modified is True  # the prompt is in no post: the model's "false" is overruled
@@ -98,6 +100,6 @@ def test_injected_entries_without_contradiction_still_isolate_the_batch(store, c
         return default_relevance(req)
 
     with FakeOpenAI(responders={"relevance": fooled}) as fake:
-        stages.run_relevance(llm_ctx(config, store, fake.base_url))
+        run_stage(llm_ctx(config, store, fake.base_url), relevance.run)
         scores = {r["post_id"]: r["score"] for r in store.query("SELECT post_id, score FROM relevance WHERE stage='llm'")}
         assert scores == {"1": 1, "2": 5} and fake.count() == 3

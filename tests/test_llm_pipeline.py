@@ -9,7 +9,6 @@ import pytest
 from echo import pipeline
 from fake_openai import FakeOpenAI
 from llm_helpers import add, image, post
-from echo.llm import stages
 
 
 def _corpus(store, config, tmp_path):
@@ -53,7 +52,7 @@ def test_refresh_on_the_sample_corpus_with_the_llm(config, tmp_path):
 
     if not any((config.resolve(config.paths.samples_dir)).glob("*/*.json*")):
         pytest.skip("data/samples is not generated yet (scripts/make_samples.py)")
-    pytest.importorskip("echo.media.stage")
+    pytest.importorskip("echo.stages.media")
     with Store(tmp_path / "echo.duckdb") as store, FakeOpenAI() as fake:
         config.llm.base_url = fake.base_url
         ctx = pipeline.refresh(config, store, only=["crawl", "filter", "relevance", "media", "extract"])

@@ -6,7 +6,8 @@ import json
 
 import pytest
 
-from echo.llm import stages
+from echo.pipeline import run_stage
+from echo.stages import extract, relevance
 from fake_openai import FakeOpenAI
 from llm_helpers import add, image, llm_ctx, post
 
@@ -56,8 +57,8 @@ def _script():
 def test_chain_fills_samples_roles_feedback_and_rerun_makes_no_calls(store, config, corpus):
     with FakeOpenAI(responders=_script()) as fake:
         ctx = llm_ctx(config, store, fake.base_url)
-        stages.run_relevance(ctx)
-        stages.run_extract(ctx)
+        run_stage(ctx, relevance.run)
+        run_stage(ctx, extract.run)
 
         rel = {r["post_id"]: r for r in store.query("SELECT * FROM relevance WHERE stage = 'llm'")}
         assert set(rel) == {"1", "9"}  # roots only; replies are judged with their root
@@ -94,8 +95,8 @@ def test_chain_fills_samples_roles_feedback_and_rerun_makes_no_calls(store, conf
         counts = store.counts()
         before = fake.count()
         ctx2 = llm_ctx(config, store, fake.base_url)
-        stages.run_relevance(ctx2)
-        stages.run_extract(ctx2)
+        run_stage(ctx2, relevance.run)
+        run_stage(ctx2, extract.run)
         assert fake.count() == before  # nothing pending: zero requests
         assert store.counts() == {**counts, "runs": counts["runs"] + 1}
 
@@ -103,8 +104,8 @@ def test_chain_fills_samples_roles_feedback_and_rerun_makes_no_calls(store, conf
         store.execute("DELETE FROM llm_extractions")
         store.execute("DELETE FROM relevance WHERE stage = 'llm'")
         ctx3 = llm_ctx(config, store, fake.base_url)
-        stages.run_relevance(ctx3)
-        stages.run_extract(ctx3)
+        run_stage(ctx3, relevance.run)
+        run_stage(ctx3, extract.run)
         assert fake.count() == before
         assert ctx3.stats["extract"]["cache_hits"] == 4 and ctx3.stats["relevance"]["cache_hits"] == 1
         assert store.records("samples")[0].sample_id == s.sample_id
@@ -113,8 +114,8 @@ def test_chain_fills_samples_roles_feedback_and_rerun_makes_no_calls(store, conf
 def test_endpoint_without_json_schema_falls_back_to_json_object(store, config, corpus):
     with FakeOpenAI(responders=_script(), reject_json_schema=True) as fake:
         ctx = llm_ctx(config, store, fake.base_url)
-        stages.run_relevance(ctx)
-        stages.run_extract(ctx)
+        run_stage(ctx, relevance.run)
+        run_stage(ctx, extract.run)
         formats = [r.response_format for r in fake.requests]
         assert formats[0] == "json_schema" and set(formats[1:]) == {"json_object"}
         # in json_object mode the schema travels in the system prompt
@@ -125,7 +126,7 @@ def test_endpoint_without_json_schema_falls_back_to_json_object(store, config, c
 
 def test_strict_json_schema_is_sent_when_supported(store, config, corpus):
     with FakeOpenAI(responders=_script()) as fake:
-        stages.run_relevance(llm_ctx(config, store, fake.base_url))
+        run_stage(llm_ctx(config, store, fake.base_url), relevance.run)
         rf = fake.requests[0].body["response_format"]
         assert rf["type"] == "json_schema" and rf["json_schema"]["strict"] is True
         item = rf["json_schema"]["schema"]["properties"]["results"]["items"]
@@ -137,13 +138,13 @@ def test_rate_limits_server_errors_and_invalid_answers_are_retried(store, config
         fake.fault("relevance", "429", "500", "invalid_json")
         fake.fault("tree_to_samples", "invalid_schema")
         ctx = llm_ctx(config, store, fake.base_url)
-        stages.run_relevance(ctx)
+        run_stage(ctx, relevance.run)
         times = fake.times
         assert fake.statuses[:4] == [429, 500, 200, 200]
         assert times[1] - times[0] >= 0.29  # Retry-After honoured
         assert fake.requests[3].correction  # the invalid answer was sent back with its error
         assert "invalid" in fake.requests[3].body["messages"][-1]["content"]
-        stages.run_extract(ctx)
+        run_stage(ctx, extract.run)
         assert store.count("samples") == 1 and store.count("llm_failures") == 0
         assert ctx.stats["relevance"]["score_5"] == 1
 
@@ -152,7 +153,7 @@ def test_twice_invalid_answers_are_recorded_with_raw_text_and_retried_next_run(s
     with FakeOpenAI(responders=_script()) as fake:
         fake.fault("relevance", "invalid_json", "invalid_json")
         ctx = llm_ctx(config, store, fake.base_url)
-        stages.run_relevance(ctx)
+        run_stage(ctx, relevance.run)
         fails = {r["item_key"]: r for r in store.query("SELECT * FROM llm_failures WHERE stage = 'relevance'")}
         assert set(fails) == {"x:1", "x:9"}
         assert all("this is not json" in f["raw_answer"] and f["error"].startswith("invalid answer")
@@ -161,8 +162,8 @@ def test_twice_invalid_answers_are_recorded_with_raw_text_and_retried_next_run(s
         assert ctx.stats["relevance"]["failures"] == 2 and fake.count() == 2
         # the posts are not lost: the next run asks again
         ctx2 = llm_ctx(config, store, fake.base_url)
-        stages.run_relevance(ctx2)
-        stages.run_extract(ctx2)
+        run_stage(ctx2, relevance.run)
+        run_stage(ctx2, extract.run)
         assert store.scalar("SELECT count(*) FROM relevance WHERE stage = 'llm'") == 2
         assert store.count("samples") == 1 and store.count("feedback") == 2
 
@@ -171,15 +172,15 @@ def test_refusal_is_a_failure_and_the_tree_is_retried(store, config, corpus):
     with FakeOpenAI(responders=_script()) as fake:
         fake.fault("feedback", "refusal")
         ctx = llm_ctx(config, store, fake.base_url)
-        stages.run_relevance(ctx)
-        stages.run_extract(ctx)
+        run_stage(ctx, relevance.run)
+        run_stage(ctx, extract.run)
         (f,) = store.query("SELECT * FROM llm_failures WHERE stage = 'feedback'")
         assert f["error"].startswith("refusal") and "can't help" in f["raw_answer"]
         assert store.count("samples") == 1 and store.count("feedback") == 0
         assert ctx.stats["extract"]["trees_partial"] == 1 and store.count("llm_extractions") == 0
         n = fake.count()
         ctx2 = llm_ctx(config, store, fake.base_url)
-        stages.run_extract(ctx2)
+        run_stage(ctx2, extract.run)
         assert fake.count() == n + 1  # only the refused call is made again; the rest is cached
         assert store.count("feedback") == 2 and store.count("llm_extractions") == 1
 
@@ -193,7 +194,7 @@ def test_concurrency_is_bounded(store, config, tmp_path):
         config.llm.relevance_batch_size = 1
         config.llm.concurrency = 2
         ctx = llm_ctx(config, store, fake.base_url)
-        stages.run_relevance(ctx)
+        run_stage(ctx, relevance.run)
         assert fake.count("relevance") == 6 and fake.max_in_flight == 2
         assert store.scalar("SELECT count(*) FROM relevance WHERE stage = 'llm'") == 6
 
@@ -207,7 +208,7 @@ def test_requests_per_minute_limiter_waits(store, config):
         config.llm.relevance_batch_size = 1
         config.llm.requests_per_minute = 2
         ctx = llm_ctx(config, store, fake.base_url)
-        backend = stages.backend_for(ctx)
+        backend = ctx.resources.backend
         orig = openai_backend.RateLimiter.__init__
 
         def short_window(self, rpm, tpm, window_s=60.0):
@@ -215,7 +216,7 @@ def test_requests_per_minute_limiter_waits(store, config):
 
         openai_backend.RateLimiter.__init__ = short_window
         try:
-            stages.run_relevance(ctx)
+            run_stage(ctx, relevance.run)
         finally:
             openai_backend.RateLimiter.__init__ = orig
         assert fake.count() == 3

@@ -8,7 +8,7 @@ from echo import schema
 from echo.llm import prompts
 from echo.llm.backend import ImageView, extractor_version
 from echo.llm.openai_backend import strict_schema
-from echo.llm.stages import dedup_images, has_placeholder, prompt_origin, samples_from_answer
+from echo.llm.extract import dedup_images, has_placeholder, prompt_origin, samples_from_answer
 from echo.llm.trees import build_tree, load_trees
 from echo.records import Media, PostMedia
 from llm_helpers import add, post

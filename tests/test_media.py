@@ -16,7 +16,7 @@ from PIL import Image
 
 from echo import pipeline
 from echo.media import fetch as mfetch
-from echo.media import stage as mstage
+from echo.stages import media as mstage
 from echo.media.fetch import FetchError, Fetcher, address_refusal, mapped_path
 from echo.media.store import media_bytes, media_path, phash_distance
 from echo.media.validate import ValidationError, decode_image
@@ -393,7 +393,7 @@ def test_stage_downloads_validates_dedups_and_records_failures(server, media_con
         # an image of a tree that did not pass is not fetched
         _seed_posts(store, [server.url("/img/other-tree.png")], passed=False, root="r2")
         ctx = pipeline.start_run(media_config, store)
-        mstage.run(ctx)
+        pipeline.run_stage(ctx, mstage.run)
         rows = {r["url"].split(str(server.port))[1]: r for r in store.query("SELECT * FROM media")}
         stats = ctx.stage_stats("media")
 
@@ -429,7 +429,7 @@ def test_stage_downloads_validates_dedups_and_records_failures(server, media_con
         before_requests = dict(server.requests)
         before_rows = store.query("SELECT * FROM media ORDER BY url")
         ctx2 = pipeline.start_run(media_config, store)
-        mstage.run(ctx2)
+        pipeline.run_stage(ctx2, mstage.run)
         assert server.requests == before_requests
         assert store.query("SELECT * FROM media ORDER BY url") == before_rows
         assert ctx2.stage_stats("media")["cached"] == len(good) + len(HOSTILE)
@@ -441,16 +441,16 @@ def test_transient_failure_is_retried_next_run_until_the_cap(server, media_confi
     server.flaky_failures = 10 ** 6
     with Store(media_config.path("db")) as store:
         _seed_posts(store, [server.url("/down.png")])
-        mstage.run(pipeline.start_run(media_config, store))
+        pipeline.run_stage(pipeline.start_run(media_config, store), mstage.run)
         row = store.query("SELECT status, retryable, attempts, error FROM media")[0]
         assert row["status"] == "failed" and row["retryable"] and row["attempts"] == 1
         assert row["error"].startswith("http_503")
         first = server.requests["/down.png"]
         assert first == 3  # 1 + max_retries within the run
-        mstage.run(pipeline.start_run(media_config, store))
+        pipeline.run_stage(pipeline.start_run(media_config, store), mstage.run)
         row = store.query("SELECT status, retryable, attempts, error FROM media")[0]
         assert row["attempts"] == 2 and not row["retryable"] and "gave up" in row["error"]
-        mstage.run(pipeline.start_run(media_config, store))
+        pipeline.run_stage(pipeline.start_run(media_config, store), mstage.run)
         assert server.requests["/down.png"] == 2 * first  # the third run did not try again
 
 
@@ -472,10 +472,10 @@ def test_llm_relevance_replaces_the_cheap_filter_once_it_exists(server, media_co
 def test_lost_file_is_fetched_again(server, media_config):
     with Store(media_config.path("db")) as store:
         _seed_posts(store, [server.url("/img/c.webp")])
-        mstage.run(pipeline.start_run(media_config, store))
+        pipeline.run_stage(pipeline.start_run(media_config, store), mstage.run)
         path = media_path(store, media_config, server.url("/img/c.webp"))
         path.unlink()
-        mstage.run(pipeline.start_run(media_config, store))
+        pipeline.run_stage(pipeline.start_run(media_config, store), mstage.run)
         assert path.is_file() and server.requests["/img/c.webp"] == 2
 
 

@@ -13,7 +13,8 @@ import pytest
 
 from echo import pipeline
 from echo.media import evaluate
-from echo.media import stage as mstage
+from echo.stages import crawl
+from echo.stages import media as mstage
 from echo.store import Store
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -28,7 +29,7 @@ def corpus() -> Path:
     if not (CORPUS / "answers.json").is_file() or not any((CORPUS / "media").glob("*")):
         pytest.skip("data/samples has no answer key or media yet: run scripts/make_samples.py")
     try:
-        import echo.sources.stage  # noqa: F401
+        import echo.stages.crawl  # noqa: F401
     except ImportError as e:
         pytest.skip(f"the import stage is not available: {e}")
     return CORPUS
@@ -73,7 +74,7 @@ def media_server(corpus):
 def _import_corpus_and_keep_every_tree(config, store: Store, answers: dict) -> None:
     """Posts and post_media through the real import stage; every answer-key root marked as passing."""
     ctx = pipeline.start_run(config, store)
-    pipeline.run_stage(ctx, next(s for s in pipeline.STAGES if s.name == "crawl"))
+    pipeline.run_stage(ctx, crawl.run)
     assert store.count("post_media") > 0, "the import stage stored no images"
     store.upsert("relevance", [
         {"platform": t["platform"], "post_id": t["root_post_id"], "stage": "cheap", "passed": True,
@@ -96,7 +97,7 @@ def test_corpus_images_over_a_local_server_and_screenshot_ocr(config, media_serv
         assert kept and all(u.startswith(base) for u in kept)
 
         ctx = pipeline.start_run(config, store)
-        mstage.run(ctx)
+        pipeline.run_stage(ctx, mstage.run)
         stats = ctx.stage_stats("media")
         media = {r["url"]: r for r in store.query("SELECT * FROM media WHERE parent_url IS NULL")}
         failed = {u: r["error"] for u, r in media.items() if r["status"] != "ok"}
@@ -145,7 +146,7 @@ def test_corpus_images_over_a_local_server_and_screenshot_ocr(config, media_serv
         before = dict(hits)
         snapshot = store.query("SELECT * FROM media ORDER BY url")
         ctx2 = pipeline.start_run(config, store)
-        mstage.run(ctx2)
+        pipeline.run_stage(ctx2, mstage.run)
         assert hits == before
         assert store.query("SELECT * FROM media ORDER BY url") == snapshot
         assert ctx2.stage_stats("media")["ocr"] == 0
@@ -158,7 +159,7 @@ def test_corpus_images_from_the_url_map_offline(config, corpus):
     with Store(config.path("db")) as store:
         _import_corpus_and_keep_every_tree(config, store, answers)
         ctx = pipeline.start_run(config, store)
-        mstage.run(ctx)
+        pipeline.run_stage(ctx, mstage.run)
         stats = ctx.stage_stats("media")
         statuses = {r["status"]: r["n"] for r in store.query("SELECT status, count(*) AS n FROM media GROUP BY 1")}
         assert statuses == {"ok": len(mstage.kept_media_urls(store))}

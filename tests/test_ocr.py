@@ -191,7 +191,7 @@ def test_chrome_lines_are_recognised():
 
 def test_stage_ocrs_screenshots_once_and_stores_crops(config, tmp_path):
     from echo import pipeline
-    from echo.media import stage as mstage
+    from echo.stages import media as mstage
     from echo.store import Store
 
     folder = tmp_path / "corpus"
@@ -210,7 +210,7 @@ def test_stage_ocrs_screenshots_once_and_stores_crops(config, tmp_path):
             {"platform": "bluesky", "post_id": "p1", "url": prefix + "art.png", "position": 1},
         ])
         ctx = pipeline.start_run(config, store)
-        mstage.run(ctx)
+        pipeline.run_stage(ctx, mstage.run)
         stats = ctx.stage_stats("media")
         assert stats["local"] == 2 and stats["screenshots"] == 1 and stats["crops"] == 2
 
@@ -233,7 +233,7 @@ def test_stage_ocrs_screenshots_once_and_stores_crops(config, tmp_path):
 
         before = store.query("SELECT * FROM media ORDER BY url")
         ctx2 = pipeline.start_run(config, store)
-        mstage.run(ctx2)
+        pipeline.run_stage(ctx2, mstage.run)
         s2 = ctx2.stage_stats("media")
         assert s2["ocr"] == 0 and s2["screenshot_checked"] == 0 and s2["local"] == 0
         assert store.query("SELECT * FROM media ORDER BY url") == before

@@ -7,7 +7,7 @@ import random
 
 import pytest
 
-from echo.pipeline import RunContext
+from echo.pipeline import run_stage, start_run
 from echo.records import Post, Relevance
 
 SUBJECTS = [
@@ -67,12 +67,12 @@ def embedder():
     return Embedder()
 
 
-def _run(store, config, embedder, run_id="r1"):
-    from echo.dedup import prefilter
+def _run(store, config, embedder):
+    from echo.stages import prefilter
 
-    ctx = RunContext(config=config, store=store, run_id=run_id, cache={"embedder": embedder})
-    prefilter.run(ctx)
-    return ctx.stats["prefilter"]
+    ctx = start_run(config, store)
+    ctx.resources.use_embedder(embedder)
+    return run_stage(ctx, prefilter.run)
 
 
 def test_prefilter_saves_calls_without_dropping_relevant_posts(store, config, embedder):
@@ -93,7 +93,7 @@ def test_prefilter_saves_calls_without_dropping_relevant_posts(store, config, em
     wrong_passes = [r["post_id"] for r in rows if r["passed"] and not truth[r["post_id"]]]
     assert wrong_passes == []
     # second run: decided posts are no longer candidates and nothing is rewritten
-    again = _run(store, config, embedder, run_id="r2")
+    again = _run(store, config, embedder)
     assert again["candidates"] == 40 - len(rows) and again["calls_saved"] == 0
     assert store.scalar("SELECT count(*) FROM relevance WHERE stage = 'prefilter'") == len(rows)
     assert store.scalar("SELECT count(DISTINCT run_id) FROM relevance WHERE stage = 'prefilter'") == 1

@@ -10,7 +10,9 @@ import numpy as np
 import pytest
 from test_report_helpers import HOSTILE_PROMPT, REFERENCES, seeded, write_config
 
-from echo.pipeline import RunContext
+from echo.pipeline import run_stage
+from echo.run import RunContext
+from echo.stages import report
 from echo.report import data, html, spikes
 from echo.report.prompt_map import layout_key, reference_subsample
 from echo.store import Store
@@ -149,8 +151,8 @@ EXTERNAL_REF = re.compile(r"""<(?:script|link|img|iframe|source|video|audio|embe
 
 
 def _run_report_stage(store: Store, config, run_id: str) -> RunContext:
-    ctx = RunContext(config=config, store=store, run_id=run_id, cache={})
-    html.run(ctx)
+    ctx = RunContext(config=config, store=store, run_id=run_id)
+    run_stage(ctx, report.run)
     return ctx
 
 
@@ -214,11 +216,10 @@ def test_second_run_reuses_the_embeddings_and_the_layout(config, tmp_path):
     """The first run embeds the missing texts with the real model; the next one embeds nothing and skips t-SNE."""
     store, run_id = seeded(config, tmp_path, embeddings=False)
     with store:
-        cache: dict = {}
-        _, first = html.build_report(store, config, run_id, cache=cache)
+        _, first = html.build_report(store, config, run_id)
         assert first.prompt_map.embedded_new == 10 + 3 * 4 and not first.prompt_map.layout_reused
         n_embeddings = store.count("embeddings")
-        _, second = html.build_report(store, config, run_id, cache={})
+        _, second = html.build_report(store, config, run_id)
         assert second.prompt_map.embedded_new == 0 and second.prompt_map.layout_reused
         assert store.count("embeddings") == n_embeddings
         np.testing.assert_allclose(first.prompt_map.xy, second.prompt_map.xy)

@@ -7,7 +7,7 @@ import datetime as dt
 import pytest
 
 from echo.cli import main
-from echo.llm.cli import ReviewError, pending_reviews, record_decision
+from echo.review import ReviewError, pending_reviews, record_decision
 from echo.records import Post, Sample
 from echo.store import Store
 

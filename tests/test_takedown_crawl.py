@@ -6,7 +6,7 @@ from pathlib import Path
 
 from echo.release.forget import forget
 from echo.sources.importer import discover, import_files
-from echo.release.forget import takedown_filter
+from echo.takedowns import takedown_filter
 from echo.store import Store
 
 ROOT = Path(__file__).resolve().parent.parent

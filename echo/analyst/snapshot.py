@@ -101,10 +101,3 @@ def open_snapshot(config: Config) -> duckdb.DuckDBPyConnection:
     """A read-only connection to the current snapshot; safe while a refresh holds the live database."""
     return duckdb.connect(str(current_snapshot_db(config)), read_only=True)
 
-
-def run(ctx) -> None:
-    folder = publish(ctx.store, ctx.config, ctx.run_id)
-    stats = ctx.stage_stats("publish")
-    stats["tables"] = len(schema.tables())
-    stats["rows"] = sum(ctx.store.counts().values())
-    stats["snapshot_bytes"] = sum(f.stat().st_size for f in folder.rglob("*") if f.is_file())

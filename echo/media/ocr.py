@@ -457,3 +457,27 @@ def transcribe_screenshot(path: str | Path | Image.Image) -> dict[str, Any]:
     "is_chat": bool, "method": how the user's message was found, "engine", "version", "size": [w, h]}.
     """
     return transcribe(analyze(path))
+
+
+def screenshot_answer(transcription: Any) -> dict | None:
+    """An OCR transcription (transcribe_screenshot's result, or its stored screenshot_ocr row) in the shape a
+    vision model answers the screenshot step with (schemas/llm/screenshot.json). None when there is none."""
+    import json
+
+    from echo import schema
+
+    if not isinstance(transcription, dict):
+        return None
+    boxes = transcription.get("boxes") or []
+    if isinstance(boxes, str):
+        boxes = json.loads(boxes)
+    out = []
+    for b in boxes:
+        role, box = (b.get("role"), b.get("box")) if isinstance(b, dict) else (None, b)
+        if role in ("input", "output") and isinstance(box, (list, tuple)) and len(box) == 4:
+            box = [max(0, int(round(v))) for v in box]
+            if box[2] > box[0] and box[3] > box[1]:
+                out.append({"role": role, "box": box})
+    prompt = transcription.get("prompt")
+    prompt = prompt.strip() if isinstance(prompt, str) and prompt.strip() else None
+    return schema.validate("llm/screenshot", {"prompt": prompt, "boxes": out})

@@ -22,7 +22,7 @@ from typing import Any
 
 from echo.config import Config
 from echo.records import TASKS
-from echo.release.privacy import Pseudonymizer
+from echo.privacy import Pseudonymizer
 from echo.release.rows import BENCHMARK_CONFIGS, CONFIGS, arrow_schema
 from echo.store import Store
 

@@ -1,5 +1,5 @@
 """Takedowns: remove a post or an author from the database and the media store, and keep a salted hash
-so later crawls and imports do not bring it back (is_taken_down).
+so later crawls and imports do not bring it back (echo.takedowns).
 
 Frozen release folders are immutable and are not rewritten; the next release drops the data and its
 changelog counts the removal ("1 sample removed by takedown") without naming it.
@@ -16,7 +16,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from echo.config import Config
-from echo.release.privacy import Pseudonymizer, keyed_hash, load_salt, normalize_handle
+from echo.privacy import Pseudonymizer, load_salt, normalize_handle
+from echo import takedowns
 from echo.store import Store
 
 log = logging.getLogger("echo.release")
@@ -26,66 +27,8 @@ class ForgetError(ValueError):
     pass
 
 
-def _key(salt: bytes, kind: str, value: str) -> str:
-    return keyed_hash(salt, "takedown", kind, value)
-
-
-def _post_key(salt: bytes, platform: str, post_id: str) -> str:
-    return _key(salt, "post", f"{platform}:{post_id}")
-
-
 def _table_exists(store: Store, name: str) -> bool:
     return bool(store.scalar("SELECT count(*) FROM duckdb_tables() WHERE table_name = ?", [name]))
-
-
-def is_taken_down(store: Store, platform: str | None, post_id: str | None, author: str | None = None, *,
-                  url: str | None = None, author_id: str | None = None, config: Config | None = None,
-                  salt: bytes | None = None) -> bool:
-    """True when a post (platform + id, or its URL) or its author (handle or id) was forgotten.
-
-    For crawlers and importers: call it before storing a post. Pass `config` (or `salt`) so the salt can be
-    found; without either, the default config is loaded. Cheap: one indexed lookup per call.
-    """
-    if salt is None:
-        if config is None:
-            from echo.config import load_config
-
-            config = load_config()
-        salt = load_salt(config)
-    if not _table_exists(store, "takedowns"):
-        return False
-    keys = _candidate_keys(salt, platform, post_id, author, url, author_id)
-    if not keys:
-        return False
-    return bool(store.scalar("SELECT count(*) FROM takedowns WHERE key_hash IN (SELECT unnest(?))", [keys]))
-
-
-def _candidate_keys(salt: bytes, platform, post_id, author, url, author_id) -> list[str]:
-    keys = []
-    if platform and post_id:
-        keys.append(_post_key(salt, platform, str(post_id)))
-    if url:
-        keys.append(_key(salt, "url", url.strip()))
-    if author:
-        keys.append(_key(salt, "author", normalize_handle(author)))
-    if author_id:
-        keys.append(_key(salt, "author_id", str(author_id)))
-    return keys
-
-
-def takedown_filter(store: Store, config: Config) -> Callable[..., bool]:
-    """is_taken_down for a whole crawl: the takedown keys are read once, each check is a set lookup.
-
-    Use: `skip = takedown_filter(store, config)`, then `skip(platform, post_id, author, url=..., author_id=...)`.
-    """
-    salt = load_salt(config)
-    keys = {r["key_hash"] for r in store.query("SELECT key_hash FROM takedowns")} if _table_exists(store, "takedowns") else set()
-
-    def check(platform: str | None, post_id: str | None, author: str | None = None, *, url: str | None = None,
-              author_id: str | None = None) -> bool:
-        return bool(keys) and any(k in keys for k in _candidate_keys(salt, platform, post_id, author, url, author_id))
-
-    return check
 
 
 def taken_down_checker(store: Store, pseudonymize: Pseudonymizer) -> Callable[[str], bool]:
@@ -145,15 +88,15 @@ def forget(store: Store, config: Config, *, post: str | None = None, author: str
     res = ForgetResult()
     posts = _find_posts(store, post, platform, author)
     res.posts = sorted((p["platform"], p["post_id"]) for p in posts)
-    keys = [(p, "post") for p in (_post_key(salt, pl, pid) for pl, pid in res.posts)]
+    keys = [(p, "post") for p in (takedowns.post_key(salt, pl, pid) for pl, pid in res.posts)]
     if post:
-        keys.append((_key(salt, "url", post.strip()), "url"))
+        keys.append((takedowns.key(salt, "url", post.strip()), "url"))
     if author:
-        keys.append((_key(salt, "author", normalize_handle(author)), "author"))
+        keys.append((takedowns.key(salt, "author", normalize_handle(author)), "author"))
         for aid in sorted({p["author_id"] for p in posts if p["author_id"]}):
-            keys.append((_key(salt, "author_id", aid), "author_id"))
+            keys.append((takedowns.key(salt, "author_id", aid), "author_id"))
         for handle in sorted({p["author"] for p in posts if p["author"]}):
-            keys.append((_key(salt, "author", normalize_handle(handle)), "author"))
+            keys.append((takedowns.key(salt, "author", normalize_handle(handle)), "author"))
 
     media_dir = config.path("media_dir")
     with store.transaction():
@@ -199,7 +142,7 @@ def forget(store: Store, config: Config, *, post: str | None = None, author: str
         c["posts"] += store.delete("posts", in_posts)
         # Replies and quotes by others keep their tree shape, but every link names a salted stand-in, not the post.
         for pl, pid in res.posts:
-            _replace_links(store, pl, pid, "removed:" + _post_key(salt, pl, pid)[:16], c)
+            _replace_links(store, pl, pid, "removed:" + takedowns.post_key(salt, pl, pid)[:16], c)
         # Tables of other areas keyed by a post or a sample (review decisions, extraction logs ...).
         _sweep_other_tables(store, sids, c)
         c.update(_scrub_logs(store, posts))

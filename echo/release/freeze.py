@@ -28,7 +28,7 @@ from echo import __version__, schema
 from echo.config import Config
 from echo.release import diff as diffmod
 from echo.release.build import ReleaseContent, build_content
-from echo.release.privacy import Pseudonymizer, load_salt
+from echo.privacy import Pseudonymizer, load_salt
 from echo.release.rows import BENCHMARK_CONFIGS, CONFIGS, row_schema, to_table, validate_rows
 from echo.release.verify import MANIFEST, read_manifest, sha256_file, verify_release
 from echo.store import Store

@@ -11,6 +11,7 @@ import datetime as dt
 import functools
 import os
 import time
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -20,6 +21,7 @@ import plotly.graph_objects as go
 
 from echo import __version__
 from echo.config import Config
+from echo.dedup.embed import Embedder
 from echo.report import data, figures, spikes
 from echo.report.prompt_map import PromptMap, build_prompt_map
 
@@ -103,10 +105,8 @@ def prompt_datasets(db: Any, config: Config) -> tuple[list[data.PromptStats], di
     return stats, lengths
 
 
-def gather(db: Any, config: Config, run_id: str, *, cache: dict | None = None,
-           layout_dir: Path | None = None) -> ReportData:
-    from echo.pipeline import stage_names
-
+def gather(db: Any, config: Config, run_id: str, *, stage_order: Sequence[str] = (),
+           embedder: Callable[[], Embedder] | None = None, layout_dir: Path | None = None) -> ReportData:
     timings: dict[str, float] = {}
 
     def timed(name, fn, *a, **kw):
@@ -119,10 +119,10 @@ def gather(db: Any, config: Config, run_id: str, *, cache: dict | None = None,
     release = data.newest_release(db)
     days, per_platform, s = timed("volume", volume_series, db, config)
     stats, lengths = timed("prompt_stats", prompt_datasets, db, config)
-    pmap = timed("prompt_map", build_prompt_map, db, config, cache=cache, layout_dir=layout_dir)
+    pmap = timed("prompt_map", build_prompt_map, db, config, embedder=embedder, layout_dir=layout_dir)
     items, total = timed("gallery", data.gallery, db, config, config.report.gallery_size)
     return ReportData(
-        run=run, extractors=data.extractors(db), stages=data.stage_rows(run["stage_stats"], stage_names()),
+        run=run, extractors=data.extractors(db), stages=data.stage_rows(run["stage_stats"], stage_order),
         llm=data.llm_usage(db, run_id), release=release, funnel=data.funnel(db, release),
         days=days, per_platform=per_platform, spikes=s, task=data.task_mix(db), quality=data.quality_mix(db),
         feedback=data.feedback_summary(db), prompt_map=pmap, prompt_stats=stats, prompt_lengths=lengths,
@@ -189,22 +189,16 @@ def layout_dir(config: Config) -> Path:
     return config.path("reports_dir") / LAYOUT_DIR
 
 
-def build_report(db: Any, config: Config, run_id: str, *, cache: dict | None = None) -> tuple[Path, ReportData]:
-    """Gather, render and write the report of `run_id`; returns its path and what it shows."""
+def build_report(db: Any, config: Config, run_id: str, *, stage_order: Sequence[str] = (),
+                 embedder: Callable[[], Embedder] | None = None) -> tuple[Path, ReportData]:
+    """Gather, render and write the report of `run_id`; returns its path and what it shows.
+
+    `stage_order` lists the stages in pipeline order for the timings table; `embedder` gives the run's model.
+    """
     reports_dir = config.path("reports_dir")
-    rd = gather(db, config, run_id, cache=cache, layout_dir=layout_dir(config))
+    rd = gather(db, config, run_id, stage_order=stage_order, embedder=embedder, layout_dir=layout_dir(config))
     t0 = time.perf_counter()
     page = render(rd, config)
     rd.timings["render"] = time.perf_counter() - t0
     return write_report(page, reports_dir, run_id), rd
 
-
-def run(ctx) -> None:
-    path, rd = build_report(ctx.store, ctx.config, ctx.run_id, cache=ctx.cache)
-    stats = ctx.stage_stats("report")
-    stats["bytes"] = path.stat().st_size
-    stats["gallery_images"] = sum(len(g.inputs) + len(g.outputs) for g in rd.gallery)
-    stats["map_points"] = len(rd.prompt_map.text)
-    stats["map_embedded_new"] = rd.prompt_map.embedded_new
-    stats["map_layout_reused"] = int(rd.prompt_map.layout_reused)
-    stats["spike_days"] = len(rd.spikes.spike_indices)

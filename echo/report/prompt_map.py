@@ -11,7 +11,7 @@ from __future__ import annotations
 import collections
 import hashlib
 import os
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -19,6 +19,7 @@ from typing import Any
 import numpy as np
 
 from echo.config import Config
+from echo.dedup.embed import Embedder, embedder_loader
 from echo.report import data
 
 TSNE_ITERATIONS = 500  # sklearn's minimum is 250; 500 settles a map of ~1,000 points
@@ -29,29 +30,18 @@ def reference_subsample(prompts: Sequence[str], n: int) -> list[str]:
     return unique[:n]
 
 
-def _embedder(config: Config, cache: dict | None):
-    """The run's embedder: ctx.cache["embedder"] is where the dedup stages keep theirs, so it loads once per run."""
-    from echo.dedup.embed import config_embedder
-
-    if cache is None:
-        return config_embedder(config)
-    if "embedder" not in cache:
-        cache["embedder"] = config_embedder(config)
-    return cache["embedder"]
-
-
 def _writable_store(db: Any) -> bool:
     from echo.store import Store
 
     return isinstance(db, Store) and not db.read_only
 
 
-def embed_texts(texts: Sequence[str], config: Config, db: Any, cache: dict | None = None,
+def embed_texts(texts: Sequence[str], config: Config, db: Any, embedder: Callable[[], Embedder],
                 stats: dict | None = None) -> np.ndarray:
     """L2-normalized embeddings of texts through the dedup area's embedding cache (echo.dedup.embed).
 
     On the live store new vectors are added to the cache, so the next run embeds nothing; the model is
-    loaded only when something is missing. On a read-only connection (the analyst snapshot) cached
+    loaded (by calling `embedder`) only when something is missing. On a read-only connection (the analyst snapshot) cached
     vectors are read and the missing ones are embedded in memory, not stored.
     """
     from echo.dedup import embed as dedup_embed
@@ -66,7 +56,7 @@ def embed_texts(texts: Sequence[str], config: Config, db: Any, cache: dict | Non
             counts["cached"] += len(set(hashes))
             vectors = dedup_embed.load_vectors(db, hashes, model)
         else:
-            _, vectors = dedup_embed.embed_texts(db, _embedder(config, cache), texts, stats=counts)
+            _, vectors = dedup_embed.embed_texts(db, embedder(), texts, stats=counts)
     else:
         normalized = [normalize_for_embedding(t) for t in texts]
         hashes = [text_hash(n) for n in normalized]
@@ -78,7 +68,7 @@ def embed_texts(texts: Sequence[str], config: Config, db: Any, cache: dict | Non
         counts["embedded"] += len(missing)
         if missing:
             todo = sorted(missing)
-            found.update(zip(todo, _embedder(config, cache).encode([missing[h] for h in todo])))
+            found.update(zip(todo, embedder().encode([missing[h] for h in todo])))
         vectors = np.stack([found[h] for h in hashes]) if hashes else np.zeros((0, 0), np.float32)
     if stats is not None:
         stats["embedded_new"] = stats.get("embedded_new", 0) + counts["embedded"]
@@ -158,9 +148,13 @@ class PromptMap:
         return sum(1 for d in self.dataset if d == dataset)
 
 
-def build_prompt_map(db: Any, config: Config, cache: dict | None = None,
+def build_prompt_map(db: Any, config: Config, embedder: Callable[[], Embedder] | None = None,
                      references: dict[str, list[str]] | None = None, layout_dir: Path | None = None) -> PromptMap:
-    """Mined prompts of the newest clustering (coloured by cluster) plus a hashed subsample of each reference set."""
+    """Mined prompts of the newest clustering (coloured by cluster) plus a hashed subsample of each reference set.
+
+    `embedder` gives the embedding model when texts are missing from the cache (default: load the configured one).
+    """
+    embedder = embedder or embedder_loader(config)
     clustering_id, points = data.cluster_points(db, config.report.map_max_prompts)
     if references is None:
         references = data.load_reference_prompts(config.resolve(config.report.reference_prompts_dir))
@@ -179,7 +173,7 @@ def build_prompt_map(db: Any, config: Config, cache: dict | None = None,
             m.cluster_id.append(None)
             m.label.append(None)
     stats: dict = {}
-    m.xy, m.layout_reused = cached_layout(lambda: embed_texts(m.text, config, db, cache=cache, stats=stats),
+    m.xy, m.layout_reused = cached_layout(lambda: embed_texts(m.text, config, db, embedder, stats=stats),
                                           m.text, config.cluster.random_state, layout_dir)
     m.embedded_new, m.embedded_cached = stats.get("embedded_new", 0), stats.get("embedded_cached", 0)
     return m

@@ -10,9 +10,12 @@ from __future__ import annotations
 
 import collections
 import datetime as dt
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any, Protocol
+
+from bs4 import BeautifulSoup
 
 from echo.records import CrawlError, Post, PostMedia, stable_id
 
@@ -32,6 +35,24 @@ def parse_time(value: Any, *, strict: bool = False) -> dt.datetime | None:
             raise
         return None
     return t if t.tzinfo else t.replace(tzinfo=dt.UTC)
+
+
+def html_to_text(fragment: str | None) -> str | None:
+    """Plain text of an HTML post body: paragraphs and <br> become line breaks, link text is kept,
+    Mastodon's invisible URL parts (span.invisible) are dropped."""
+    if fragment is None:
+        return None
+    soup = BeautifulSoup(fragment, "html.parser")
+    for span in soup.select("span.invisible"):
+        span.decompose()
+    for br in soup.find_all("br"):
+        br.replace_with("\n")
+    for tag in soup.find_all(["p", "pre", "blockquote", "li"]):
+        # before, not after: HN's <p> is a separator that is never closed
+        tag.insert_before("\n\n" if tag.name != "li" else "\n")
+    text = soup.get_text()
+    text = re.sub(r"[ \t]+\n", "\n", text)
+    return re.sub(r"\n{3,}", "\n\n", text).strip()
 
 
 @dataclass

@@ -22,7 +22,7 @@ from echo.config import SourceConfig
 from echo.records import Post, PostMedia
 from echo.sources.base import Parsed, ParseContext
 from echo.sources.http import HttpClient, SourceError
-from echo.sources.mastodon import html_to_text
+from echo.sources.base import html_to_text
 
 PLATFORM = "hackernews"
 API_URL = "https://hn.algolia.com/api/v1"

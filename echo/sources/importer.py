@@ -24,6 +24,7 @@ from typing import Any
 
 from echo.records import PLATFORMS
 from echo.sources.base import Parsed, ParseContext
+from echo.sources.save import save_parsed
 from echo.store import Store
 
 SUFFIXES = (".json", ".jsonl", ".ndjson", ".yml", ".yaml")
@@ -234,8 +235,6 @@ def sha256_file(path: Path) -> str:
 def import_files(store: Store, files: Iterable[tuple[Path, str]], *, source: str = "import", run_id: str | None = None,
                  skip_unchanged: bool = False, taken_down: Callable[..., bool] | None = None) -> list[FileResult]:
     """Parse and store each file; with skip_unchanged, files whose sha256 matches the last import are not read."""
-    from echo.sources.stage import save_parsed
-
     results = []
     for path, platform in files:
         try:

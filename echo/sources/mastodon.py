@@ -18,38 +18,15 @@ from collections.abc import Iterator
 from typing import Any
 from urllib.parse import parse_qs, quote, urlsplit
 
-from bs4 import BeautifulSoup
-
 from echo.config import SourceConfig
 from echo.records import Post, PostMedia
-from echo.sources.base import ParseContext, Parsed, parse_time
+from echo.sources.base import ParseContext, Parsed, html_to_text, parse_time
 from echo.sources.http import HttpClient, SourceAuthError, SourceError, next_link
 
 PLATFORM = "mastodon"
 DEFAULT_INSTANCE = "https://mastodon.social"
 API_URL = DEFAULT_INSTANCE  # the registry builds the client from it when base_url is unset
 PAGE_LIMIT = 40  # the API's maximum for timelines and search
-
-
-# --- HTML -> text (shared with hackernews.py) ------------------------------------------------------
-
-
-def html_to_text(fragment: str | None) -> str | None:
-    """Plain text of an HTML post body: paragraphs and <br> become line breaks, link text is kept,
-    Mastodon's invisible URL parts (span.invisible) are dropped."""
-    if fragment is None:
-        return None
-    soup = BeautifulSoup(fragment, "html.parser")
-    for span in soup.select("span.invisible"):
-        span.decompose()
-    for br in soup.find_all("br"):
-        br.replace_with("\n")
-    for tag in soup.find_all(["p", "pre", "blockquote", "li"]):
-        # before, not after: HN's <p> is a separator that is never closed
-        tag.insert_before("\n\n" if tag.name != "li" else "\n")
-    text = soup.get_text()
-    text = re.sub(r"[ \t]+\n", "\n", text)
-    return re.sub(r"\n{3,}", "\n\n", text).strip()
 
 
 # --- parsers ------------------------------------------------------------------------------------

@@ -1,6 +1,9 @@
-"""The media stage: download the images of kept trees, validate, hash, store; OCR chat screenshots.
+"""Download the images of kept trees, validate, hash and store them; find and transcribe chat screenshots.
 
-Incremental: a URL with a media row that is ok (file present) or failed for good is never fetched
+Reads: relevance (which trees are kept), posts, post_media, media. Writes: media, screenshot_ocr, files under
+media_dir. Done: a URL whose media row is ok (file present) or failed for good.
+
+A URL with a media row that is ok (file present) or failed for good is never fetched
 again; a transient failure (timeout, connection, HTTP 5xx/429) is retried on later runs until it has
 failed config.media.max_retries times. Screenshot checks and OCR are recorded (media.is_screenshot,
 screenshot_ocr) and never redone unless the OCR rules' version changes.
@@ -11,24 +14,20 @@ from __future__ import annotations
 import asyncio
 import concurrent.futures
 import datetime as dt
-import io
 import logging
 import threading
 from collections.abc import Callable, Coroutine
-from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
-from PIL import Image
-
-from echo.media import store as mstore
+from echo.media import ocr
 from echo.media.fetch import FetchError, Fetched, Fetcher
-from echo.media.validate import Decoded, ValidationError, decode_image
+from echo.media.ingest import Stored, crop_rows, failure_row, open_stored, process
+from echo.media.validate import ValidationError
 from echo.progress import track
+from echo.run import RunContext, StageStats
 
 log = logging.getLogger("echo.media")
 
-STAGE = "media"
 FLUSH_EVERY = 50
 SCREENSHOT_WORDS = ("screenshot", "screen shot", "screencap", "chatgpt window", "chat window")
 
@@ -108,67 +107,6 @@ def screenshot_hints(store, urls: list[str]) -> set[str]:
     return {r["url"] for r in rows}
 
 
-# --- processing ---------------------------------------------------------------------------------
-
-
-@dataclass
-class Stored:
-    row: dict
-    decoded: Decoded | None
-    new_file: bool
-
-
-def store_image(media_dir: Path, data: bytes, decoded: Decoded, thumb_size: int) -> dict:
-    """Write the file and thumbnail (once per content) and return the media columns they fill."""
-    sha, rel, new = mstore.put_bytes(media_dir, data, decoded.ext)
-    thumb = mstore.make_thumbnail(media_dir, sha, decoded.image, thumb_size)
-    return {
-        "sha256": sha, "path": rel, "thumb_path": thumb, "format": decoded.format, "size_bytes": len(data),
-        "width": decoded.width, "height": decoded.height, "phash": mstore.perceptual_hash(decoded.image),
-        "_new_file": new,
-    }
-
-
-def failure_row(url: str, reason: str, detail: str, *, retryable: bool, attempts: int, max_attempts: int,
-                run_id: str, content_type: str | None = None, size: int | None = None,
-                final_url: str | None = None) -> dict:
-    gave_up = retryable and attempts >= max_attempts
-    error = f"{reason}: {detail}" if detail else reason
-    if gave_up:
-        error += f" (gave up after {attempts} attempts)"
-    return {
-        "url": url, "status": "failed", "error": error[:1000], "retryable": retryable and not gave_up,
-        "attempts": attempts, "content_type": content_type, "size_bytes": size, "final_url": final_url,
-        "sha256": None, "path": None, "thumb_path": None, "format": None, "width": None, "height": None,
-        "phash": None, "fetched_at": dt.datetime.now(dt.UTC), "run_id": run_id,
-    }
-
-
-def process(url: str, result: Fetched | FetchError, *, config, run_id: str, prior_attempts: int) -> Stored:
-    """A fetch result -> the media row (and the decoded image for the screenshot check)."""
-    media = config.media
-    max_attempts = max(1, media.max_retries)
-    if isinstance(result, FetchError):
-        row = failure_row(url, result.reason, result.detail, retryable=result.retryable,
-                          attempts=prior_attempts + 1, max_attempts=max_attempts, run_id=run_id)
-        return Stored(row, None, False)
-    try:
-        decoded = decode_image(result.data, max_pixels=media.max_pixels, content_type=result.content_type)
-    except ValidationError as e:
-        row = failure_row(url, e.reason, e.detail, retryable=False, attempts=prior_attempts + 1,
-                          max_attempts=max_attempts, run_id=run_id, content_type=result.content_type,
-                          size=len(result.data), final_url=result.final_url)
-        return Stored(row, None, False)
-    cols = store_image(config.path("media_dir"), result.data, decoded, media.thumb_size)
-    new = cols.pop("_new_file")
-    row = {
-        "url": url, "status": "ok", "error": None, "retryable": None, "attempts": prior_attempts,
-        "content_type": result.content_type, "final_url": result.final_url,
-        "fetched_at": dt.datetime.now(dt.UTC), "run_id": run_id, **cols,
-    }
-    return Stored(row, decoded, new)
-
-
 def _run_async(factory: Callable[[], Coroutine[Any, Any, Any]]) -> Any:
     """asyncio.run, also from a thread that already runs a loop (notebooks, Prefect)."""
     try:
@@ -179,14 +117,14 @@ def _run_async(factory: Callable[[], Coroutine[Any, Any, Any]]) -> Any:
         return pool.submit(lambda: asyncio.run(factory())).result()
 
 
-def download(ctx, urls: list[str], *, fetcher_factory: Callable[[], Fetcher] | None = None) -> list[Stored]:
+def download(ctx: RunContext, stats: StageStats, urls: list[str], *,
+             fetcher_factory: Callable[[], Fetcher] | None = None) -> None:
     """Fetch, validate and store `urls`; media rows are upserted as they complete (in batches)."""
-    config, store, stats = ctx.config, ctx.store, ctx.stage_stats(STAGE)
+    config, store = ctx.config, ctx.store
     prior = {r["url"]: int(r["attempts"] or 0) for r in store.query(
         "SELECT url, attempts FROM media WHERE url IN (SELECT unnest(?))", [urls])} if urls else {}
     buffer: list[dict] = []
     lock = threading.Lock()
-    done: list[Stored] = []
     new_shas: set[str] = set()
 
     def flush() -> None:
@@ -219,7 +157,6 @@ def download(ctx, urls: list[str], *, fetcher_factory: Callable[[], Fetcher] | N
                 stats[f"failed_{row['error'].split(':', 1)[0].split(' ', 1)[0]}"] += 1
                 stats["failed"] += 1
             buffer.append(row)
-            done.append(stored)
             full = len(buffer) >= FLUSH_EVERY
         if full:
             flush()
@@ -239,31 +176,18 @@ def download(ctx, urls: list[str], *, fetcher_factory: Callable[[], Fetcher] | N
                 await fut
         finally:
             await fetcher.aclose()
-            ctx.cache["media_requests"] = ctx.cache.get("media_requests", 0) + fetcher.requests
 
     if urls:
         _run_async(main)
     flush()
-    return done
 
 
 # --- screenshots --------------------------------------------------------------------------------
 
 
-def crop_url(parent_sha: str, box: list[int]) -> str:
-    return f"crop:{parent_sha}:{','.join(str(int(v)) for v in box)}"
-
-
-def _open_stored(config, rel_path: str) -> Image.Image:
-    data = (config.path("media_dir") / rel_path).read_bytes()
-    return decode_image(data, max_pixels=config.media.max_pixels).image
-
-
-def screenshot_pass(ctx, hints: set[str]) -> None:
+def screenshot_pass(ctx: RunContext, stats: StageStats, hints: set[str]) -> None:
     """Check unchecked ok images for a chat layout; OCR those that may be one; cut out their images."""
-    from echo.media import ocr
-
-    config, store, stats = ctx.config, ctx.store, ctx.stage_stats(STAGE)
+    config, store = ctx.config, ctx.store
     rows = store.query(
         """SELECT m.url, m.sha256, m.path, m.format, m.is_screenshot, o.version AS ocr_version
            FROM media m LEFT JOIN screenshot_ocr o ON o.url = m.url
@@ -278,7 +202,7 @@ def screenshot_pass(ctx, hints: set[str]) -> None:
             store.upsert("media", not_screenshots, update=["is_screenshot"])
             not_screenshots = []
         try:
-            image = _open_stored(config, r["path"])
+            image = open_stored(config, r["path"])
         except (OSError, ValidationError) as e:
             log.warning("media: cannot reopen %s: %s", r["url"], e)
             continue
@@ -296,7 +220,11 @@ def screenshot_pass(ctx, hints: set[str]) -> None:
         boxes = result["boxes"] if result["is_chat"] else []
         if result["is_chat"]:
             stats["screenshots"] += 1
-            boxes = store_crops(ctx, r["url"], r["sha256"], image, boxes)
+            crops, boxes = crop_rows(config.path("media_dir"), config.media.thumb_size, r["url"], r["sha256"], image,
+                                     boxes, ctx.run_id)
+            if crops:
+                store.upsert("media", crops)
+                stats["crops"] += len(crops)
         store.upsert("screenshot_ocr", [{
             "url": r["url"], "sha256": r["sha256"], "is_chat": result["is_chat"],
             "prompt": result["prompt"] if result["is_chat"] else None, "boxes": boxes, "lines": result["lines"],
@@ -307,46 +235,12 @@ def screenshot_pass(ctx, hints: set[str]) -> None:
     store.upsert("media", not_screenshots, update=["is_screenshot"])
 
 
-def store_crops(ctx, parent_url: str, parent_sha: str, image: Image.Image, boxes: list[dict]) -> list[dict]:
-    """Store each image region of a screenshot as media of its own; returns the boxes with their crop URLs."""
-    config, stats = ctx.config, ctx.stage_stats(STAGE)
-    rows, out = [], []
-    for b in boxes:
-        l, t, r, btm = (int(v) for v in b["box"])
-        l, t, r, btm = max(0, l), max(0, t), min(image.width, r), min(image.height, btm)
-        if r - l < 8 or btm - t < 8:
-            continue
-        crop = image.crop((l, t, r, btm))
-        if crop.mode not in ("RGB", "RGBA", "L"):
-            crop = crop.convert("RGB")
-        buf = io.BytesIO()
-        crop.save(buf, format="PNG", optimize=True)
-        data = buf.getvalue()
-        decoded = Decoded(image=crop, format="PNG", width=crop.width, height=crop.height)
-        cols = store_image(config.path("media_dir"), data, decoded, config.media.thumb_size)
-        cols.pop("_new_file")
-        url = crop_url(parent_sha, [l, t, r, btm])
-        rows.append({"url": url, "status": "ok", "error": None, "content_type": "image/png", "parent_url": parent_url,
-                     "crop_box": [l, t, r, btm], "is_screenshot": False, "fetched_at": dt.datetime.now(dt.UTC),
-                     "run_id": ctx.run_id, "attempts": 0, **cols})
-        out.append({**b, "box": [l, t, r, btm], "url": url})
-    if rows:
-        ctx.store.upsert("media", rows)
-        stats["crops"] += len(rows)
-    return out
-
-
-# --- the stage ----------------------------------------------------------------------------------
-
-
-def run(ctx) -> None:
-    """Pipeline stage "media"."""
-    stats = ctx.stage_stats(STAGE)
+def run(ctx: RunContext, stats: StageStats) -> None:
     urls, already = pending_urls(ctx.store, ctx.config)
     stats["cached"] += already
     stats["pending"] += len(urls)
-    download(ctx, urls)
+    download(ctx, stats, urls)
     if ctx.config.media.ocr:
         unchecked = [r["url"] for r in ctx.store.query(
             "SELECT url FROM media WHERE status = 'ok' AND parent_url IS NULL AND is_screenshot IS NULL")]
-        screenshot_pass(ctx, screenshot_hints(ctx.store, unchecked))
+        screenshot_pass(ctx, stats, screenshot_hints(ctx.store, unchecked))

@@ -5,13 +5,8 @@ from __future__ import annotations
 import argparse
 import sys
 
+from echo.commands import open_store
 from echo.records import PLATFORMS
-
-
-def _open_store(config):
-    from echo.store import Store
-
-    return Store(config.path("db"))
 
 
 def cmd_import(args: argparse.Namespace, config) -> int:
@@ -26,9 +21,9 @@ def cmd_import(args: argparse.Namespace, config) -> int:
         print("echo-bench import: no .json/.jsonl/.yml files found", file=sys.stderr)
         return 2
     totals = {"posts": 0, "posts_new": 0, "media": 0, "errors": 0}
-    from echo.release.forget import takedown_filter
+    from echo.takedowns import takedown_filter
 
-    with _open_store(config) as store:
+    with open_store(config) as store:
         for res in import_files(store, files, source=args.source, skip_unchanged=args.skip_unchanged,
                                 taken_down=takedown_filter(store, config)):
             print(res.line())
@@ -50,7 +45,7 @@ def cmd_crawl(args: argparse.Namespace, config) -> int:
         print(f"echo-bench crawl: unknown source(s) {unknown}; configured: {sorted(names)}", file=sys.stderr)
         return 2
     params = {"sources": args.source} if args.source else {}
-    with _open_store(config) as store:
+    with open_store(config) as store:
         try:
             ctx = pipeline.refresh(config, store, params=params, only=["crawl"], progress=not args.quiet)
         except pipeline.StageFailed as e:

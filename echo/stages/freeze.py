@@ -1,18 +1,22 @@
-"""Pipeline stage "freeze": a new release only when the content changed (or a version was asked for)."""
+"""Freeze a new release when the content changed (or a version was asked for), and export it for Hugging Face.
+
+Reads: samples, duplicates, clusters, feedback, posts, media, releases, takedowns. Writes: a release folder
+under releases_dir, its row in releases, its HF export under exports_dir. Done: the newest release's
+content hash equals what a freeze would write now.
+"""
 
 from __future__ import annotations
 
 import logging
 
-from echo.pipeline import RunContext
 from echo.release.freeze import freeze
 from echo.release.hf import export_hf
+from echo.run import RunContext, StageStats
 
 log = logging.getLogger("echo.release")
 
 
-def run(ctx: RunContext) -> None:
-    stats = ctx.stage_stats("freeze")
+def run(ctx: RunContext, stats: StageStats) -> None:
     cfg = ctx.config
     version = ctx.params.get("release_version")
     if not cfg.release.freeze_on_refresh and not version:
@@ -28,7 +32,6 @@ def run(ctx: RunContext) -> None:
     for name, change in result.manifest["changes"].items():
         stats["added"] += change["added"]
         stats["removed"] += change["removed"]
-    ctx.cache["release_version"] = result.version
     if cfg.release.export_hf:
         out = cfg.path("exports_dir") / result.version / "hf"
         export_hf(result.path, out, cfg)

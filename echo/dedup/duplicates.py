@@ -1,4 +1,4 @@
-"""The "dedup" stage: exact, near-duplicate-text and image duplicates over samples, joined into groups.
+"""Exact, near-duplicate-text and image duplicates over samples, joined into groups with one canonical each.
 
 Three layers find pairs over non-trash samples:
 1. exact: equal `normalize_prompt` hash (echo.dedup.normalize);
@@ -22,9 +22,7 @@ Every non-trash sample gets a row; a sample without duplicates is the canonical 
 
 from __future__ import annotations
 
-import hashlib
 import heapq
-import json
 from collections import defaultdict
 from dataclasses import dataclass, field
 
@@ -32,10 +30,9 @@ import numpy as np
 
 from echo.config import Dedup
 from echo.dedup.ann import KnnGraph, near_duplicate_pairs
-from echo.dedup.images import parse_phash, similar_hash_pairs
+from echo.dedup.images import similar_hash_pairs
 from echo.dedup.normalize import prompt_hash
 from echo.dedup.unionfind import UnionFind
-from echo.pipeline import RunContext
 from echo.records import stable_id
 
 QUALITY_RANK = {"benchmark": 0, "analysis": 1}
@@ -177,89 +174,3 @@ def find_duplicates(items: list[DedupItem], vectors: np.ndarray | None, text_row
                 if nb not in seen:
                     heapq.heappush(heap, (-METHOD_RANK[m2], -s2, items[nb].sample_id, nb, node, m2, s2))
     return DedupResult(rows, found, graph, text_rows)
-
-
-# --- the stage ------------------------------------------------------------------------------------
-
-
-def load_items(store) -> list[DedupItem]:
-    rows = store.query("""
-        SELECT s.sample_id, s.prompt, s.quality, s.task, s.input_media, s.output_media,
-               coalesce(len(s.evidence_post_ids), 0) AS evidence_posts,
-               coalesce(p.like_count, 0) + coalesce(p.repost_count, 0) AS engagement,
-               coalesce(p.created_at, s.created_at) AS created_at
-        FROM samples s
-        LEFT JOIN posts p ON p.platform = s.platform AND p.post_id = s.anchor_post_id
-        WHERE s.quality <> 'trash'
-        ORDER BY s.sample_id""")
-    phash = {r["url"]: parse_phash(r["phash"]) for r in store.query(
-        "SELECT url, phash FROM media WHERE status = 'ok' AND phash IS NOT NULL")}
-    items = []
-    for r in rows:
-        items.append(DedupItem(
-            sample_id=r["sample_id"], prompt=r["prompt"], quality=r["quality"], task=r["task"],
-            evidence_posts=int(r["evidence_posts"]), has_input=bool(r["input_media"]),
-            has_output=bool(r["output_media"]), engagement=int(r["engagement"]), created_at=r["created_at"],
-            output_phashes=[h for u in (r["output_media"] or []) if (h := phash.get(u)) is not None],
-            input_phashes=[h for u in (r["input_media"] or []) if (h := phash.get(u)) is not None],
-        ))
-    return items
-
-
-def input_hash(items: list[DedupItem], text_hashes: list[str | None], cfg: Dedup, model: str) -> str:
-    h = hashlib.sha256()
-    h.update(json.dumps({"dedup": cfg.__dict__, "model": model, "v": 1}, sort_keys=True, default=str).encode())
-    for it, th in zip(items, text_hashes):
-        h.update(json.dumps([it.sample_id, prompt_hash(it.prompt), th, it.quality, it.task, it.evidence_posts,
-                             it.has_input, it.has_output, it.engagement, str(it.created_at),
-                             it.output_phashes, it.input_phashes], default=str).encode())
-    return h.hexdigest()[:24]
-
-
-def run(ctx: RunContext) -> None:
-    """Stage "dedup": recompute groups when samples, evidence, images or settings changed; else skip."""
-    from echo.dedup.embed import embed_texts, get_embedder
-    from echo.dedup.normalize import normalize_for_embedding, text_hash
-
-    stats = ctx.stage_stats("dedup")
-    store, cfg = ctx.store, ctx.config.dedup
-    items = load_items(store)
-    stats["samples"] += len(items)
-    text_rows = [i for i, it in enumerate(items) if it.prompt and it.prompt.strip()]
-    hashes: list[str | None] = [None] * len(items)
-    for i in text_rows:
-        hashes[i] = text_hash(normalize_for_embedding(items[i].prompt))
-    digest = input_hash(items, hashes, cfg, ctx.config.embed.model)
-    ids = [it.sample_id for it in items]
-    current = store.scalar("SELECT count(*) FROM duplicates WHERE input_hash = ? "
-                           "AND sample_id IN (SELECT unnest(?::VARCHAR[]))", [digest, ids])
-    total = store.count("duplicates")
-    if current == len(items) == total:
-        stats["unchanged"] += 1
-        return
-
-    vectors = None
-    if len(text_rows) >= 2:
-        from echo.dedup.embed import cached_hashes, load_vectors
-
-        model = ctx.config.embed.model
-        need = [hashes[i] for i in text_rows]
-        if len(cached_hashes(store, need, model)) < len(set(need)):  # embed stage skipped: embed now
-            embed_texts(store, get_embedder(ctx), [items[i].prompt for i in text_rows], stats=stats)
-        vectors = load_vectors(store, need, model)
-    result = find_duplicates(items, vectors, text_rows, cfg, random_state=ctx.config.cluster.random_state)
-    if result.graph is not None:
-        ctx.cache["knn_graph"] = (tuple(ids[i] for i in text_rows), result.graph)
-    for m, n in result.pairs.items():
-        stats[f"pairs_{m}"] += n
-    for r in result.rows:
-        r["run_id"] = ctx.run_id
-        r["input_hash"] = digest
-    with store.transaction():
-        stale = (store.delete("duplicates", "sample_id NOT IN (SELECT unnest(?::VARCHAR[]))", [ids]) if ids
-                 else store.delete("duplicates", "true"))
-        store.upsert("duplicates", result.rows)
-    stats["stale_removed"] += stale
-    stats["groups"] += len({r["group_id"] for r in result.rows})
-    stats["dropped"] += sum(1 for r in result.rows if not r["is_canonical"])
-    stats["canonical"] += sum(1 for r in result.rows if r["is_canonical"])

@@ -9,6 +9,7 @@ import sys
 def cmd_report(args: argparse.Namespace, config) -> int:
     from echo.analyst.snapshot import open_snapshot
     from echo.report import data, html
+    from echo.stages import stage_names
 
     try:
         con = open_snapshot(config)
@@ -21,7 +22,7 @@ def cmd_report(args: argparse.Namespace, config) -> int:
             print("echo-bench report: the snapshot has no runs yet: run `echo-bench refresh` first", file=sys.stderr)
             return 1
         try:
-            path, rd = html.build_report(con, config, run_id)
+            path, rd = html.build_report(con, config, run_id, stage_order=stage_names())
         except KeyError as e:
             print(f"echo-bench report: {e.args[0]}", file=sys.stderr)
             return 1

@@ -1,114 +1,36 @@
-"""The crawl stage: every enabled source searched (or imported), post trees fetched, posts stored.
+"""Search every enabled source (or import its files), fetch each new hit's post tree, store the posts.
 
-Incremental per (source, query): crawl_cursors keeps the watermark of the last completed sweep and, while
+Reads: crawl_cursors, crawl_trees, imported_files, takedowns. Writes: posts, post_media, crawl_errors,
+crawl_cursors, crawl_trees, imported_files. Done: a query's sweep is complete when its cursor is empty; a
+tree is fetched once per root (crawl_trees); an import file is skipped while its sha256 is unchanged.
+
+Per (source, query), crawl_cursors keeps the watermark of the last completed sweep and, while
 a sweep is unfinished, the page cursor it resumes from. Every page is stored with its cursor in one
 transaction, so a source that gets blocked mid-way keeps everything so far and the next run resumes
 where it stopped. A post seen again updates only its engagement counts, fetched_at and last_run_id.
-Trees are fetched once per root (crawl_trees).
 """
 
 from __future__ import annotations
 
-import collections
-import contextlib
-import dataclasses
 import datetime as dt
 import logging
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from typing import Any
 
 from echo.config import SourceConfig
-from echo.pipeline import RunContext, StageStats
 from echo.progress import track
 from echo.records import CrawlError, Post, stable_id
+from echo.run import RunContext, StageStats
 from echo.sources import registry
-from echo.sources.base import Parsed, newer
+from echo.sources.base import newer
 from echo.sources.http import SourceBlocked, SourceError
+from echo.sources.importer import ImportError_, discover, import_files
+from echo.sources.save import save_parsed
 from echo.store import Store
 
 log = logging.getLogger("echo.sources")
 
-STAGE = "crawl"
-ENGAGEMENT = ("like_count", "repost_count", "reply_count", "quote_count")
 DEFAULT_MAX_TREES = 100
-
-
-# --- storing -----------------------------------------------------------------------------------
-
-
-def _unique_posts(posts: list[Post]) -> list[Post]:
-    """One row per post: a search hit (query set) wins over the same post seen as context."""
-    best: dict[tuple[str, str], Post] = {}
-    for p in posts:
-        key = (p.platform, p.post_id)
-        if key not in best or (best[key].query is None and p.query is not None):
-            best[key] = p
-    return list(best.values())
-
-
-def save_parsed(store: Store, parsed: Parsed, *, run_id: str | None, atomic: bool = True,
-                taken_down: Callable[..., bool] | None = None) -> collections.Counter:
-    """Upsert a parser's output. New posts are inserted whole; known ones refresh counts, fetched_at, last_run_id.
-
-    atomic=False when the caller already holds a transaction (a page stored together with its cursor).
-    taken_down (echo.release.forget.takedown_filter) drops forgotten posts and authors so no crawl brings them back.
-    """
-    counts: collections.Counter = collections.Counter()
-    posts = _unique_posts(parsed.posts)
-    if taken_down is not None:
-        dropped = {(p.platform, p.post_id) for p in posts
-                   if taken_down(p.platform, p.post_id, p.author, url=p.url, author_id=p.author_id)}
-        if dropped:
-            counts["skipped_takedown"] += len(dropped)
-            posts = [p for p in posts if (p.platform, p.post_id) not in dropped]
-            parsed = dataclasses.replace(parsed, post_media=[m for m in parsed.post_media
-                                                             if (m.platform, m.post_id) not in dropped])
-    existing: set[tuple[str, str]] = set()
-    by_platform: dict[str, list[str]] = collections.defaultdict(list)
-    for p in posts:
-        by_platform[p.platform].append(p.post_id)
-    for platform, ids in by_platform.items():
-        rows = store.query("SELECT post_id FROM posts WHERE platform = ? AND list_contains(?, post_id)", [platform, ids])
-        existing.update((platform, r["post_id"]) for r in rows)
-    fresh, again = [], []
-    for p in posts:
-        if (p.platform, p.post_id) in existing:
-            row = {"platform": p.platform, "post_id": p.post_id, "fetched_at": p.fetched_at,
-                   "last_run_id": run_id or p.last_run_id}
-            row.update({k: getattr(p, k) for k in ENGAGEMENT if getattr(p, k) is not None})
-            again.append(row)
-        else:
-            if run_id is not None:
-                p = dataclasses.replace(p, run_id=p.run_id or run_id, last_run_id=run_id)
-            fresh.append(p)
-    with (store.transaction() if atomic else contextlib.nullcontext()):
-        store.upsert("posts", fresh)
-        # rows with different column sets go in separate batches: a missing count must not become NULL
-        groups: dict[tuple[str, ...], list[dict]] = collections.defaultdict(list)
-        for row in again:
-            groups[tuple(sorted(row))].append(row)
-        for cols, rows in groups.items():
-            store.upsert("posts", rows, update=[c for c in cols if c not in ("platform", "post_id")])
-        media = {(m.platform, m.post_id, m.url): m for m in parsed.post_media}
-        store.upsert("post_media", media.values())
-        errors = [dataclasses.replace(e, run_id=e.run_id or run_id) for e in parsed.errors]
-        store.upsert("crawl_errors", errors, ignore_existing=True)
-    counts["posts_new"] += len(fresh)
-    counts["posts_seen_again"] += len(again)
-    counts["post_media"] += len(media)
-    counts["errors"] += len({e.error_id for e in parsed.errors})
-    for k, v in parsed.skipped.items():
-        counts[f"skipped_{k}"] += v
-    return counts
-
-
-def takedown_check(ctx: RunContext) -> Callable[..., bool]:
-    """The run's takedown filter, built once (it reads the salted takedown keys)."""
-    if "sources.takedown" not in ctx.cache:
-        from echo.release.forget import takedown_filter
-
-        ctx.cache["sources.takedown"] = takedown_filter(ctx.store, ctx.config)
-    return ctx.cache["sources.takedown"]
 
 
 def record_source_error(store: Store, source: SourceConfig, query: str | None, error: SourceError,
@@ -146,7 +68,7 @@ def crawl_query(ctx: RunContext, source: SourceConfig, connector: Any, query: st
         for p in page.posts:  # the connector does not know the configured source name or run
             p.source = source.name
         with store.transaction():
-            counts = save_parsed(store, page, run_id=ctx.run_id, atomic=False, taken_down=takedown_check(ctx))
+            counts = save_parsed(store, page, run_id=ctx.run_id, atomic=False, taken_down=ctx.resources.takedowns)
             state["sweep_newest"] = newer(state["sweep_newest"], page.newest)
             state["cursor"] = page.next_cursor
             finished = page.next_cursor is None
@@ -183,7 +105,8 @@ def fetch_trees(ctx: RunContext, source: SourceConfig, connector: Any, stats: St
         for p in parsed.posts:
             p.source = source.name
         with ctx.store.transaction():
-            counts = save_parsed(ctx.store, parsed, run_id=ctx.run_id, atomic=False, taken_down=takedown_check(ctx))
+            counts = save_parsed(ctx.store, parsed, run_id=ctx.run_id, atomic=False,
+                                 taken_down=ctx.resources.takedowns)
             ctx.store.upsert("crawl_trees", [{"source": source.name, "platform": connector.platform, "root_id": root,
                                               "hit_id": hit.post_id, "posts": len(parsed.posts),
                                               "fetched_at": dt.datetime.now(dt.UTC), "run_id": ctx.run_id}])
@@ -198,11 +121,11 @@ def fetch_trees(ctx: RunContext, source: SourceConfig, connector: Any, stats: St
 
 def crawl_live(ctx: RunContext, source: SourceConfig, stats: StageStats, *, env: Mapping[str, str] | None = None) -> None:
     try:
-        client = registry.make_client(source, **ctx.cache.get("sources.http", {}))
+        client = registry.make_client(source, **ctx.resources.source_http)
         connector = registry.build(source, ctx.config, env=env, client=client)
     except (registry.MissingCredentials, SourceError) as e:
         log.warning("%s", e)
-        ctx.cache.setdefault("sources.messages", []).append(str(e))
+        ctx.resources.source_messages.append(str(e))
         stats["skipped_sources"] += 1
         return
     query: str | None = None
@@ -219,7 +142,7 @@ def crawl_live(ctx: RunContext, source: SourceConfig, stats: StageStats, *, env:
         record_source_error(ctx.store, source, query, e, ctx.run_id)
         msg = f"source {source.name!r} stopped: {e}"
         log.warning("%s", msg)
-        ctx.cache.setdefault("sources.messages", []).append(msg)
+        ctx.resources.source_messages.append(msg)
     finally:
         for k, v in connector.http.stats.items():
             stats[f"http_{k}" if not k.startswith("http_") else k] += v
@@ -227,8 +150,6 @@ def crawl_live(ctx: RunContext, source: SourceConfig, stats: StageStats, *, env:
 
 
 def crawl_import(ctx: RunContext, source: SourceConfig, stats: StageStats) -> None:
-    from echo.sources.importer import ImportError_, discover, import_files
-
     paths = []
     for p in source.paths:
         path = ctx.config.resolve(p)
@@ -242,11 +163,11 @@ def crawl_import(ctx: RunContext, source: SourceConfig, stats: StageStats) -> No
     except ImportError_ as e:
         stats["skipped_sources"] += 1
         log.warning("source %r skipped: %s", source.name, e)
-        ctx.cache.setdefault("sources.messages", []).append(f"source {source.name!r} skipped: {e}")
+        ctx.resources.source_messages.append(f"source {source.name!r} skipped: {e}")
         return
     for res in import_files(ctx.store, track(files, f"{source.name}: import", enabled=ctx.progress),
                             source=source.name, run_id=ctx.run_id, skip_unchanged=True,
-                            taken_down=takedown_check(ctx)):
+                            taken_down=ctx.resources.takedowns):
         if res.unchanged:
             stats["files_unchanged"] += 1
             continue
@@ -263,8 +184,7 @@ def crawl_import(ctx: RunContext, source: SourceConfig, stats: StageStats) -> No
     stats["sources_done"] += 1
 
 
-def run(ctx: RunContext) -> None:
-    stats = ctx.stage_stats(STAGE)
+def run(ctx: RunContext, stats: StageStats) -> None:
     wanted = ctx.params.get("sources")  # optional list of source names (echo-bench crawl --source)
     for source in ctx.config.sources:
         if wanted and source.name not in wanted:

@@ -7,11 +7,7 @@ import json
 import sys
 from pathlib import Path
 
-
-def _store(config, read_only: bool = False):
-    from echo.store import Store
-
-    return Store(config.path("db"), read_only=read_only)
+from echo.commands import open_store
 
 
 def _err(msg: str) -> int:
@@ -22,7 +18,7 @@ def _err(msg: str) -> int:
 def cmd_freeze(args, config) -> int:
     from echo.release.freeze import ReleaseError, freeze
 
-    with _store(config) as store:
+    with open_store(config) as store:
         try:
             res = freeze(store, config, args.version)
         except ReleaseError as e:
@@ -46,7 +42,7 @@ def cmd_verify(args, config) -> int:
     expected = None
     if config.path("db").exists():
         try:
-            with _store(config, read_only=True) as store:
+            with open_store(config, read_only=True) as store:
                 expected = store.scalar("SELECT manifest_sha256 FROM releases WHERE version = ?", [folder.name])
         except Exception:  # noqa: BLE001 - a locked database (a refresh running) still lets the files be checked
             print("echo-bench: database busy: checking the files against manifest.json only", file=sys.stderr)
@@ -65,7 +61,7 @@ def cmd_verify(args, config) -> int:
 def cmd_diff(args, config) -> int:
     from echo.release import diff as diffmod
     from echo.release.forget import taken_down_checker
-    from echo.release.privacy import Pseudonymizer, load_salt
+    from echo.privacy import Pseudonymizer, load_salt
     from echo.release.verify import ReleaseIntegrityError, verify_release
 
     d1, d2 = _release_dir(config, args.old), _release_dir(config, args.new)
@@ -81,7 +77,7 @@ def cmd_diff(args, config) -> int:
     checker = None
     if config.path("db").exists():
         # takedowns are matched by salted hash: resolve them now, while the database is open
-        with _store(config, read_only=True) as store:
+        with open_store(config, read_only=True) as store:
             is_down = taken_down_checker(store, Pseudonymizer(load_salt(config)))
             every = {sid for rows in (*old_rows.values(), *new_rows.values()) for sid in rows}
             checker = {sid for sid in every if is_down(sid)}.__contains__
@@ -121,7 +117,7 @@ def cmd_export(args, config) -> int:
 def cmd_forget(args, config) -> int:
     from echo.release.forget import ForgetError, forget
 
-    with _store(config) as store:
+    with open_store(config) as store:
         try:
             res = forget(store, config, post=args.post, author=args.author, platform=args.platform, reason=args.reason)
         except ForgetError as e:
@@ -135,7 +131,7 @@ def cmd_forget(args, config) -> int:
 
 
 def cmd_releases(args, config) -> int:
-    with _store(config, read_only=True) as store:
+    with open_store(config, read_only=True) as store:
         rows = store.query("SELECT version, parent_version, created_at, content_hash, manifest FROM releases "
                            "ORDER BY created_at")
     for r in rows:

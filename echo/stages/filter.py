@@ -1,4 +1,6 @@
-"""Pipeline stage "filter": cheap rule filters on every post that has no 'cheap' relevance row yet.
+"""Cheap rule filters (length, language, a model name in the tree) on every post not judged by them yet.
+
+Reads: posts, post_media. Writes: relevance rows with judge 'cheap'. Done: a post has a 'cheap' row.
 
 Whole reply trees are judged together, because a reply passes with its root and a root can pass on
 its author's own follow-up posts. When a new post joins a tree whose root failed for lack of a model
@@ -10,11 +12,9 @@ from __future__ import annotations
 from collections import defaultdict
 
 from echo.filters import cheap
-from echo.pipeline import RunContext
 from echo.progress import track
 from echo.records import Relevance
-
-STAGE = "filter"
+from echo.run import RunContext, StageStats
 
 _PENDING_TREES = """
     SELECT DISTINCT p.platform, coalesce(p.root_id, p.post_id) AS tree
@@ -44,8 +44,7 @@ _QUOTED = f"""
 """
 
 
-def run(ctx: RunContext) -> None:
-    stats = ctx.stage_stats(STAGE)
+def run(ctx: RunContext, stats: StageStats) -> None:
     fcfg = ctx.config.filter
     rows = ctx.store.query(_TREE_POSTS)
     quoted: dict[str, dict[str, cheap.TreePost]] = defaultdict(dict)

@@ -6,6 +6,8 @@ import argparse
 import json
 import sys
 
+from echo.commands import open_store
+
 
 def register(subparsers) -> None:
     p = subparsers.add_parser("media", help="media status counts and failures; --retry-failed downloads them again")
@@ -33,7 +35,7 @@ def summary(store, config, *, failures: int = 10) -> dict:
                   count(*) FILTER (WHERE is_chat AND coalesce(prompt, '') <> '') AS with_prompt
            FROM screenshot_ocr""")[0]
     crops = store.scalar("SELECT count(*) FROM media WHERE parent_url IS NOT NULL")
-    from echo.media.stage import pending_urls
+    from echo.stages.media import pending_urls
 
     pending, _ = pending_urls(store, config)
     failed = store.query(
@@ -76,10 +78,10 @@ def _print(s: dict) -> None:
 
 
 def cmd_media(args: argparse.Namespace, config) -> int:
-    from echo.store import Store, StoreError
+    from echo.store import StoreError
 
     try:
-        store = Store(config.path("db"), read_only=not args.retry_failed)
+        store = open_store(config, read_only=not args.retry_failed)
     except StoreError as e:
         print(f"echo-bench: {e}", file=sys.stderr)
         return 1
@@ -95,7 +97,7 @@ def cmd_media(args: argparse.Namespace, config) -> int:
             except pipeline.StageFailed as e:
                 print(f"echo-bench: {e}", file=sys.stderr)
                 return 1
-            print("media stage: " + ", ".join(f"{k}={v}" for k, v in sorted(ctx.stage_stats("media").items())))
+            print("media stage: " + ", ".join(f"{k}={v}" for k, v in sorted(ctx.stats["media"].items())))
         s = summary(store, config, failures=args.failures)
     if args.json:
         print(json.dumps(s, indent=2, default=str))

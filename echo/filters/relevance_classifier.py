@@ -1,4 +1,4 @@
-"""The "prefilter" stage: a logistic regression on post-text embeddings lets confident posts skip the LLM.
+"""A logistic regression on post-text embeddings that lets confident posts skip the LLM relevance call.
 
 Training labels are the stored LLM relevance decisions (relevance.stage = 'llm', `passed`). Nothing is
 decided until filter.prefilter_min_labels labels of both classes exist. Candidates are what the LLM
@@ -21,8 +21,6 @@ import hashlib
 from dataclasses import dataclass, field
 
 import numpy as np
-
-from echo.pipeline import RunContext
 
 PROMPT_VERSION = "prefilter-v1"
 HOLDOUT_SHARE = 0.25
@@ -92,64 +90,3 @@ def train(x: np.ndarray, y: np.ndarray, keys: list[str], *, confidence: float, m
         h.update(f"{k}\x1f{label}\n".encode())
     allow_reject = metrics["holdout_keep_recall"] >= min_recall
     return Prefilter(clf, f"prefilter:logreg:{h.hexdigest()[:12]}", confidence, allow_reject, metrics)
-
-
-def load_labels(store) -> list[dict]:
-    return store.query("""
-        SELECT p.platform, p.post_id, p.text, r.passed FROM relevance r
-        JOIN posts p ON p.platform = r.platform AND p.post_id = r.post_id
-        WHERE r.stage = 'llm' AND p.text IS NOT NULL AND length(trim(p.text)) > 0
-        ORDER BY p.platform, p.post_id""")
-
-
-def pending_posts(store) -> list[dict]:
-    """Roots with a passed cheap filter and neither a prefilter nor an llm decision (what the LLM would judge)."""
-    return store.query("""
-        SELECT p.platform, p.post_id, p.text FROM posts p
-        JOIN relevance c ON c.platform = p.platform AND c.post_id = p.post_id AND c.stage = 'cheap' AND c.passed
-        WHERE (p.root_id IS NULL OR p.root_id = p.post_id)
-          AND p.text IS NOT NULL AND length(trim(p.text)) > 0
-          AND NOT EXISTS (SELECT 1 FROM relevance r WHERE r.platform = p.platform AND r.post_id = p.post_id
-                          AND r.stage IN ('prefilter', 'llm'))
-        ORDER BY p.platform, p.post_id""")
-
-
-def run(ctx: RunContext) -> None:
-    """Stage "prefilter"."""
-    from echo.dedup.embed import embed_texts, get_embedder
-
-    stats = ctx.stage_stats("prefilter")
-    fcfg = ctx.config.filter
-    if not fcfg.prefilter_enabled:
-        stats["disabled"] += 1
-        return
-    store = ctx.store
-    pending = pending_posts(store)
-    stats["candidates"] += len(pending)
-    labels = load_labels(store)
-    stats["labels"] += len(labels)
-    y = np.array([1 if r["passed"] else 0 for r in labels], dtype=int)
-    if len(labels) < fcfg.prefilter_min_labels or min(int(y.sum()), int((1 - y).sum())) < 4:
-        stats["waiting_for_labels"] += 1
-        return
-    if not pending:
-        return
-    embedder = get_embedder(ctx)
-    _, x_lab = embed_texts(store, embedder, [r["text"] for r in labels], run_progress=ctx.progress, stats=stats)
-    model = train(x_lab, y, [f"{r['platform']}:{r['post_id']}" for r in labels],
-                  confidence=fcfg.prefilter_confidence, min_recall=fcfg.prefilter_min_recall,
-                  embed_model=embedder.name)
-    for k, v in model.metrics.items():
-        stats[k] = v
-    stats["rejections_allowed"] = int(model.allow_reject)
-    _, x_new = embed_texts(store, embedder, [r["text"] for r in pending], run_progress=ctx.progress, stats=stats)
-    decision, p = model.decide(x_new)
-    rows = [{"platform": r["platform"], "post_id": r["post_id"], "stage": "prefilter", "score": None,
-             "passed": bool(d == 1), "reason": f"classifier p={pi:.3f}", "model": model.model_id,
-             "prompt_version": PROMPT_VERSION, "run_id": ctx.run_id}
-            for r, d, pi in zip(pending, decision.tolist(), p.tolist()) if d != -1]
-    store.upsert("relevance", rows, ignore_existing=True)
-    stats["passed"] += int((decision == 1).sum())
-    stats["rejected"] += int((decision == 0).sum())
-    stats["deferred_to_llm"] += int((decision == -1).sum())
-    stats["calls_saved"] += len(rows)

@@ -1,0 +1,87 @@
+"""Score the relevance (1-5) of every root that passed the cheap filters and that no judge has decided yet.
+
+Reads: posts, post_media, relevance. Writes: relevance rows with judge 'llm', llm_usage, llm_failures,
+llm_cache (LLM backend). Done: a root has an 'llm' row for this model and prompt version, or a 'prefilter' row.
+Replies are judged with their root (the tree is what is kept or dropped), which saves a call per reply.
+"""
+
+from __future__ import annotations
+
+import collections
+from collections.abc import Sequence
+
+from echo import schema
+from echo.llm.accounting import record_outcome
+from echo.llm.backend import ImageView, PostView, RelevanceItem
+from echo.progress import track
+from echo.records import Post, Relevance
+from echo.run import RunContext, StageStats, batches
+
+POSTS_PER_BATCH = 256  # posts per backend call batch: bounds memory, lets progress show, keeps work committed
+
+
+def post_view(p: Post, image_ids: Sequence[str] = ()) -> PostView:
+    return PostView(post_id=p.post_id, author=p.author, text=p.text or "", image_ids=tuple(image_ids),
+                    parent_id=p.parent_id, quoted_id=p.quoted_id,
+                    created_at=p.created_at.isoformat() if p.created_at else None)
+
+
+def pending_relevance(ctx: RunContext, model: str, prompt_version: str) -> list[Post]:
+    """Roots whose cheap filter passed, with no prefilter decision and no llm row for this model+version."""
+    cols = ", ".join(f'p."{c}"' for c in Post.__dataclass_fields__)
+    rows = ctx.store.query(f"""
+        SELECT {cols} FROM posts p
+        JOIN relevance c ON c.platform = p.platform AND c.post_id = p.post_id AND c.stage = 'cheap' AND c.passed
+        WHERE (p.root_id IS NULL OR p.root_id = p.post_id)
+          AND NOT EXISTS (SELECT 1 FROM relevance f WHERE f.platform = p.platform AND f.post_id = p.post_id
+                          AND f.stage = 'prefilter')
+          AND NOT EXISTS (SELECT 1 FROM relevance l WHERE l.platform = p.platform AND l.post_id = p.post_id
+                          AND l.stage = 'llm' AND l.model = ? AND l.prompt_version = ?)
+        ORDER BY p.platform, p.created_at, p.post_id""", [model, prompt_version])
+    return [Post(**r) for r in rows]
+
+
+def _post_images(ctx: RunContext, posts: Sequence[Post]) -> dict[tuple[str, str], list[ImageView]]:
+    if not posts:
+        return {}
+    rows = ctx.store.query(
+        "SELECT platform, post_id, url, position, alt_text FROM post_media "
+        "WHERE list_contains(?::VARCHAR[], platform || ':' || post_id) ORDER BY position",
+        [[f"{p.platform}:{p.post_id}" for p in posts]])
+    out: dict[tuple[str, str], list[ImageView]] = collections.defaultdict(list)
+    for r in rows:
+        out[(r["platform"], r["post_id"])].append(
+            ImageView(image_id=r["url"], post_id=r["post_id"], position=r["position"], alt_text=r["alt_text"]))
+    return out
+
+
+def run(ctx: RunContext, stats: StageStats) -> None:
+    backend = ctx.resources.backend
+    model, version = backend.model_for("relevance"), backend.versions()["relevance"]
+    threshold = ctx.config.filter.relevance_threshold
+    posts = pending_relevance(ctx, model, version)
+    stats["pending"] += len(posts)
+    for chunk in track(list(batches(posts, POSTS_PER_BATCH)), "relevance", enabled=ctx.progress):
+        images = _post_images(ctx, chunk)
+        items = [RelevanceItem(key=f"{p.platform}:{p.post_id}", platform=p.platform,
+                               post=post_view(p, [im.image_id for im in images.get((p.platform, p.post_id), [])]),
+                               images=tuple(images.get((p.platform, p.post_id), ())))
+                 for p in chunk]
+        out = backend.relevance(items, target_model=ctx.config.filter.target_model)
+        rows = []
+        for it, p in zip(items, chunk):
+            doc = out.results.get(it.key)
+            if doc is None:
+                continue  # a failure: recorded, and asked again next run
+            schema.validate("llm/relevance", doc)
+            passed = doc["score"] >= threshold
+            stats["passed" if passed else "dropped"] += 1
+            stats[f"score_{doc['score']}"] += 1
+            rows.append(Relevance(platform=p.platform, post_id=p.post_id, stage="llm", score=doc["score"],
+                                  passed=passed, reason=doc["reason"], model=model, prompt_version=version,
+                                  run_id=ctx.run_id))
+        ctx.store.upsert("relevance", rows)
+        stats["scored"] += len(rows)
+        record_outcome(ctx.store, ctx.run_id, ctx.resources.llm_usage, out, stats)
+
+

@@ -87,7 +87,7 @@ def main() -> int:
         cfg.media.url_map = {}
         with Store(cfg.paths.db) as store:
             store.upsert("posts", [{"platform": "x", "post_id": "1", "root_id": "1"}])
-            store.upsert("relevance", [{"platform": "x", "post_id": "1", "stage": "llm", "passed": True, "score": 5,
+            store.upsert("relevance", [{"platform": "x", "post_id": "1", "judge": "llm", "passed": True, "score": 5,
                                         "model": "bench", "prompt_version": "b"}])
             store.upsert("post_media", [{"platform": "x", "post_id": "1", "url": base + p, "position": i}
                                         for i, p in enumerate(files)])

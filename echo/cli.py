@@ -41,7 +41,7 @@ def cmd_refresh(args: argparse.Namespace, config) -> int:
                                    progress=not args.quiet)
         except pipeline.StageFailed as e:
             print(f"echo-bench: {e}", file=sys.stderr)
-            print(f"echo-bench: the run row records the failure: echo-bench runs --last", file=sys.stderr)
+            print("echo-bench: the run row records the failure: echo-bench runs --last", file=sys.stderr)
             return 1
         print_run_summary(store, ctx.run_id)
     return 0

@@ -94,7 +94,7 @@ class LLM:
     base_url: str = ""  # empty: offline rule-based backend
     model: str = "gpt-4o-mini"
     vision_model: str = "gpt-4o"
-    stage_models: dict[str, str] = field(default_factory=dict)  # stage -> model override
+    step_models: dict[str, str] = field(default_factory=dict)  # LLM step -> model override
     concurrency: int = 8
     requests_per_minute: int = 500
     tokens_per_minute: int = 200_000

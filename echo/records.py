@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import hashlib
 
-from echo.schema import record_type
+from echo.schema import json_schema, record_type
 
 Post = record_type("posts")
 Media = record_type("media")
@@ -24,21 +24,13 @@ CrawlCursor = record_type("crawl_cursors")
 CrawlError = record_type("crawl_errors")
 
 PLATFORMS = ("x", "bluesky", "reddit", "mastodon", "hackernews")
-TASKS = ("text_to_image", "image_to_image")
-QUALITIES = ("benchmark", "analysis", "trash")
-POLARITIES = ("success", "failure", "neutral")
-FEEDBACK_CATEGORIES = (
-    "identity",
-    "color shift",
-    "text rendering",
-    "aspect ratio",
-    "proportions",
-    "structure",
-    "style",
-    "detail",
-    "coherence",
-    "other",
-)
+# The vocabularies of samples and feedback are defined once, in the JSON Schemas the LLM answers follow.
+_SAMPLE = json_schema("llm/tree_to_samples")["properties"]["samples"]["items"]["properties"]
+_JUDGEMENT = json_schema("llm/feedback")["properties"]["feedback"]["items"]["properties"]
+TASKS = tuple(t for t in _SAMPLE["task"]["enum"] if t is not None)
+QUALITIES = tuple(_SAMPLE["quality"]["enum"])
+POLARITIES = tuple(_JUDGEMENT["polarity"]["enum"])
+FEEDBACK_CATEGORIES = tuple(_JUDGEMENT["categories"]["items"]["enum"])
 
 
 def stable_id(*parts: object, length: int = 16) -> str:

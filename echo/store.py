@@ -31,6 +31,13 @@ BOOKKEEPING_COLUMNS = frozenset({
     "decided_at", "requested_at", "created_at", "started_at", "finished_at",
 })
 CONTENT_COLUMNS_KEPT = frozenset({("posts", "created_at")})
+# Columns renamed since databases were first made: (table, old name) -> new name. Applied on open.
+RENAMED_COLUMNS = {
+    ("relevance", "stage"): "judge",  # cheap, prefilter or llm: who decided, not a pipeline stage
+    ("llm_cache", "stage"): "step",  # a step of the LLM chain
+    ("llm_usage", "stage"): "step",
+    ("llm_failures", "stage"): "step",
+}
 # Tables about runs rather than data, and release columns that carry run ids or absolute paths.
 BOOKKEEPING_TABLES = frozenset({"runs", "llm_usage"})
 BOOKKEEPING_RELEASE_COLUMNS = frozenset({"path", "manifest", "manifest_sha256"})
@@ -95,6 +102,7 @@ class Store:
             creates = [st.query for st in parsed if st.type == duckdb.StatementType.CREATE]
             for q in creates:
                 self.con.execute(q)
+            self._rename_columns()
             existing = {
                 (t, c)
                 for t, c in self.con.execute(
@@ -109,6 +117,13 @@ class Store:
                 if q not in creates:
                     self.con.execute(q)
             self.con.execute(schema.views_ddl())
+
+    def _rename_columns(self) -> None:
+        columns = set(self.con.execute(
+            "SELECT table_name, column_name FROM duckdb_columns() WHERE database_name = current_database()").fetchall())
+        for (table, old), new in RENAMED_COLUMNS.items():
+            if (table, old) in columns and (table, new) not in columns:
+                self.con.execute(f'ALTER TABLE "{table}" RENAME COLUMN "{old}" TO "{new}"')
 
     # -- reads -----------------------------------------------------------------------------------
     def query(self, sql: str, params: Sequence | Mapping | None = None) -> list[dict]:

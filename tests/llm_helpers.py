@@ -40,7 +40,7 @@ def add(store, posts=(), media=(), links=(), cheap_pass=True) -> None:
         store.upsert("post_media", [PostMedia(platform="x", post_id=p, url=u, position=n, alt_text=alt)
                                     for p, u, n, alt in links])
     if cheap_pass:
-        store.upsert("relevance", [Relevance(platform=p.platform, post_id=p.post_id, stage="cheap", passed=True,
+        store.upsert("relevance", [Relevance(platform=p.platform, post_id=p.post_id, judge="cheap", passed=True,
                                              reason="keyword", model="rules:cheap.v1", prompt_version="cheap.v1")
                                    for p in posts])
 

@@ -85,3 +85,30 @@ def test_json_schema_validation_reports_paths():
     validate("llm/relevance", {"score": 4, "reason": "shares generated images"})
     with pytest.raises(SchemaError, match="score"):
         validate("llm/relevance", {"score": 9, "reason": "x"})
+
+
+def test_a_database_made_before_the_column_renames_opens_with_its_rows(tmp_path):
+    """relevance.stage became judge and llm_*.stage became step: an older file is migrated on open, rows kept."""
+    import duckdb
+
+    from echo.store import Store
+
+    path = tmp_path / "old.duckdb"
+    con = duckdb.connect(str(path))
+    con.execute("CREATE TABLE relevance (platform VARCHAR NOT NULL, post_id VARCHAR NOT NULL, stage VARCHAR NOT NULL, "
+                "score INTEGER, passed BOOLEAN NOT NULL, reason VARCHAR, model VARCHAR NOT NULL, "
+                "prompt_version VARCHAR NOT NULL, run_id VARCHAR, PRIMARY KEY (platform, post_id, stage))")
+    con.execute("INSERT INTO relevance VALUES ('x', '1', 'llm', 5, true, 'r', 'm', 'v', 'run1')")
+    con.execute("CREATE TABLE llm_usage (run_id VARCHAR NOT NULL, stage VARCHAR NOT NULL, model VARCHAR NOT NULL, "
+                "calls INTEGER NOT NULL, cache_hits INTEGER NOT NULL, failures INTEGER NOT NULL, "
+                "tokens_in BIGINT NOT NULL, tokens_out BIGINT NOT NULL, PRIMARY KEY (run_id, stage, model))")
+    con.execute("INSERT INTO llm_usage VALUES ('run1', 'relevance', 'm', 3, 0, 0, 10, 2)")
+    con.close()
+    with Store(path) as store:
+        assert store.query("SELECT platform, post_id, judge, score FROM relevance") == [
+            {"platform": "x", "post_id": "1", "judge": "llm", "score": 5}]
+        assert store.query("SELECT step, calls FROM llm_usage") == [{"step": "relevance", "calls": 3}]
+        store.upsert("relevance", [{"platform": "x", "post_id": "1", "judge": "llm", "score": 4, "passed": True,
+                                    "model": "m", "prompt_version": "v"}])
+        assert store.scalar("SELECT score FROM relevance") == 4  # the key still works after the rename
+        assert store.scalar("SELECT count(*) FROM crawl_funnel") == 0  # views were rebuilt on the new names

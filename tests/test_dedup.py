@@ -6,12 +6,11 @@ import datetime as dt
 import itertools
 import random
 
-import numpy as np
 import pytest
 
 from echo.config import Dedup
 from echo.dedup.images import parse_phash, similar_hash_pairs
-from echo.dedup.normalize import normalize_prompt, prompt_hash
+from echo.dedup.normalize import exact_dedup_text, prompt_hash
 from echo.dedup.duplicates import DedupItem, canonical_key, find_duplicates
 
 
@@ -22,12 +21,12 @@ def embedder():
     return Embedder()
 
 
-def test_normalize_prompt_ignores_case_space_punctuation_urls_and_handles():
-    a = normalize_prompt("A corgi  in an ASTRONAUT suit, on the Moon!! https://t.co/abc @bob.bsky.social")
+def test_exact_dedup_text_ignores_case_space_punctuation_urls_and_handles():
+    a = exact_dedup_text("A corgi  in an ASTRONAUT suit, on the Moon!! https://t.co/abc @bob.bsky.social")
     assert a == "a corgi in an astronaut suit on the moon"
     assert prompt_hash("“A corgi in an astronaut suit — on the moon”") == prompt_hash(a)
     assert prompt_hash("4 cats on a sofa") != prompt_hash("5 cats on a sofa")
-    assert normalize_prompt("ｆｕｌｌ　width") == "full width"  # NFKC
+    assert exact_dedup_text("ｆｕｌｌ　width") == "full width"  # NFKC
     assert prompt_hash("https://x.com/a @b !!") is None and prompt_hash(None) is None
 
 

@@ -88,7 +88,7 @@ def test_filter_stage_on_a_store_is_idempotent_and_rejudges_grown_trees(config, 
     ])
     store.upsert("post_media", [PostMedia(platform="bluesky", post_id="r", url="https://e.invalid/1.png", position=0)])
     stats = _run(config, store)
-    rows = {r["post_id"]: r for r in store.query("SELECT * FROM relevance WHERE stage = 'cheap'")}
+    rows = {r["post_id"]: r for r in store.query("SELECT * FROM relevance WHERE judge = 'cheap'")}
     assert {k: (v["passed"], v["reason"]) for k, v in rows.items()} == {
         "r": (False, "no_keyword"),
         "b1": (False, "no_keyword"),
@@ -108,7 +108,7 @@ def test_filter_stage_on_a_store_is_idempotent_and_rejudges_grown_trees(config, 
     # The author adds "made with ChatGPT" under their root: the tree now passes, short text still fails.
     store.upsert("posts", [_post("a2", "made with ChatGPT image gen", "alice", parent="r", minute=3)])
     stats = _run(config, store)
-    rows = {r["post_id"]: (r["passed"], r["reason"]) for r in store.query("SELECT * FROM relevance WHERE stage = 'cheap'")}
+    rows = {r["post_id"]: (r["passed"], r["reason"]) for r in store.query("SELECT * FROM relevance WHERE judge = 'cheap'")}
     assert rows["r"] == (True, "keyword:chatgpt@author_thread")
     assert rows["b1"] == (True, "keyword:chatgpt@tree") and rows["a2"][0] is True
     assert rows["b2"] == (False, "short_text")

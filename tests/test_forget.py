@@ -38,12 +38,12 @@ def db(config):
     with Store(config.path("db")) as store:
         build_small_db(store, config)
         # traces elsewhere: an embedding of the text, a cached LLM answer quoting it, a quote post embedding it
-        from echo.dedup.normalize import normalize_for_embedding, text_hash
+        from echo.dedup.normalize import embedding_key
 
         store.upsert("embeddings", [records.Embedding(
-            text_hash=text_hash(normalize_for_embedding("a watercolor fox reading a newspaper")),
+            text_hash=embedding_key("a watercolor fox reading a newspaper"),
             model="m", dim=2, vector=[0.1, 0.2])])
-        store.execute("INSERT INTO llm_cache (cache_key, stage, model, template_version, input_hash, response) "
+        store.execute("INSERT INTO llm_cache (cache_key, step, model, template_version, input_hash, response) "
                       "VALUES ('k1', 'extract', 'm', 't', 'h', ?)", [json.dumps({"evidence": [FOX], "prompt": "x"})])
         store.upsert("posts", [records.Post(platform="x", post_id="1900000000000000099", author="zed",
                                             text="lol this", raw={"quoted": {"text": FOX_TEXT}})])

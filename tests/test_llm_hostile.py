@@ -42,7 +42,7 @@ def test_hostile_post_cannot_change_other_posts_scores(store, config):
     with FakeOpenAI(responders={"relevance": obedient_model}) as fake:
         ctx = llm_ctx(config, store, fake.base_url)
         run_stage(ctx, relevance.run)
-        scores = {r["post_id"]: r["score"] for r in store.query("SELECT post_id, score FROM relevance WHERE stage='llm'")}
+        scores = {r["post_id"]: r["score"] for r in store.query("SELECT post_id, score FROM relevance WHERE judge = 'llm'")}
         assert scores == {"1": 1, "2": 5, "3": 5}  # contradictory answers were re-asked one post per call
         assert "999" not in scores
         solo = [r for r in fake.requests if len(r.posts) == 1]
@@ -101,5 +101,5 @@ def test_injected_entries_without_contradiction_still_isolate_the_batch(store, c
 
     with FakeOpenAI(responders={"relevance": fooled}) as fake:
         run_stage(llm_ctx(config, store, fake.base_url), relevance.run)
-        scores = {r["post_id"]: r["score"] for r in store.query("SELECT post_id, score FROM relevance WHERE stage='llm'")}
+        scores = {r["post_id"]: r["score"] for r in store.query("SELECT post_id, score FROM relevance WHERE judge = 'llm'")}
         assert scores == {"1": 1, "2": 5} and fake.count() == 3

@@ -91,8 +91,7 @@ def test_chat_screenshot_is_transcribed_by_the_vision_model(store, config, tmp_p
 
 
 def test_without_a_vision_model_screenshots_use_ocr(store, config, tmp_path, monkeypatch):
-    import sys
-    import types
+    from echo.media import ocr
 
     media = tmp_path / "media"
     config.paths.media_dir = str(media)
@@ -104,7 +103,7 @@ def test_without_a_vision_model_screenshots_use_ocr(store, config, tmp_path, mon
         calls.append(path)
         return {"prompt": "a knight dog", "boxes": [{"role": "output", "box": [1.2, 2, 100, 200]}], "engine": "fake"}
 
-    monkeypatch.setitem(sys.modules, "echo.media.ocr", types.SimpleNamespace(transcribe_screenshot=transcribe_screenshot))
+    monkeypatch.setattr(ocr, "transcribe_screenshot", transcribe_screenshot)
 
     def roles(req):
         assert req.n_images == 0  # no pixels without a vision model

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 
 import pytest
 
@@ -60,7 +59,7 @@ def test_chain_fills_samples_roles_feedback_and_rerun_makes_no_calls(store, conf
         run_stage(ctx, relevance.run)
         run_stage(ctx, extract.run)
 
-        rel = {r["post_id"]: r for r in store.query("SELECT * FROM relevance WHERE stage = 'llm'")}
+        rel = {r["post_id"]: r for r in store.query("SELECT * FROM relevance WHERE judge = 'llm'")}
         assert set(rel) == {"1", "9"}  # roots only; replies are judged with their root
         assert rel["1"]["score"] == 5 and rel["1"]["passed"] and rel["1"]["prompt_version"] == "relevance.v1"
         assert rel["9"]["score"] == 1 and not rel["9"]["passed"]
@@ -86,7 +85,7 @@ def test_chain_fills_samples_roles_feedback_and_rerun_makes_no_calls(store, conf
         assert fb["4"].polarity == "failure" and fb["4"].categories == ["color shift"]
         assert fb["4"].keywords == ["colours are off", "too yellow"]
 
-        usage = {r["stage"]: r for r in store.query("SELECT * FROM llm_usage WHERE run_id = ?", [ctx.run_id])}
+        usage = {r["step"]: r for r in store.query("SELECT * FROM llm_usage WHERE run_id = ?", [ctx.run_id])}
         assert set(usage) == {"relevance", "tree_to_samples", "image_roles", "benchmark_filter", "feedback"}
         assert sum(u["tokens_in"] for u in usage.values()) == fake.tokens_in
         assert sum(u["tokens_out"] for u in usage.values()) == fake.tokens_out
@@ -102,7 +101,7 @@ def test_chain_fills_samples_roles_feedback_and_rerun_makes_no_calls(store, conf
 
         # Forget the extraction state: the chain runs again but every answer comes from llm_cache.
         store.execute("DELETE FROM llm_extractions")
-        store.execute("DELETE FROM relevance WHERE stage = 'llm'")
+        store.execute("DELETE FROM relevance WHERE judge = 'llm'")
         ctx3 = llm_ctx(config, store, fake.base_url)
         run_stage(ctx3, relevance.run)
         run_stage(ctx3, extract.run)
@@ -154,17 +153,17 @@ def test_twice_invalid_answers_are_recorded_with_raw_text_and_retried_next_run(s
         fake.fault("relevance", "invalid_json", "invalid_json")
         ctx = llm_ctx(config, store, fake.base_url)
         run_stage(ctx, relevance.run)
-        fails = {r["item_key"]: r for r in store.query("SELECT * FROM llm_failures WHERE stage = 'relevance'")}
+        fails = {r["item_key"]: r for r in store.query("SELECT * FROM llm_failures WHERE step = 'relevance'")}
         assert set(fails) == {"x:1", "x:9"}
         assert all("this is not json" in f["raw_answer"] and f["error"].startswith("invalid answer")
                    for f in fails.values())
-        assert store.scalar("SELECT count(*) FROM relevance WHERE stage = 'llm'") == 0
+        assert store.scalar("SELECT count(*) FROM relevance WHERE judge = 'llm'") == 0
         assert ctx.stats["relevance"]["failures"] == 2 and fake.count() == 2
         # the posts are not lost: the next run asks again
         ctx2 = llm_ctx(config, store, fake.base_url)
         run_stage(ctx2, relevance.run)
         run_stage(ctx2, extract.run)
-        assert store.scalar("SELECT count(*) FROM relevance WHERE stage = 'llm'") == 2
+        assert store.scalar("SELECT count(*) FROM relevance WHERE judge = 'llm'") == 2
         assert store.count("samples") == 1 and store.count("feedback") == 2
 
 
@@ -174,7 +173,7 @@ def test_refusal_is_a_failure_and_the_tree_is_retried(store, config, corpus):
         ctx = llm_ctx(config, store, fake.base_url)
         run_stage(ctx, relevance.run)
         run_stage(ctx, extract.run)
-        (f,) = store.query("SELECT * FROM llm_failures WHERE stage = 'feedback'")
+        (f,) = store.query("SELECT * FROM llm_failures WHERE step = 'feedback'")
         assert f["error"].startswith("refusal") and "can't help" in f["raw_answer"]
         assert store.count("samples") == 1 and store.count("feedback") == 0
         assert ctx.stats["extract"]["trees_partial"] == 1 and store.count("llm_extractions") == 0
@@ -196,7 +195,7 @@ def test_concurrency_is_bounded(store, config, tmp_path):
         ctx = llm_ctx(config, store, fake.base_url)
         run_stage(ctx, relevance.run)
         assert fake.count("relevance") == 6 and fake.max_in_flight == 2
-        assert store.scalar("SELECT count(*) FROM relevance WHERE stage = 'llm'") == 6
+        assert store.scalar("SELECT count(*) FROM relevance WHERE judge = 'llm'") == 6
 
 
 def test_requests_per_minute_limiter_waits(store, config):

@@ -107,7 +107,7 @@ def test_dedup_images_by_url_sha_and_phash():
 
 def test_templates_are_versioned_and_render():
     v = prompts.versions()
-    assert v["relevance"] == "relevance.v1" and set(v) == set(prompts.STAGES)
+    assert v["relevance"] == "relevance.v1" and set(v) == set(prompts.STEPS)
     system, user = prompts.template("relevance").render(target_model="m", n=1, posts="<post>")
     assert "Step: relevance" in system and "DATA" in system and "<post>" in user
 

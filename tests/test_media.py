@@ -9,13 +9,11 @@ import struct
 import threading
 import time
 import zlib
-from pathlib import Path
 
 import pytest
 from PIL import Image
 
 from echo import pipeline
-from echo.media import fetch as mfetch
 from echo.stages import media as mstage
 from echo.media.fetch import FetchError, Fetcher, address_refusal, mapped_path
 from echo.media.store import media_bytes, media_path, phash_distance
@@ -365,12 +363,12 @@ def test_pixel_cap_below_pillows_own_limit():
 # --- the stage -----------------------------------------------------------------------------------
 
 
-def _seed_posts(store: Store, urls: list[str], *, stage="cheap", passed=True, root="r1"):
+def _seed_posts(store: Store, urls: list[str], *, judge="cheap", passed=True, root="r1"):
     store.upsert("posts", [
         {"platform": "x", "post_id": root, "root_id": root, "text": "made with 4o"},
         {"platform": "x", "post_id": root + "-reply", "root_id": root, "parent_id": root, "text": "nice"},
     ])
-    store.upsert("relevance", [{"platform": "x", "post_id": root, "stage": stage, "passed": passed,
+    store.upsert("relevance", [{"platform": "x", "post_id": root, "judge": judge, "passed": passed,
                                 "model": "rules", "prompt_version": "t"}])
     store.upsert("post_media", [
         {"platform": "x", "post_id": root if i % 2 == 0 else root + "-reply", "url": u, "position": i}
@@ -456,14 +454,14 @@ def test_transient_failure_is_retried_next_run_until_the_cap(server, media_confi
 
 def test_llm_relevance_replaces_the_cheap_filter_once_it_exists(server, media_config):
     with Store(media_config.path("db")) as store:
-        _seed_posts(store, [server.url("/img/a.png")], stage="cheap", root="r1")
-        _seed_posts(store, [server.url("/img/c.webp")], stage="cheap", root="r2")
-        assert mstage.relevance_stages(store) == ("llm", "prefilter", "cheap")
+        _seed_posts(store, [server.url("/img/a.png")], judge="cheap", root="r1")
+        _seed_posts(store, [server.url("/img/c.webp")], judge="cheap", root="r2")
+        assert mstage.keeping_judges(store) == ("llm", "prefilter", "cheap")
         assert len(mstage.kept_media_urls(store)) == 2
         store.upsert("relevance", [
-            {"platform": "x", "post_id": "r1", "stage": "llm", "score": 5, "passed": True, "model": "m",
+            {"platform": "x", "post_id": "r1", "judge": "llm", "score": 5, "passed": True, "model": "m",
              "prompt_version": "v"},
-            {"platform": "x", "post_id": "r2", "stage": "llm", "score": 1, "passed": False, "model": "m",
+            {"platform": "x", "post_id": "r2", "judge": "llm", "score": 1, "passed": False, "model": "m",
              "prompt_version": "v"},
         ])
         assert mstage.kept_media_urls(store) == [server.url("/img/a.png")]

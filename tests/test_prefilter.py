@@ -52,10 +52,10 @@ def _seed(store, rel, irr, n_labelled: int):
             pid = f"{cls}{i}"
             truth[pid] = cls == "rel"
             store.upsert("posts", [Post(platform="bluesky", post_id=pid, root_id=pid, text=text)])
-            store.upsert("relevance", [Relevance(platform="bluesky", post_id=pid, stage="cheap", passed=True,
+            store.upsert("relevance", [Relevance(platform="bluesky", post_id=pid, judge="cheap", passed=True,
                                                  model="rules:1", prompt_version="1")])
             if i < n_labelled:
-                store.upsert("relevance", [Relevance(platform="bluesky", post_id=pid, stage="llm", passed=cls == "rel",
+                store.upsert("relevance", [Relevance(platform="bluesky", post_id=pid, judge="llm", passed=cls == "rel",
                                                      score=5 if cls == "rel" else 1, model="m", prompt_version="1")])
     return truth
 
@@ -81,7 +81,7 @@ def test_prefilter_saves_calls_without_dropping_relevant_posts(store, config, em
     config.filter.prefilter_min_labels = 60
     config.filter.prefilter_confidence = 0.9
     stats = _run(store, config, embedder)
-    rows = store.query("SELECT post_id, passed, model, reason, score FROM relevance WHERE stage = 'prefilter'")
+    rows = store.query("SELECT post_id, passed, model, reason, score FROM relevance WHERE judge = 'prefilter'")
     print(dict(stats))
     assert stats["labels"] == 80 and stats["candidates"] == 40
     assert stats["calls_saved"] == len(rows) > 0
@@ -95,8 +95,8 @@ def test_prefilter_saves_calls_without_dropping_relevant_posts(store, config, em
     # second run: decided posts are no longer candidates and nothing is rewritten
     again = _run(store, config, embedder)
     assert again["candidates"] == 40 - len(rows) and again["calls_saved"] == 0
-    assert store.scalar("SELECT count(*) FROM relevance WHERE stage = 'prefilter'") == len(rows)
-    assert store.scalar("SELECT count(DISTINCT run_id) FROM relevance WHERE stage = 'prefilter'") == 1
+    assert store.scalar("SELECT count(*) FROM relevance WHERE judge = 'prefilter'") == len(rows)
+    assert store.scalar("SELECT count(DISTINCT run_id) FROM relevance WHERE judge = 'prefilter'") == 1
 
 
 def test_prefilter_thresholds(store, config, embedder):
@@ -104,7 +104,7 @@ def test_prefilter_thresholds(store, config, embedder):
     _seed(store, rel, irr, n_labelled=40)
     config.filter.prefilter_min_labels = 81  # one more than exist: keeps waiting
     assert _run(store, config, embedder)["waiting_for_labels"] == 1
-    assert store.scalar("SELECT count(*) FROM relevance WHERE stage = 'prefilter'") == 0
+    assert store.scalar("SELECT count(*) FROM relevance WHERE judge = 'prefilter'") == 0
     config.filter.prefilter_min_labels = 80
     config.filter.prefilter_confidence = 1.0  # never sure: everything goes to the LLM
     stats = _run(store, config, embedder)

@@ -110,8 +110,8 @@ def test_report_data_from_a_seeded_store(config, tmp_path):
         rows = {r["source"]: r for r in data.funnel(store, release)}
         total = rows["all sources"]
         assert total["posts"] == store.count("posts")
-        assert total["passed_cheap_filter"] == store.scalar("SELECT count(*) FROM relevance WHERE stage='cheap' AND passed")
-        assert total["relevant"] == store.scalar("SELECT count(*) FROM relevance WHERE stage='llm' AND passed")
+        assert total["passed_cheap_filter"] == store.scalar("SELECT count(*) FROM relevance WHERE judge = 'cheap' AND passed")
+        assert total["relevant"] == store.scalar("SELECT count(*) FROM relevance WHERE judge = 'llm' AND passed")
         assert total["samples"] == 11 and total["benchmark_quality"] == 9 and total["in_release"] == 8
         assert total["posts"] == sum(r["posts"] for k, r in rows.items() if k != "all sources")
         assert set(rows) == {"samples", "bluesky-live", "all sources"}

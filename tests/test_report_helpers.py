@@ -86,10 +86,10 @@ def seed_report_store(store: Store, config: Config, run_id: str = "20250401T0000
             posts.append(records.Post(platform=platform, post_id=pid, created_at=date + dt.timedelta(minutes=j),
                                       text=f"post {n} about 4o image gen", source="samples" if n % 5 else "bluesky-live",
                                       url=f"https://example.invalid/{platform}/{pid}", root_id=pid))
-            relevance.append(records.Relevance(platform=platform, post_id=pid, stage="cheap", passed=n % 7 != 0,
+            relevance.append(records.Relevance(platform=platform, post_id=pid, judge="cheap", passed=n % 7 != 0,
                                                model="rules", prompt_version="v1"))
             if n % 7 != 0:
-                relevance.append(records.Relevance(platform=platform, post_id=pid, stage="llm", score=5 if n % 2 else 2,
+                relevance.append(records.Relevance(platform=platform, post_id=pid, judge="llm", score=5 if n % 2 else 2,
                                                    passed=bool(n % 2), model="rules:rules.v1", prompt_version="v1"))
     store.upsert("posts", posts)
     store.upsert("relevance", relevance)
@@ -151,9 +151,9 @@ def seed_report_store(store: Store, config: Config, run_id: str = "20250401T0000
                                               run_id=run_id, created_at=START + dt.timedelta(days=14))])
 
     store.upsert("llm_usage", [
-        {"run_id": run_id, "stage": "relevance", "model": "rules:rules.v1", "calls": 90, "cache_hits": 4,
+        {"run_id": run_id, "step": "relevance", "model": "rules:rules.v1", "calls": 90, "cache_hits": 4,
          "failures": 0, "tokens_in": 0, "tokens_out": 0},
-        {"run_id": run_id, "stage": "tree_to_samples", "model": "rules:rules.v1", "calls": 11, "cache_hits": 0,
+        {"run_id": run_id, "step": "tree_to_samples", "model": "rules:rules.v1", "calls": 11, "cache_hits": 0,
          "failures": 1, "tokens_in": 0, "tokens_out": 0}])
     store.upsert("runs", [records.Run(
         run_id=run_id, started_at=dt.datetime(2025, 4, 1, tzinfo=dt.UTC), status="running", trigger="cli",
@@ -167,11 +167,11 @@ def seed_report_store(store: Store, config: Config, run_id: str = "20250401T0000
 
 def seed_embeddings(store: Store, config: Config, texts: list[str]) -> None:
     """Deterministic unit vectors in the embedding cache for `texts`, under the dedup area's key."""
-    from echo.dedup.normalize import normalize_for_embedding, text_hash
+    from echo.dedup.normalize import embedding_key
 
     rows = {}
     for t in texts:
-        h = text_hash(normalize_for_embedding(t))
+        h = embedding_key(t)
         rng = np.random.default_rng(int(h[:8], 16))
         v = rng.normal(size=384).astype(np.float32)
         rows[h] = {"text_hash": h, "model": config.embed.model, "dim": 384, "vector": (v / np.linalg.norm(v)).tolist()}

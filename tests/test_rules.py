@@ -345,3 +345,11 @@ def test_backend_implements_the_interface_and_labels_itself():
 def test_held_out_phrasings(posts, expected):
     (s,) = samples(*posts)
     assert (s["prompt"], s["task"], s["prompt_modified"]) == expected and s["quality"] == "benchmark"
+
+
+def test_category_rules_cover_every_feedback_category_but_other():
+    """'other' is what a judgement without a named aspect gets; every other category has its keyword rules."""
+    from echo import records
+    from echo.llm import lexicon
+
+    assert set(lexicon.CATEGORY_KEYWORDS) == set(records.FEEDBACK_CATEGORIES) - {"other"}

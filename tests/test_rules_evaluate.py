@@ -36,7 +36,7 @@ def _fill(store):
     store.upsert("posts", [Post(platform="x", post_id=i, root_id=r, text="t") for i, r in
                            [("1", "1"), ("2", "1"), ("3", "1"), ("10", "10"), ("20", "20"), ("30", "30")]])
     rel = [("1", 5), ("10", 4), ("20", 4), ("30", 2)]
-    store.upsert("relevance", [Relevance(platform="x", post_id=p, stage="llm", score=s, passed=s >= 4, model="m",
+    store.upsert("relevance", [Relevance(platform="x", post_id=p, judge="llm", score=s, passed=s >= 4, model="m",
                                          prompt_version="v") for p, s in rel])
     base = dict(platform="x", prompt_modified=False, extractor="rules", extractor_version="v1")
     store.upsert("samples", [

@@ -14,11 +14,12 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
+from echo import records
+
 ROOT = Path(__file__).resolve().parent.parent
 SAMPLES = ROOT / "data" / "samples"
 MEDIA_PREFIX = "https://echo-samples.invalid/media/"
-FEEDBACK_CATEGORIES = {"identity", "color shift", "text rendering", "aspect ratio", "proportions", "structure", "style",
-                       "detail", "coherence", "other"}
+FEEDBACK_CATEGORIES = set(records.FEEDBACK_CATEGORIES)
 REQUIRED_CATEGORIES = [
     "text_to_image", "prompt_label", "quoted_prompt", "plain_description", "image_to_image", "prompt_in_reply",
     "split_prompt", "screenshot", "fill_in_the_blank", "irrelevant", "duplicate:verbatim", "duplicate:near_verbatim",

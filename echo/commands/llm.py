@@ -10,9 +10,11 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from typing import Any
 
 from echo.commands import open_store
 from echo.review import ReviewError, format_review, pending_reviews, record_decision
+from echo.store import Store
 
 
 def cmd_review(args: argparse.Namespace, config) -> int:

@@ -26,7 +26,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from echo.config import Cluster
-from echo.dedup.ann import KnnGraph, knn_exact, knn_graph, l2_normalize
+from echo.dedup.ann import KnnGraph, knn_graph, l2_normalize
 
 NOISE = -1
 

@@ -1,7 +1,7 @@
 """Exact, near-duplicate-text and image duplicates over samples, joined into groups with one canonical each.
 
 Three layers find pairs over non-trash samples:
-1. exact: equal `normalize_prompt` hash (echo.dedup.normalize);
+1. exact: equal `exact_dedup_text` hash (echo.dedup.normalize);
 2. text: cosine of prompt embeddings >= dedup.text_threshold, from a k-NN graph (echo.dedup.ann);
 3. image: output-image pHash Hamming distance <= dedup.image_hamming (echo.dedup.images); a missing
    pHash is no evidence either way. A match farther than dedup.image_hamming_alone bits counts only when

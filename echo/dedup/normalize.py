@@ -1,6 +1,8 @@
 """Text normalization for the exact-duplicate hash and the embedding cache key.
 
-`normalize_prompt` decides when two prompts are *exactly* the same for dedup. It:
+`exact_dedup_text` decides when two prompts are *exactly* the same for dedup. It is stricter than the
+comparison form of echo.text (which extraction and evaluation use): it also drops URLs, handles and every
+punctuation mark. It:
 1. applies Unicode NFKC (full-width letters, ligatures, non-breaking spaces become plain ones);
 2. case-folds ("Cat" == "cat", German ß == ss);
 3. removes URLs (http(s)://..., www....) and @handles (@user, @user.bsky.social), which differ between
@@ -30,7 +32,7 @@ def _strip_symbols(text: str) -> str:
     return "".join(" " if unicodedata.category(ch)[0] in "PS" else ch for ch in text)
 
 
-def normalize_prompt(text: str | None) -> str:
+def exact_dedup_text(text: str | None) -> str:
     """The canonical form used by exact dedup (see module docstring). None gives ''."""
     if not text:
         return ""
@@ -47,6 +49,11 @@ def normalize_for_embedding(text: str | None) -> str:
     return _SPACE.sub(" ", unicodedata.normalize("NFKC", text)).strip()
 
 
+def embedding_key(text: str | None) -> str:
+    """The embeddings cache key of a text: the hash of exactly what the model embeds."""
+    return text_hash(normalize_for_embedding(text))
+
+
 def text_hash(normalized: str) -> str:
     """sha256 hex (32 chars) of already-normalized text."""
     return hashlib.sha256(normalized.encode("utf-8")).hexdigest()[:32]
@@ -54,5 +61,5 @@ def text_hash(normalized: str) -> str:
 
 def prompt_hash(text: str | None) -> str | None:
     """Exact-dedup key of a prompt; None when nothing is left after normalization."""
-    n = normalize_prompt(text)
+    n = exact_dedup_text(text)
     return text_hash(n) if n else None

@@ -1,6 +1,6 @@
 """A logistic regression on post-text embeddings that lets confident posts skip the LLM relevance call.
 
-Training labels are the stored LLM relevance decisions (relevance.stage = 'llm', `passed`). Nothing is
+Training labels are the stored LLM relevance decisions (relevance.judge = 'llm', `passed`). Nothing is
 decided until filter.prefilter_min_labels labels of both classes exist. Candidates are what the LLM
 relevance stage would judge next: tree roots whose cheap filter passed and that have no prefilter or llm
 row. A candidate whose probability of relevance is >= filter.prefilter_confidence gets a 'prefilter'

@@ -17,19 +17,19 @@ def record_outcome(store: Store, run_id: str, totals: dict[tuple[str, str], coll
     """Add one backend outcome to the run's totals (and llm_usage), store its failures, count it in `stats`."""
     if not (out.calls or out.cache_hits or out.failures or out.results):
         return  # the step had nothing to do
-    u = totals.setdefault((out.stage, out.model), collections.Counter())
+    u = totals.setdefault((out.step, out.model), collections.Counter())
     u.update(calls=out.calls, cache_hits=out.cache_hits, failures=len(out.failures), tokens_in=out.tokens_in,
              tokens_out=out.tokens_out)
-    store.upsert("llm_usage", [{"run_id": run_id, "stage": out.stage, "model": out.model,
+    store.upsert("llm_usage", [{"run_id": run_id, "step": out.step, "model": out.model,
                                 **{k: int(u[k]) for k in USAGE_FIELDS}}])
     now = dt.datetime.now(dt.UTC)
     if out.failures:
         store.upsert("llm_failures", [{
-            "failure_id": stable_id("llm_failure", run_id, out.stage, f.key), "run_id": run_id,
-            "stage": out.stage, "model": out.model, "item_key": f.key, "error": (f.error or "")[:4000],
+            "failure_id": stable_id("llm_failure", run_id, out.step, f.key), "run_id": run_id,
+            "step": out.step, "model": out.model, "item_key": f.key, "error": (f.error or "")[:4000],
             "raw_answer": f.raw_answer, "recorded_at": now} for f in out.failures])
-    stats[f"{out.stage}.calls"] += out.calls
-    stats[f"{out.stage}.cache_hits"] += out.cache_hits
+    stats[f"{out.step}.calls"] += out.calls
+    stats[f"{out.step}.cache_hits"] += out.cache_hits
     stats["llm_calls"] += out.calls
     stats["cache_hits"] += out.cache_hits
     stats["failures"] += len(out.failures)

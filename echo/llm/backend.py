@@ -1,4 +1,4 @@
-"""The one interface every LLM-chain backend implements, and the inputs each stage hands it.
+"""The one interface every LLM-chain backend implements, and the inputs the pipeline hands each step.
 
 Two backends implement `Backend`: the offline rule-based one (echo.llm.rules.RuleBackend) and the
 OpenAI-compatible client (echo.llm.openai_backend.OpenAIBackend). `echo.llm.get_backend(config)` picks one:
@@ -6,7 +6,7 @@ rules when config.llm.base_url is empty, else the LLM.
 
 Contract:
 - Every method takes a batch of items (each with a unique `key`) and returns an `Outcome`.
-- `Outcome.results[key]` is a document valid against schemas/llm/<stage>.json (the same dict an LLM
+- `Outcome.results[key]` is a document valid against schemas/llm/<step>.json (the same dict an LLM
   answers); a key missing from `results` failed and is listed in `Outcome.failures` (it is retried
   next run, never lost).
 - Backends never touch the store's domain tables: echo.llm.extract turns the documents into drafts and
@@ -22,9 +22,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol, runtime_checkable
 
-# Stage names, in chain order. Each has a template echo/llm/templates/<stage>.v<N>.txt and a JSON Schema
-# schemas/llm/<stage>.json for one item's result.
-STAGES = (
+# Step names, in chain order. Each has a template echo/llm/templates/<step>.v<N>.txt and a JSON Schema
+# schemas/llm/<step>.json for one item's result.
+STEPS = (
     "relevance",
     "tree_to_samples",
     "image_roles",
@@ -34,7 +34,7 @@ STAGES = (
     "feedback",
 )
 # Stages that look at pixels: they use config.llm.vision_model.
-VISION_STAGES = ("image_roles", "screenshot", "fill_blank", "benchmark_filter")
+VISION_STEPS = ("image_roles", "screenshot", "fill_blank", "benchmark_filter")
 
 
 # --- inputs -------------------------------------------------------------------------------------
@@ -96,7 +96,7 @@ class TreeItem:
 @dataclass(frozen=True)
 class SampleItem:
     """One extracted sample, as far as the chain has got. Used by image_roles, fill_blank,
-    benchmark_filter and feedback; later stages see the fields earlier stages filled."""
+    benchmark_filter and feedback; later steps see the fields earlier steps filled."""
 
     key: str  # sample_id
     platform: str
@@ -112,7 +112,7 @@ class SampleItem:
     is_screenshot: bool = False
     prompt_fill_blank: str | None = None  # the template, when the prompt has [x]/<x>/(x) placeholders
     prompt_from_screenshot: bool = False
-    feedback_posts: tuple[PostView, ...] = ()  # replies the tree stage said judge this sample
+    feedback_posts: tuple[PostView, ...] = ()  # replies the tree_to_samples step said judge this sample
 
 
 @dataclass(frozen=True)
@@ -138,7 +138,7 @@ class Failure:
 class Outcome:
     """What one backend call over a batch produced, and what it cost."""
 
-    stage: str
+    step: str
     model: str
     results: dict[str, dict[str, Any]] = field(default_factory=dict)
     failures: list[Failure] = field(default_factory=list)
@@ -159,17 +159,17 @@ class Outcome:
 
 @runtime_checkable
 class Backend(Protocol):
-    """Runs the LLM chain's stages over batches. Results are validated JSON documents keyed by item key."""
+    """Runs the LLM chain's steps over batches. Results are validated JSON documents keyed by item key."""
 
     name: str  # samples.extractor: "rules" or "llm:<model>"
-    vision: bool  # can look at images; when False, stages fall back to OCR for screenshots
+    vision: bool  # can look at images; when False, steps fall back to OCR for screenshots
 
     def versions(self) -> dict[str, str]:
-        """Stage -> version of its template or rules, e.g. {"relevance": "relevance.v1", ...}."""
+        """Step -> version of its template or rules, e.g. {"relevance": "relevance.v1", ...}."""
         ...
 
-    def model_for(self, stage: str) -> str:
-        """The model (or "rules:<version>") that answers this stage: relevance.model, feedback.model ..."""
+    def model_for(self, step: str) -> str:
+        """The model (or "rules:<version>") that answers this step: relevance.model, feedback.model ..."""
         ...
 
     def relevance(self, items: Sequence[RelevanceItem], *, target_model: str) -> Outcome:
@@ -204,10 +204,10 @@ class Backend(Protocol):
         ...
 
 
-def extractor_version(backend: Backend, stages: Sequence[str] = STAGES[1:]) -> str:
-    """samples.extractor_version: the stage versions joined, e.g. "tree_to_samples.v1+image_roles.v1+..."."""
+def extractor_version(backend: Backend, steps: Sequence[str] = STEPS[1:]) -> str:
+    """samples.extractor_version: the step versions joined, e.g. "tree_to_samples.v1+image_roles.v1+..."."""
     v = backend.versions()
-    return "+".join(v[s] for s in stages)
+    return "+".join(v[s] for s in steps)
 
 
 def as_dict(item: Any) -> dict:

@@ -39,12 +39,12 @@ class LLMCache:
             return None
         return json.loads(raw) if isinstance(raw, str) else raw
 
-    def put(self, stage: str, model: str, template_version: str, in_hash: str, response: Any,
+    def put(self, step: str, model: str, template_version: str, in_hash: str, response: Any,
             tokens_in: int, tokens_out: int) -> None:
         if self.store is None:
             return
         self.store.upsert("llm_cache", [{
-            "cache_key": cache_key(model, template_version, in_hash), "stage": stage, "model": model,
+            "cache_key": cache_key(model, template_version, in_hash), "step": step, "model": model,
             "template_version": template_version, "input_hash": in_hash, "response": response,
             "tokens_in": tokens_in, "tokens_out": tokens_out, "created_at": dt.datetime.now(dt.UTC),
         }])

@@ -20,7 +20,6 @@ import datetime as dt
 import difflib
 import html
 import json
-import re
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -29,6 +28,7 @@ from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 from echo.store import Store
+from echo.text import bare_prompt
 
 REPORT_VERSION = "extractor-eval.v1"
 
@@ -59,15 +59,9 @@ def load_answers(path: str | Path) -> dict[str, Any]:
 # --- normalization -------------------------------------------------------------------------------
 
 
-_QUOTES = str.maketrans({"“": '"', "”": '"', "„": '"', "‘": "'", "’": "'", "`": "'", "«": '"', "»": '"'})
-
-
 def normalize_prompt(s: str | None) -> str:
-    if not s:
-        return ""
-    s = html.unescape(s).translate(_QUOTES).lower()
-    s = re.sub(r"\s+", " ", s).strip()
-    return s.strip(" \"'.,;:!…")
+    """The comparison form of echo.text, after HTML escapes are undone (answer keys hold the plain text)."""
+    return bare_prompt(html.unescape(s)) if s else ""
 
 
 def normalize_url(u: str) -> str:
@@ -127,7 +121,7 @@ def _stored(store: Store, keys: set[tuple[str, str]], threshold: int) -> dict[st
     roots = [f"{p}\x1f{r}" for p, r in keys]
     passed = {(r["platform"], r["post_id"]) for r in store.query(
         "SELECT DISTINCT platform, post_id FROM relevance WHERE list_contains(?::VARCHAR[], platform || '\x1f' || post_id) "
-        "AND ((stage = 'llm' AND score >= ?) OR (stage = 'prefilter' AND passed))", [roots, threshold])}
+        "AND ((judge = 'llm' AND score >= ?) OR (judge = 'prefilter' AND passed))", [roots, threshold])}
     present = {(r["platform"], r["post_id"]) for r in store.query(
         "SELECT platform, post_id FROM posts WHERE list_contains(?::VARCHAR[], platform || '\x1f' || post_id)", [roots])}
     samples = store.query(

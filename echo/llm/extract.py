@@ -18,45 +18,27 @@ from echo import schema
 from echo.llm.backend import Backend, ImageView, Outcome, SampleItem, ScreenshotItem, TreeItem
 from echo.llm.trees import Tree
 from echo.records import FEEDBACK_CATEGORIES, sample_id
+from echo.text import bare_prompt, has_placeholder, normalize_prompt
 
 
-_QUOTES = str.maketrans({"“": '"', "”": '"', "„": '"', "‘": "'", "’": "'", "`": "'"})
 _THREAD_MARK = re.compile(r"(^|\s)[\(\[]?\d{1,2}\s*/\s*\d{1,2}[\)\]]?(?=\s|$)|🧵")
-# [animal], <your name>, {thing}: short bracketed words. (x)-style only for clear placeholder words, since
-# parentheses are common in ordinary prompts ("a cat (orange)").
-_PLACEHOLDER = re.compile(
-    r"\[[^\[\]\d\n]{1,40}\]|<[^<>\d\n]{1,40}>|\{[^{}\d\n]{1,40}\}"
-    r"|\((?:x|y|[A-Z][A-Z _]{1,30}|(?:your|insert|any|some|the)\s[a-z ]{1,30}|[a-z]+ here)\)")
-
-
-def normalize(text: str | None) -> str:
-    s = (text or "").translate(_QUOTES).lower()
-    return re.sub(r"\s+", " ", s).strip()
-
-
-def _bare(text: str) -> str:
-    return normalize(text).strip(" \"'.,:;!?-")
 
 
 def prompt_origin(prompt: str | None, evidence_texts: Sequence[str]) -> str | None:
     """'verbatim' (inside one evidence post), 'stitched' (every part found across the posts), or 'not_found'."""
     if not prompt or not prompt.strip():
         return None
-    p = _bare(prompt)
-    texts = [normalize(t) for t in evidence_texts]
+    p = bare_prompt(prompt)
+    texts = [normalize_prompt(t) for t in evidence_texts]
     if any(p in t for t in texts):
         return "verbatim"
-    cleaned = [normalize(_THREAD_MARK.sub(" ", t)) for t in texts]
+    cleaned = [normalize_prompt(_THREAD_MARK.sub(" ", t)) for t in texts]
     if p in " ".join(cleaned) or p in "".join(cleaned):
         return "stitched"
-    parts = [_bare(x) for x in re.split(r"(?<=[.!?;])\s+|\n+", prompt.translate(_QUOTES)) if _bare(x)]
+    parts = [bare_prompt(x) for x in re.split(r"(?<=[.!?;])\s+|\n+", prompt) if bare_prompt(x)]
     if parts and all(any(part in t for t in cleaned) for part in parts):
         return "stitched"
     return "not_found"
-
-
-def has_placeholder(prompt: str | None) -> bool:
-    return bool(prompt and _PLACEHOLDER.search(prompt))
 
 
 # --- extraction state -----------------------------------------------------------------------------
@@ -128,9 +110,9 @@ def samples_from_answer(tree: Tree, doc: dict) -> list[Draft]:
         evidence = [pid for pid in dict.fromkeys(s["evidence_post_ids"]) if pid in order and pid not in used]
         if s["anchor_post_id"] in order and s["anchor_post_id"] not in used and s["anchor_post_id"] not in evidence:
             evidence.insert(0, s["anchor_post_id"])
-        key = _bare(s["prompt"]) if s["prompt"] else None
+        key = bare_prompt(s["prompt"]) if s["prompt"] else None
         if not evidence and key and len(key) >= MIN_SHARED_PROMPT_CHARS and key not in by_prompt \
-                and s["anchor_post_id"] in order and key in _bare(tree.post(s["anchor_post_id"]).text or ""):
+                and s["anchor_post_id"] in order and key in bare_prompt(tree.post(s["anchor_post_id"]).text or ""):
             # One post listing several different prompts ("1) ... 2) ...") anchors one sample per prompt;
             # the ordinal keeps their ids apart. Replies and feedback are still used once.
             evidence = [s["anchor_post_id"]]
@@ -153,9 +135,9 @@ def samples_from_answer(tree: Tree, doc: dict) -> list[Draft]:
     for p in tree.posts:
         if p.post_id in used:
             continue
-        t = normalize(p.text)
+        t = normalize_prompt(p.text)
         for d in drafts:
-            if d.prompt and len(_bare(d.prompt)) >= 15 and _bare(d.prompt) in t:
+            if d.prompt and len(bare_prompt(d.prompt)) >= 15 and bare_prompt(d.prompt) in t:
                 d.evidence.append(p.post_id)
                 used.add(p.post_id)
                 d.notes.append(f"post {p.post_id} reuses the prompt")
@@ -317,7 +299,7 @@ def extract_trees(backend: Backend, trees: Sequence[Tree], *, record: Callable[[
         schema.validate("llm/fill_blank", doc)
         filled = doc["prompt"]
         if doc["confident"] and filled and filled.strip() and not has_placeholder(filled) \
-                and _bare(filled) != _bare(d.prompt_fill_blank):
+                and bare_prompt(filled) != bare_prompt(d.prompt_fill_blank):
             d.prompt, d.origin = filled, "filled"
         else:
             d.prompt, d.origin = None, None

@@ -167,18 +167,6 @@ SCREENSHOT_WORDS = (
 # Height / width at or above which an image is a phone-shaped screenshot (generated images are 1:1, 2:3, 3:2).
 SCREENSHOT_TALL_RATIO = 1.9
 
-# --- fill-in-the-blank ----------------------------------------------------------------------------
-
-# A slot in parentheses must look like this (parentheses are common in normal prompts).
-PLACEHOLDER_LEADS = ("your", "insert", "any", "some", "put", "add", "choose", "enter", "pick", "favorite",
-                     "favourite", "a", "an", "the", "own", "name", "this")
-PLACEHOLDER_NOUNS = (
-    "x", "y", "z", "name", "subject", "object", "animal", "pet", "character", "person", "city", "country", "place",
-    "thing", "item", "topic", "brand", "color", "colour", "food", "style", "year", "number", "word", "text", "job",
-    "profession", "hobby", "celebrity", "movie", "location", "product", "company", "band", "team", "noun",
-    "adjective", "emotion", "season", "artist", "game", "sport", "breed", "hero", "villain", "creature", "here",
-)
-
 # --- prompt injection ------------------------------------------------------------------------------
 
 INJECTION = (
@@ -222,7 +210,7 @@ FAILURE: dict[str, float] = {
     "changed the face": 2.5, "extra finger": 2, "extra fingers": 2, "six fingers": 2, "extra limb": 2,
     "extra limbs": 2, "extra arm": 2, "extra leg": 2, "broken": 1.5, "messed up": 1.5, "mess": 1, "weird": 1,
     "ugly": 1.5, "bad": 1, "terrible": 2, "awful": 2, "horrible": 2, "worse": 1, "worst": 1.5, "doesn't look like": 2,
-    "does not look like": 2, "looks nothing like": 2.5, "nothing like": 1.5, "not even close": 2, "misspelled": 2,
+    "does not look like": 2, "looks nothing like": 2.5, "nothing like": 2, "not even close": 2, "misspelled": 2,
     "misspelt": 2, "typo": 1.5, "typos": 1.5, "blurry": 1.5, "distorted": 1.5, "deformed": 2, "melted": 1.5,
     "mangled": 2, "warped": 1.5, "tint": 1, "yellow tint": 2, "sepia": 1, "washed out": 1.5, "cropped": 1,
     "cut off": 1.5, "stretched": 1.5, "squished": 1.5, "uncanny": 1.5, "creepy": 1, "missing": 1, "ignored": 1.5,
@@ -236,7 +224,7 @@ FAILURE: dict[str, float] = {
     "too small": 1.5, "too long": 1, "too short": 1, "way too": 1, "not her": 1.5, "not him": 1.5, "made up": 1,
     "generic": 1, "refusal": 1.5, "refused": 1.5, "content policy": 1, "doesn't match": 1.5, "don't match": 1.5,
     "different ways": 1, "duplicated": 1, "different sizes": 1.5, "doesn't connect": 1.5, "don't connect": 1.5,
-    "not connected": 1.5, "nothing like": 2,
+    "not connected": 1.5,
 }
 # A negator up to NEGATION_WINDOW words before a phrase flips its sign ("not bad", "not perfect",
 # "no extra fingers"). Phrases that already contain a negation ("doesn't look like") are not flipped again.

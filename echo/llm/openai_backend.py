@@ -35,7 +35,7 @@ from echo import schema
 from echo.config import Config, llm_api_key
 from echo.llm import prompts
 from echo.llm.backend import (
-    VISION_STAGES,
+    VISION_STEPS,
     Failure,
     ImageView,
     Outcome,
@@ -54,7 +54,7 @@ T = TypeVar("T")
 _STRICT_UNSUPPORTED = {"$schema", "$id", "title", "minLength", "maxLength", "minItems", "maxItems", "uniqueItems",
                        "minimum", "maximum", "pattern", "format"}
 _RETRYABLE = (openai.RateLimitError, openai.InternalServerError, openai.APIConnectionError, openai.APITimeoutError)
-# Errors that no retry fixes and that would fail every item the same way: stop the stage with a clear message.
+# Errors that no retry fixes and that would fail every item the same way: stop the pipeline stage with a clear message.
 _FATAL = (openai.AuthenticationError, openai.PermissionDeniedError, openai.NotFoundError)
 IMAGE_TOKENS = 765  # what one high-detail 1024 px image costs on OpenAI; used only to pace the TPM limiter
 
@@ -160,9 +160,9 @@ class OpenAIBackend:
             raise LLMConfigError("config.llm.base_url is empty: set ECHO_LLM_BASE_URL (or use the rules backend)")
         if llm.json_schema_mode not in ("auto", "json_schema", "json_object"):
             raise LLMConfigError(f"llm.json_schema_mode must be auto, json_schema or json_object, not {llm.json_schema_mode!r}")
-        unknown = set(llm.stage_models) - set(prompts.STAGES)
+        unknown = set(llm.step_models) - set(prompts.STEPS)
         if unknown:
-            raise LLMConfigError(f"llm.stage_models: unknown stage(s) {sorted(unknown)}; stages: {', '.join(prompts.STAGES)}")
+            raise LLMConfigError(f"llm.step_models: unknown step(s) {sorted(unknown)}; steps: {', '.join(prompts.STEPS)}")
         self.config = config
         self.llm = llm
         self.target_model = config.filter.target_model
@@ -182,10 +182,10 @@ class OpenAIBackend:
     def versions(self) -> dict[str, str]:
         return prompts.versions()
 
-    def model_for(self, stage: str) -> str:
-        if stage in self.llm.stage_models:
-            return self.llm.stage_models[stage]
-        return self.llm.vision_model if stage in VISION_STAGES and self.llm.vision_model else self.llm.model
+    def model_for(self, step: str) -> str:
+        if step in self.llm.step_models:
+            return self.llm.step_models[step]
+        return self.llm.vision_model if step in VISION_STEPS and self.llm.vision_model else self.llm.model
 
     def close(self) -> None:
         self._image_cache.clear()
@@ -220,7 +220,7 @@ class OpenAIBackend:
                                       timeout=self.llm.timeout_s) as client:
             return await fn(client, *args)
 
-    def _messages(self, stage: str, system: str, parts: list) -> list[dict]:
+    def _messages(self, step: str, system: str, parts: list) -> list[dict]:
         return [{"role": "system", "content": system}, {"role": "user", "content": parts}]
 
     def _hashable(self, messages: list[dict]) -> list:
@@ -302,13 +302,13 @@ class OpenAIBackend:
                     n += len(p.get("text", "")) // 4 if p["type"] == "text" else IMAGE_TOKENS
         return n + 500  # room for the answer
 
-    def _response_format(self, mode: str, stage: str, wire_schema: str) -> dict:
+    def _response_format(self, mode: str, step: str, wire_schema: str) -> dict:
         if mode == "json_object":
             return {"type": "json_object"}
         return {"type": "json_schema", "json_schema": {
-            "name": stage, "strict": True, "schema": strict_schema(schema.json_schema(f"llm/{wire_schema}"))}}
+            "name": step, "strict": True, "schema": strict_schema(schema.json_schema(f"llm/{wire_schema}"))}}
 
-    async def _send(self, client, stage: str, model: str, messages: list[dict], wire_schema: str, ans: _Answer):
+    async def _send(self, client, step: str, model: str, messages: list[dict], wire_schema: str, ans: _Answer):
         attempt = 0
         while True:
             mode = self.mode
@@ -320,14 +320,14 @@ class OpenAIBackend:
                 try:
                     return await client.chat.completions.create(
                         model=model, messages=payload, temperature=self.llm.temperature,
-                        response_format=self._response_format(mode, stage, wire_schema))
+                        response_format=self._response_format(mode, step, wire_schema))
                 except _FATAL as e:
-                    raise LLMConfigError(f"{stage}: the endpoint {self.llm.base_url} refused the request "
+                    raise LLMConfigError(f"{step}: the endpoint {self.llm.base_url} refused the request "
                                          f"({e.status_code}): {e.message}. Check ECHO_LLM_API_KEY and the model name "
                                          f"{model!r}.") from e
                 except openai.BadRequestError as e:
                     if mode == "json_schema" and self.llm.json_schema_mode == "auto":
-                        log.warning("%s: endpoint rejected json_schema (%s); falling back to json_object", stage, e.message)
+                        log.warning("%s: endpoint rejected json_schema (%s); falling back to json_object", step, e.message)
                         self.mode = "json_object"
                         self.fallbacks += 1
                         continue
@@ -339,14 +339,14 @@ class OpenAIBackend:
                     wait = _retry_after(e)
                     if wait is None:
                         wait = self.llm.backoff_base_s * 2 ** (attempt - 1)
-                    log.info("%s: %s, retry %d in %.1fs", stage, type(e).__name__, attempt, wait)
+                    log.info("%s: %s, retry %d in %.1fs", step, type(e).__name__, attempt, wait)
             await asyncio.sleep(min(wait, 120.0))
 
-    async def _ask(self, client, stage: str, messages: list[dict], wire_schema: str,
+    async def _ask(self, client, step: str, messages: list[dict], wire_schema: str,
                    check: Callable[[dict], None] | None = None) -> _Answer:
         """One validated answer: from the cache, or asked (and asked again once if invalid)."""
-        model = self.model_for(stage)
-        version = prompts.template(stage).version
+        model = self.model_for(step)
+        version = prompts.template(step).version
         h = input_hash({"messages": self._hashable(messages), "schema": schema.json_schema(f"llm/{wire_schema}")})
         ans = _Answer()
         cached = self.cache.get(model, version, h)
@@ -356,7 +356,7 @@ class OpenAIBackend:
         msgs = list(messages)
         for attempt in range(2):
             try:
-                resp = await self._send(client, stage, model, msgs, wire_schema, ans)
+                resp = await self._send(client, step, model, msgs, wire_schema, ans)
             except openai.APIError as e:
                 ans.error = f"{type(e).__name__}: {getattr(e, 'message', e)}"
                 return ans
@@ -386,7 +386,7 @@ class OpenAIBackend:
                                                                "Answer again with only the corrected JSON."}]
                 continue
             ans.doc, ans.error, ans.raw = doc, None, None
-            self.cache.put(stage, model, version, h, doc, ans.tokens_in, ans.tokens_out)
+            self.cache.put(step, model, version, h, doc, ans.tokens_in, ans.tokens_out)
             return ans
         return ans
 
@@ -458,22 +458,22 @@ class OpenAIBackend:
                 out.failures.append(Failure(it.key, "missing or contradictory answer", json.dumps(ans.doc)[:4000]))
         return []
 
-    # -- per-item stages -------------------------------------------------------------------------------
-    async def _per_item(self, client, stage: str, items: Sequence, build) -> Outcome:
-        out = Outcome(stage, self.model_for(stage))
+    # -- per-item steps -------------------------------------------------------------------------------
+    async def _per_item(self, client, step: str, items: Sequence, build) -> Outcome:
+        out = Outcome(step, self.model_for(step))
 
         async def one(it):
             req = build(it)
             if req is None:  # nothing to ask (e.g. no feedback posts)
                 return
             messages, wire, check, finish = req
-            ans = await self._ask(client, stage, messages, wire, check)
+            ans = await self._ask(client, step, messages, wire, check)
             self._account(out, ans)
             if ans.doc is None:
                 out.failures.append(Failure(it.key, ans.error or "no answer", ans.raw))
             else:
                 doc = finish(ans.doc) if finish else ans.doc
-                out.results[it.key] = schema.validate(f"llm/{stage}", doc)
+                out.results[it.key] = schema.validate(f"llm/{step}", doc)
 
         await asyncio.gather(*(one(it) for it in items))
         return out

@@ -1,8 +1,8 @@
-"""Versioned prompt templates (echo/llm/templates/<stage>.v<N>.txt) and the rendering of untrusted posts.
+"""Versioned prompt templates (echo/llm/templates/<step>.v<N>.txt) and the rendering of untrusted posts.
 
 A template file has a `### system` and a `### user` section with $placeholders (string.Template, so braces in
-post text are harmless). The newest version of each stage is used; its name ("relevance.v1") is the version
-recorded on every row the stage writes.
+post text are harmless). The newest version of each step is used; its name ("relevance.v1") is the version
+recorded on every row the step produces.
 
 Posts are data: each is rendered as <post id=... author=...>"JSON-encoded text"</post>, with <, > and & escaped
 inside the JSON string, so no post can close its tag or forge another post.
@@ -18,15 +18,15 @@ from importlib import resources
 from string import Template
 from typing import Any
 
-from echo.llm.backend import STAGES, ImageView, PostView
+from echo.llm.backend import STEPS, ImageView, PostView
 from echo.records import FEEDBACK_CATEGORIES
 
-_VERSION_RE = re.compile(r"^(?P<stage>[a-z_]+)\.v(?P<n>\d+)\.txt$")
+_VERSION_RE = re.compile(r"^(?P<step>[a-z_]+)\.v(?P<n>\d+)\.txt$")
 
 
 @dataclass(frozen=True)
 class PromptTemplate:
-    stage: str
+    step: str
     version: str  # e.g. "relevance.v1"
     system: str
     user: str
@@ -38,32 +38,32 @@ class PromptTemplate:
             raise ValueError(f"template {self.version} needs a value for {e}") from None
 
 
-def _parse(stage: str, version: str, text: str) -> PromptTemplate:
+def _parse(step: str, version: str, text: str) -> PromptTemplate:
     parts = re.split(r"^### (system|user)\s*$", text, flags=re.M)
     sections = {parts[i]: parts[i + 1].strip("\n") for i in range(1, len(parts) - 1, 2)}
     if set(sections) != {"system", "user"}:
         raise ValueError(f"template {version}: needs exactly a '### system' and a '### user' section")
-    return PromptTemplate(stage, version, sections["system"], sections["user"])
+    return PromptTemplate(step, version, sections["system"], sections["user"])
 
 
 @functools.cache
-def template(stage: str) -> PromptTemplate:
-    """The newest template of a stage."""
-    if stage not in STAGES:
-        raise KeyError(f"unknown LLM stage {stage!r}; stages: {', '.join(STAGES)}")
+def template(step: str) -> PromptTemplate:
+    """The newest template of a step."""
+    if step not in STEPS:
+        raise KeyError(f"unknown LLM step {step!r}; steps: {', '.join(STEPS)}")
     found = []
     for f in resources.files("echo.llm").joinpath("templates").iterdir():
         m = _VERSION_RE.match(f.name)
-        if m and m["stage"] == stage:
+        if m and m["step"] == step:
             found.append((int(m["n"]), f))
     if not found:
-        raise FileNotFoundError(f"no template echo/llm/templates/{stage}.v<N>.txt")
+        raise FileNotFoundError(f"no template echo/llm/templates/{step}.v<N>.txt")
     n, f = max(found, key=lambda t: t[0])
-    return _parse(stage, f"{stage}.v{n}", f.read_text(encoding="utf-8"))
+    return _parse(step, f"{step}.v{n}", f.read_text(encoding="utf-8"))
 
 
 def versions() -> dict[str, str]:
-    return {s: template(s).version for s in STAGES}
+    return {s: template(s).version for s in STEPS}
 
 
 # --- rendering untrusted data ----------------------------------------------------------------------

@@ -49,14 +49,14 @@ class ForgetResult:
 
 def _text_hashes(texts: list[str]) -> list[str]:
     """Keys under which the embeddings cache may hold these texts: the dedup area's key
-    (text_hash of normalize_for_embedding, and of normalize_prompt), plus plain sha256 forms as a fallback."""
-    from echo.dedup.normalize import normalize_for_embedding, normalize_prompt, text_hash
+    (text_hash of normalize_for_embedding, and of exact_dedup_text), plus plain sha256 forms as a fallback."""
+    from echo.dedup.normalize import exact_dedup_text, normalize_for_embedding, text_hash
 
     out: set[str] = set()
     for t in texts:
         if not t:
             continue
-        for v in {t, t.strip(), normalize_for_embedding(t), normalize_prompt(t)}:
+        for v in {t, t.strip(), normalize_for_embedding(t), exact_dedup_text(t)}:
             if v:
                 full = hashlib.sha256(v.encode("utf-8")).hexdigest()
                 out.update((full, full[:32], text_hash(v)))

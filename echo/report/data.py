@@ -89,8 +89,8 @@ def stage_rows(stage_stats: dict, stage_order: Iterable[str]) -> list[dict]:
 
 
 def llm_usage(db: Any, run_id: str) -> list[dict]:
-    return query(db, "SELECT stage, model, calls, cache_hits, failures, tokens_in, tokens_out FROM llm_usage "
-                     "WHERE run_id = ? ORDER BY stage, model", [run_id])
+    return query(db, "SELECT step, model, calls, cache_hits, failures, tokens_in, tokens_out FROM llm_usage "
+                     "WHERE run_id = ? ORDER BY step, model", [run_id])
 
 
 # --- the funnel -----------------------------------------------------------------------------------
@@ -130,8 +130,8 @@ def funnel(db: Any, release: ReleaseInfo) -> list[dict]:
     posts = query(db, """
         WITH flags AS (
             SELECT p.source, p.platform, p.post_id,
-                   coalesce(bool_or(r.stage = 'cheap' AND r.passed), false) AS cheap,
-                   coalesce(bool_or(r.stage IN ('prefilter', 'llm') AND r.passed), false) AS relevant
+                   coalesce(bool_or(r.judge = 'cheap' AND r.passed), false) AS cheap,
+                   coalesce(bool_or(r.judge IN ('prefilter', 'llm') AND r.passed), false) AS relevant
             FROM posts p LEFT JOIN relevance r ON r.platform = p.platform AND r.post_id = p.post_id
             GROUP BY ALL)
         SELECT coalesce(source, '(unknown)') AS source, count(*) AS posts,

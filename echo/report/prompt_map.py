@@ -45,12 +45,12 @@ def embed_texts(texts: Sequence[str], config: Config, db: Any, embedder: Callabl
     vectors are read and the missing ones are embedded in memory, not stored.
     """
     from echo.dedup import embed as dedup_embed
-    from echo.dedup.normalize import normalize_for_embedding, text_hash
+    from echo.dedup.normalize import embedding_key, normalize_for_embedding, text_hash
 
     model = config.embed.model
     counts: collections.Counter = collections.Counter()
     if _writable_store(db):
-        hashes = [text_hash(normalize_for_embedding(t)) for t in texts]
+        hashes = [embedding_key(t) for t in texts]
         have = dedup_embed.cached_hashes(db, hashes, model)
         if len(have) == len(set(hashes)):
             counts["cached"] += len(set(hashes))

@@ -13,7 +13,6 @@ from __future__ import annotations
 import collections
 import datetime as dt
 import os
-import re
 from collections.abc import Iterator
 from typing import Any
 from urllib.parse import parse_qs, quote, urlsplit

@@ -13,7 +13,7 @@ import numpy as np
 
 from echo.dedup.cluster import NOISE, cluster_embeddings, clustering_id, ctfidf_top_terms
 from echo.dedup.embed import cached_hashes, embed_texts, load_vectors, prompt_rows
-from echo.dedup.normalize import normalize_for_embedding, text_hash
+from echo.dedup.normalize import embedding_key
 from echo.run import RunContext, StageStats
 
 
@@ -21,7 +21,7 @@ def run(ctx: RunContext, stats: StageStats) -> None:
     store, cfg, model = ctx.store, ctx.config.cluster, ctx.config.embed.model
     rows = prompt_rows(store)
     ids = [r["sample_id"] for r in rows]
-    hashes = [text_hash(normalize_for_embedding(r["prompt"])) for r in rows]
+    hashes = [embedding_key(r["prompt"]) for r in rows]
     cid = clustering_id(ids, hashes, model, cfg)
     if store.scalar("SELECT count(*) FROM clusterings WHERE clustering_id = ?", [cid]):
         stats["unchanged"] += 1

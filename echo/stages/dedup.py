@@ -14,7 +14,7 @@ from echo.config import Dedup
 from echo.dedup.duplicates import DedupItem, find_duplicates
 from echo.dedup.embed import cached_hashes, embed_texts, load_vectors
 from echo.dedup.images import parse_phash
-from echo.dedup.normalize import normalize_for_embedding, prompt_hash, text_hash
+from echo.dedup.normalize import embedding_key, prompt_hash
 from echo.run import KnnHandoff, RunContext, StageStats
 
 
@@ -59,7 +59,7 @@ def run(ctx: RunContext, stats: StageStats) -> None:
     text_rows = [i for i, it in enumerate(items) if it.prompt and it.prompt.strip()]
     hashes: list[str | None] = [None] * len(items)
     for i in text_rows:
-        hashes[i] = text_hash(normalize_for_embedding(items[i].prompt))
+        hashes[i] = embedding_key(items[i].prompt)
     digest = input_hash(items, hashes, cfg, ctx.config.embed.model)
     ids = [it.sample_id for it in items]
     current = store.scalar("SELECT count(*) FROM duplicates WHERE input_hash = ? "

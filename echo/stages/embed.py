@@ -7,7 +7,7 @@ prompt's hash is cached for the configured model; then the model is not even loa
 from __future__ import annotations
 
 from echo.dedup.embed import cached_hashes, embed_texts, prompt_rows
-from echo.dedup.normalize import normalize_for_embedding, text_hash
+from echo.dedup.normalize import embedding_key
 from echo.run import RunContext, StageStats
 
 
@@ -16,7 +16,7 @@ def run(ctx: RunContext, stats: StageStats) -> None:
     stats["prompts"] += len(rows)
     if not rows:
         return
-    hashes = [text_hash(normalize_for_embedding(r["prompt"])) for r in rows]
+    hashes = [embedding_key(r["prompt"]) for r in rows]
     if len(cached_hashes(ctx.store, hashes, ctx.config.embed.model)) == len(set(hashes)):
         stats["cached"] += len(set(hashes))
         return

@@ -28,7 +28,7 @@ def pending_trees(ctx: RunContext, extractor: str, version: str) -> list[Tree]:
         SELECT p.platform, p.post_id FROM posts p
         WHERE (p.root_id IS NULL OR p.root_id = p.post_id)
           AND EXISTS (SELECT 1 FROM relevance r WHERE r.platform = p.platform AND r.post_id = p.post_id
-                      AND ((r.stage = 'llm' AND r.score >= ?) OR (r.stage = 'prefilter' AND r.passed)))
+                      AND ((r.judge = 'llm' AND r.score >= ?) OR (r.judge = 'prefilter' AND r.passed)))
         ORDER BY p.platform, p.created_at, p.post_id""", [threshold])
     trees = load_trees(ctx.store, [(r["platform"], r["post_id"]) for r in roots],
                        media_dir=ctx.config.path("media_dir"), max_posts=ctx.config.llm.max_tree_posts)

@@ -20,7 +20,7 @@ _PENDING_TREES = """
     SELECT DISTINCT p.platform, coalesce(p.root_id, p.post_id) AS tree
     FROM posts p
     WHERE NOT EXISTS (SELECT 1 FROM relevance r
-                      WHERE r.platform = p.platform AND r.post_id = p.post_id AND r.stage = 'cheap')
+                      WHERE r.platform = p.platform AND r.post_id = p.post_id AND r.judge = 'cheap')
 """
 
 _TREE_POSTS = f"""
@@ -31,7 +31,7 @@ _TREE_POSTS = f"""
            r.passed AS stored_passed, r.reason AS stored_reason
     FROM posts p
     JOIN pending t ON t.platform = p.platform AND t.tree = coalesce(p.root_id, p.post_id)
-    LEFT JOIN relevance r ON r.platform = p.platform AND r.post_id = p.post_id AND r.stage = 'cheap'
+    LEFT JOIN relevance r ON r.platform = p.platform AND r.post_id = p.post_id AND r.judge = 'cheap'
     ORDER BY p.platform, tree, p.created_at NULLS LAST, p.post_id
 """
 
@@ -67,7 +67,7 @@ def run(ctx: RunContext, stats: StageStats) -> None:
                 if r["stored_passed"] or r["stored_reason"] != cheap.NO_KEYWORD or not v.passed:
                     continue
                 stats["rejudged_passed"] += 1
-            out.append(Relevance(platform=platform, post_id=r["post_id"], stage="cheap", score=None,
+            out.append(Relevance(platform=platform, post_id=r["post_id"], judge="cheap", score=None,
                                  passed=v.passed, reason=v.reason, model=cheap.MODEL,
                                  prompt_version=cheap.PROMPT_VERSION, run_id=ctx.run_id))
             if v.passed:

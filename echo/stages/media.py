@@ -35,21 +35,21 @@ SCREENSHOT_WORDS = ("screenshot", "screen shot", "screencap", "chatgpt window", 
 # --- what to download ---------------------------------------------------------------------------
 
 
-def relevance_stages(store) -> tuple[str, ...]:
-    """Relevance stages whose pass keeps a tree: llm and prefilter; until either has run, the cheap filter."""
-    decided = store.scalar("SELECT count(*) FROM relevance WHERE stage IN ('llm', 'prefilter')")
+def keeping_judges(store) -> tuple[str, ...]:
+    """Judges whose pass keeps a tree: llm and prefilter; until either has run, the cheap filter."""
+    decided = store.scalar("SELECT count(*) FROM relevance WHERE judge IN ('llm', 'prefilter')")
     return ("llm", "prefilter") if decided else ("llm", "prefilter", "cheap")
 
 
-def kept_media_sql(stages: tuple[str, ...]) -> str:
-    """SQL for (url, platform, post_id) of every image in a tree whose root passed one of `stages`,
+def kept_media_sql(judges: tuple[str, ...]) -> str:
+    """SQL for (url, platform, post_id) of every image in a tree whose root passed one of `judges`,
     including posts quoted by the tree's posts."""
-    stage_list = ", ".join(f"'{s}'" for s in stages)
+    judge_list = ", ".join(f"'{s}'" for s in judges)
     return f"""
         WITH kept_roots AS (
             SELECT DISTINCT r.platform, r.post_id AS root_id
             FROM relevance r JOIN posts p ON p.platform = r.platform AND p.post_id = r.post_id
-            WHERE r.passed AND r.stage IN ({stage_list}) AND coalesce(p.root_id, p.post_id) = p.post_id
+            WHERE r.passed AND r.judge IN ({judge_list}) AND coalesce(p.root_id, p.post_id) = p.post_id
         ), tree AS (
             SELECT p.platform, p.post_id, p.quoted_id
             FROM posts p JOIN kept_roots k ON p.platform = k.platform AND coalesce(p.root_id, p.post_id) = k.root_id
@@ -64,7 +64,7 @@ def kept_media_sql(stages: tuple[str, ...]) -> str:
 
 def kept_media_urls(store) -> list[str]:
     """Every image URL referenced by a kept tree, in a stable order."""
-    rows = store.query(f"SELECT DISTINCT url FROM ({kept_media_sql(relevance_stages(store))}) ORDER BY url")
+    rows = store.query(f"SELECT DISTINCT url FROM ({kept_media_sql(keeping_judges(store))}) ORDER BY url")
     return [r["url"] for r in rows]
 
 
@@ -74,7 +74,7 @@ def pending_urls(store, config) -> tuple[list[str], int]:
     media_dir = config.path("media_dir")
     rows = store.query(
         f"""SELECT k.url, m.status, m.path, m.retryable, coalesce(m.attempts, 0) AS attempts
-            FROM (SELECT DISTINCT url FROM ({kept_media_sql(relevance_stages(store))})) k
+            FROM (SELECT DISTINCT url FROM ({kept_media_sql(keeping_judges(store))})) k
             LEFT JOIN media m ON m.url = k.url ORDER BY k.url"""
     )
     todo, done = [], 0

@@ -18,7 +18,7 @@ def load_labels(store) -> list[dict]:
     return store.query("""
         SELECT p.platform, p.post_id, p.text, r.passed FROM relevance r
         JOIN posts p ON p.platform = r.platform AND p.post_id = r.post_id
-        WHERE r.stage = 'llm' AND p.text IS NOT NULL AND length(trim(p.text)) > 0
+        WHERE r.judge = 'llm' AND p.text IS NOT NULL AND length(trim(p.text)) > 0
         ORDER BY p.platform, p.post_id""")
 
 
@@ -26,11 +26,11 @@ def pending_posts(store) -> list[dict]:
     """Roots with a passed cheap filter and neither a prefilter nor an llm decision (what the LLM would judge)."""
     return store.query("""
         SELECT p.platform, p.post_id, p.text FROM posts p
-        JOIN relevance c ON c.platform = p.platform AND c.post_id = p.post_id AND c.stage = 'cheap' AND c.passed
+        JOIN relevance c ON c.platform = p.platform AND c.post_id = p.post_id AND c.judge = 'cheap' AND c.passed
         WHERE (p.root_id IS NULL OR p.root_id = p.post_id)
           AND p.text IS NOT NULL AND length(trim(p.text)) > 0
           AND NOT EXISTS (SELECT 1 FROM relevance r WHERE r.platform = p.platform AND r.post_id = p.post_id
-                          AND r.stage IN ('prefilter', 'llm'))
+                          AND r.judge IN ('prefilter', 'llm'))
         ORDER BY p.platform, p.post_id""")
 
 
@@ -60,7 +60,7 @@ def run(ctx: RunContext, stats: StageStats) -> None:
     stats["rejections_allowed"] = int(model.allow_reject)
     _, x_new = embed_texts(store, embedder, [r["text"] for r in pending], run_progress=ctx.progress, stats=stats)
     decision, p = model.decide(x_new)
-    rows = [{"platform": r["platform"], "post_id": r["post_id"], "stage": "prefilter", "score": None,
+    rows = [{"platform": r["platform"], "post_id": r["post_id"], "judge": "prefilter", "score": None,
              "passed": bool(d == 1), "reason": f"classifier p={pi:.3f}", "model": model.model_id,
              "prompt_version": PROMPT_VERSION, "run_id": ctx.run_id}
             for r, d, pi in zip(pending, decision.tolist(), p.tolist()) if d != -1]

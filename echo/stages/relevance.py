@@ -31,12 +31,12 @@ def pending_relevance(ctx: RunContext, model: str, prompt_version: str) -> list[
     cols = ", ".join(f'p."{c}"' for c in Post.__dataclass_fields__)
     rows = ctx.store.query(f"""
         SELECT {cols} FROM posts p
-        JOIN relevance c ON c.platform = p.platform AND c.post_id = p.post_id AND c.stage = 'cheap' AND c.passed
+        JOIN relevance c ON c.platform = p.platform AND c.post_id = p.post_id AND c.judge = 'cheap' AND c.passed
         WHERE (p.root_id IS NULL OR p.root_id = p.post_id)
           AND NOT EXISTS (SELECT 1 FROM relevance f WHERE f.platform = p.platform AND f.post_id = p.post_id
-                          AND f.stage = 'prefilter')
+                          AND f.judge = 'prefilter')
           AND NOT EXISTS (SELECT 1 FROM relevance l WHERE l.platform = p.platform AND l.post_id = p.post_id
-                          AND l.stage = 'llm' AND l.model = ? AND l.prompt_version = ?)
+                          AND l.judge = 'llm' AND l.model = ? AND l.prompt_version = ?)
         ORDER BY p.platform, p.created_at, p.post_id""", [model, prompt_version])
     return [Post(**r) for r in rows]
 
@@ -77,7 +77,7 @@ def run(ctx: RunContext, stats: StageStats) -> None:
             passed = doc["score"] >= threshold
             stats["passed" if passed else "dropped"] += 1
             stats[f"score_{doc['score']}"] += 1
-            rows.append(Relevance(platform=p.platform, post_id=p.post_id, stage="llm", score=doc["score"],
+            rows.append(Relevance(platform=p.platform, post_id=p.post_id, judge="llm", score=doc["score"],
                                   passed=passed, reason=doc["reason"], model=model, prompt_version=version,
                                   run_id=ctx.run_id))
         ctx.store.upsert("relevance", rows)

@@ -11,13 +11,3 @@ CREATE TABLE IF NOT EXISTS clusters (
 COMMENT ON TABLE clusters IS 'Cluster assignment and 2-D map position of each sample, per clustering run.';
 COMMENT ON COLUMN clusters.cluster_id IS '-1 is noise';
 COMMENT ON COLUMN clusters.label IS 'top c-TF-IDF terms of the cluster';
-CREATE TABLE IF NOT EXISTS clusterings (
-    clustering_id  VARCHAR NOT NULL PRIMARY KEY,
-    run_id         VARCHAR,
-    method         VARCHAR NOT NULL,
-    params         JSON,
-    n_samples      INTEGER,
-    n_clusters     INTEGER,
-    created_at     TIMESTAMPTZ
-);
-COMMENT ON TABLE clusterings IS 'One row per clustering run with its parameters; the newest is current.';

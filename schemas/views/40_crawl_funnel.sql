@@ -3,8 +3,8 @@ CREATE OR REPLACE VIEW crawl_funnel AS
 WITH post_flags AS (
     SELECT
         p.source, coalesce(p.query, '(tree context)') AS query, p.platform, p.post_id,
-        coalesce(bool_or(r.stage = 'cheap' AND r.passed), false) AS cheap_passed,
-        coalesce(bool_or(r.stage IN ('prefilter', 'llm') AND r.passed), false) AS relevant
+        coalesce(bool_or(r.judge = 'cheap' AND r.passed), false) AS cheap_passed,
+        coalesce(bool_or(r.judge IN ('prefilter', 'llm') AND r.passed), false) AS relevant
     FROM posts p
     LEFT JOIN relevance r ON r.platform = p.platform AND r.post_id = p.post_id
     GROUP BY ALL

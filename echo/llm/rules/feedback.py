@@ -1,0 +1,94 @@
+"""Feedback of a reply: polarity (negation- and contrast-aware, from the lexicon), keywords and categories."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from typing import Any
+
+from echo.llm import lexicon as lx
+from echo.llm.backend import PostView
+from echo.llm.rules.injection import strip_injection
+from echo.llm.rules.patterns import B0, B1, CATEGORIES, URL, F
+
+_TOKEN = re.compile(r"[a-z0-9][a-z0-9'’/:\-]*|[^\sa-z0-9]", F)
+_PHRASES = sorted([(p, w) for p, w in lx.SUCCESS.items()] + [(p, -w) for p, w in lx.FAILURE.items()],
+                  key=lambda pw: -len(pw[0].split()))
+
+
+def _phrase_rx(phrase: str) -> re.Pattern[str]:
+    if re.match(r"^[\w'\s/:.\-]+$", phrase):
+        return re.compile(B0 + re.escape(phrase).replace(r"\ ", r"\s+") + B1, F)
+    return re.compile(re.escape(phrase))
+
+
+_PHRASE_RX = [(p, w, _phrase_rx(p)) for p, w in _PHRASES]
+_NEGATOR_SET = set(lx.NEGATORS)
+
+
+def polarity(text: str | None) -> tuple[str, list[str], float]:
+    """success / failure / neutral from the lexicon, negation-aware; with the phrases that decided."""
+    t = (text or "").lower().replace("’", "'")
+    taken = [False] * len(t)
+    score = 0.0
+    hits: list[tuple[int, str]] = []
+    contrast_at = min((mt.start() for c in lx.CONTRAST for mt in [re.search(B0 + c + B1, t)] if mt), default=None)
+    for phrase, weight, rx in _PHRASE_RX:
+        for mt in rx.finditer(t):
+            if any(taken[mt.start():mt.end()]):
+                continue
+            for k in range(mt.start(), mt.end()):
+                taken[k] = True
+            w = weight
+            first_word = phrase.split()[0] if phrase.split() else phrase
+            if first_word not in _NEGATOR_SET and not phrase.startswith(("doesn't", "does not", "nothing")):
+                before = re.findall(r"[a-z']+", t[:mt.start()])[-lx.NEGATION_WINDOW:]
+                # a negator counts only within the same clause
+                clause = re.split(r"[,.;!?]|\bbut\b", t[:mt.start()])[-1]
+                if any(b in _NEGATOR_SET for b in before) and any(
+                        b in _NEGATOR_SET for b in re.findall(r"[a-z']+", clause)):
+                    w = -w
+            if contrast_at is not None and mt.start() > contrast_at:
+                w *= lx.CONTRAST_WEIGHT
+            score += w
+            hits.append((mt.start(), phrase))
+    hits.sort()
+    if abs(score) < 0.5:
+        return "neutral", [h for _, h in hits], score
+    return ("success" if score > 0 else "failure"), [h for _, h in hits], score
+
+
+def categories(text: str | None, polarity_: str) -> list[str]:
+    """Feedback categories by keyword rules; 'other' when a reply judges but names no aspect."""
+    t = text or ""
+    cats = [c for c, rx in CATEGORIES.items() if rx.search(t)]
+    if not cats and polarity_ == "failure":
+        cats = ["other"]
+    return cats
+
+
+def feedback_keywords(text: str | None, phrases: Sequence[str]) -> list[str]:
+    """Salient words: the lexicon phrases that decided, then aspect words, then other content words."""
+    t = (text or "").lower().replace("’", "'")
+    out: list[str] = []
+    for p in phrases:
+        if p not in out and re.search(r"\w", p):
+            out.append(p)
+    for rx in CATEGORIES.values():
+        for mt in rx.finditer(t):
+            w = mt.group(0).strip()
+            if w and w not in out and w not in lx.STOPWORDS:
+                out.append(w)
+    for w in re.findall(r"[a-z][a-z'\-]{2,}", URL.sub("", t)):
+        if len(out) >= 10:
+            break
+        if w not in lx.STOPWORDS and w not in out and not any(w in o.split() for o in out):
+            out.append(w)
+    return [w[:60] for w in out[:10]]
+
+
+def judge_feedback(post: PostView) -> dict[str, Any]:
+    text = strip_injection(post.text)[0]
+    pol, phrases, _ = polarity(text)
+    return {"post_id": post.post_id, "polarity": pol, "keywords": feedback_keywords(text, phrases),
+            "categories": categories(text, pol)}

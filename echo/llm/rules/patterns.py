@@ -1,0 +1,55 @@
+"""Regular expressions compiled from the lexicon (echo.llm.lexicon), shared by the rules' modules."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+
+from echo.llm import lexicon as lx
+
+F = re.IGNORECASE
+B0, B1 = r"(?<![a-z0-9])", r"(?![a-z0-9])"  # word edges that also work around hyphens and digits
+
+
+def alt(fragments: Iterable[str]) -> str:
+    return "(?:" + "|".join(fragments) + ")"
+
+
+def words_rx(words: Iterable[str]) -> re.Pattern[str]:
+    return re.compile(B0 + alt(re.escape(w) for w in sorted(words, key=len, reverse=True)) + B1, F)
+
+
+IMAGE_WORDS = words_rx(lx.IMAGE_WORDS)
+CLAIMS = re.compile(alt(lx.GENERATION_CLAIMS), F)
+MARKER = re.compile(lx.PROMPT_MARKER, F)
+PROMISE = re.compile(alt(lx.PROMPT_PROMISE), F)
+CONTINUATION = re.compile(lx.CONTINUATION_LEAD, F)
+END_LINE = re.compile(lx.PROMPT_END_LINE, F)
+REUSE = re.compile(alt(lx.PROMPT_REUSE), F)
+I2I = re.compile(alt(lx.I2I_WORDS), F)
+BEFORE_AFTER = re.compile(lx.BEFORE_AFTER, F)
+INPUT_ALT = re.compile(lx.INPUT_ALT, F)
+OUTPUT_ALT = re.compile(lx.OUTPUT_ALT, F)
+SCREENSHOT = re.compile(alt(lx.SCREENSHOT_WORDS), F)
+INJECTION = re.compile(alt(lx.INJECTION), F)
+SPAM = re.compile(alt(lx.SPAM), F)
+GEN_WORDS = words_rx(lx.GENERATION_WORDS)
+PERSONAL = re.compile(alt(lx.PERSONAL_SUBJECT), F)
+META = re.compile(r"\b(?:image\s*gen(?:eration)?|image\s+(?:model|editing|editor)|new\s+model|prompts?|one\s+shot|"
+                   r"first\s+try|no\s+edits|in\s+one\s+go)\b", F)
+ENUM_ITEM = re.compile(r"^\s*(?:\(?\d{1,2}[).:]|#\d{1,2}[:.)]?)\s+(\S.*?)\s*$", re.M)
+CATEGORIES = {c: re.compile(alt(f), F) for c, f in lx.CATEGORY_KEYWORDS.items()}
+URL = re.compile(r"https?://\S+|www\.\S+", F)
+TRAILING_TAGS = re.compile(r"(?:[\s,.;:|]*(?:#[\w\-]+|@[\w.\-]+))+[\s.!]*$")
+QUOTED = re.compile(r"“([^”]{6,})”|\"([^\"\n]{6,})\"|«([^»]{6,})»|„([^“”]{6,})[“”]")
+SPLIT = re.compile(r"(?:^|(?<=[\s(\[🧵]))\(?\[?(\d{1,2})\s*/\s*(\d{1,2})\]?\)?(?=$|[\s).:,\]])")
+EMOJI_EDGE = re.compile(r"^[\W_]+|[\s\W_]+$", re.UNICODE)
+IMPERATIVES = (
+    "turn", "make", "transform", "convert", "create", "generate", "draw", "render", "design", "give", "put",
+    "change", "add", "remove", "restyle", "redraw", "recreate", "reimagine", "imagine", "show", "depict", "paint",
+    "illustrate", "edit", "replace", "place", "photograph", "sketch", "style", "use", "colorize", "colourize",
+    "restore", "visualize", "visualise", "produce", "combine", "swap", "keep",
+)
+ARTICLE_START = re.compile(r"^(?:a|an|the|two|three|four|five|several|some|close-?up|portrait|photo|image|"
+                            r"illustration|painting|poster|cinematic|isometric|watercolou?r|oil|pixel|minimalist|"
+                            r"vintage|retro|hyper-?realistic|photorealistic|3d|low-?poly|studio|top-?down|aerial)\b", F)

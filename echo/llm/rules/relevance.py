@@ -1,0 +1,62 @@
+"""Relevance 1-5 of one post to the target model's image generation."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+
+from echo.llm.backend import ImageView, PostView
+from echo.llm.rules.injection import strip_injection
+from echo.llm.rules.models import Models, models
+from echo.llm.rules.patterns import CLAIMS, F, GEN_WORDS, I2I, IMAGE_WORDS, PROMISE, SPAM
+from echo.llm.rules.prompts import enumerated_prompts, find_prompt
+
+def score_relevance(post: PostView, context: Sequence[PostView] = (), images: Sequence[ImageView] = (),
+                    *, target_model: str) -> tuple[int, str]:
+    """Relevance 1-5 of one post to the target model's image generation, with the rule that decided."""
+    m = models(target_model)
+    text, injected = strip_injection(post.text)
+    alt_list = [strip_injection(i.alt_text) for i in images if i.post_id == post.post_id and i.alt_text]
+    alts = " ".join(a for a, _ in alt_list)
+    injected = injected or any(inj for _, inj in alt_list)
+    ctx_text = " ".join(strip_injection(c.text)[0] for c in context)
+    n_images = len(post.image_ids) or sum(1 for i in images if i.post_id == post.post_id)
+    note = " (instruction-like text ignored)" if injected else ""
+
+    strong = bool(m.strong.search(text) or m.strong.search(alts))
+    weak = bool(m.weak and m.weak.search(text))
+    image_talk = bool(IMAGE_WORDS.search(text) or alts.strip())
+    prompt_like = bool(find_prompt(text, m) or PROMISE.search(text) or enumerated_prompts(text))
+    claim = bool(CLAIMS.search(text))
+    others = m.other_names(text + " " + alts)
+    # a short name ("4o") counts only in a generation context: Audi A4o photos and "4o degrees" do not
+    gen_context = bool(GEN_WORDS.search(text) or claim or prompt_like or I2I.search(text))
+    target_here = strong or (weak and gen_context)
+    target_ctx = bool(m.strong.search(ctx_text))
+    if SPAM.search(text):
+        return (2 if target_here else 1), f"advertising or engagement bait{note}"
+
+    if not target_here and not target_ctx:
+        if others:
+            return (2 if image_talk or n_images else 1), f"about {', '.join(others)}, not {m.target}{note}"
+        if weak:
+            return 1, f"coincidental mention of a short name, no image context{note}"
+        return 1, f"no mention of {m.target}{note}"
+    if others and (not target_here or _credits_other(text, m)):
+        return 2, f"credits {', '.join(others)}; {m.target} only in passing{note}"
+    if not (image_talk or n_images or prompt_like):
+        return 2, f"mentions {m.target} but not its images{note}"
+    if n_images and (claim or prompt_like) and (target_here or target_ctx):
+        return 5, f"{m.target} generation claimed with {n_images} image(s){note}"
+    if n_images or prompt_like:
+        return 4, ("shares images" if n_images else "prompt-like text") + f" about {m.target}{note}"
+    return 3, f"talks about {m.target} images without sharing any{note}"
+
+
+def _credits_other(text: str, m: Models) -> bool:
+    """'made with Midjourney' (and no credit to the target): another model made the picture."""
+    credits = re.findall(r"\b(?:made|created|generated|rendered|done|produced)\s+(?:\w+\s+)?(?:with|by|in|using|on|via)"
+                         r"\s+([^.,;!?\n]{1,40})", text, F)
+    named_other = any(m.other_names(c) for c in credits)
+    named_target = any(m.strong.search(c) or (m.weak and m.weak.search(c)) for c in credits)
+    return named_other and not named_target

@@ -1,0 +1,77 @@
+"""Text rules shared by extraction, evaluation and dedup, each written once.
+
+- `normalize_prompt` / `bare_prompt`: the comparison form of a prompt (quotes unified, lower case, single
+  spaces; bare also drops edge punctuation). Extraction uses it to tell whether a prompt is verbatim in a post
+  and to merge samples; evaluation to compare prompts with an answer key.
+- `placeholders` / `has_placeholder`: fill-in-the-blank slots in a prompt.
+- The exact-duplicate key of dedup is stricter and lives in echo.dedup.normalize (`exact_dedup_text`).
+"""
+
+from __future__ import annotations
+
+import re
+
+_QUOTES = str.maketrans({"“": '"', "”": '"', "„": '"', "‘": "'", "’": "'", "`": "'", "«": '"', "»": '"'})
+_SPACE = re.compile(r"\s+")
+EDGE_PUNCTUATION = " \"'.,;:!?…-"
+
+
+def normalize_prompt(text: str | None) -> str:
+    """Quotes unified, lower case, runs of whitespace as one space, ends stripped."""
+    if not text:
+        return ""
+    return _SPACE.sub(" ", text.translate(_QUOTES).lower()).strip()
+
+
+def bare_prompt(text: str | None) -> str:
+    """normalize_prompt without punctuation or quotes at either end ('"A cat."' and 'a cat' compare equal)."""
+    return normalize_prompt(text).strip(EDGE_PUNCTUATION)
+
+
+# --- fill-in-the-blank slots ---------------------------------------------------------------------------
+
+_BRACKETS = re.compile(r"\[([^\[\]\n]{1,40})\](?!\()|<([^<>\n]{1,40})>|\{([^{}\n]{1,40})\}")
+_PARENS = re.compile(r"\(([^()\n]{1,40})\)")
+# bracketed words that are tags or markup, not slots: "[OC]", "<br>", "[deleted]"
+_NOT_SLOTS = {"oc", "ai", "nsfw", "discussion", "question", "help", "meme", "news", "video", "gif", "link",
+              "br", "p", "b", "i", "a", "em", "strong", "div", "span", "sic", "deleted", "removed", "original"}
+# "(your pet)", "(character)": a slot in parentheses names what goes there
+SLOT_LEADS = ("your", "insert", "any", "some", "put", "add", "choose", "enter", "pick", "favorite", "favourite",
+              "a", "an", "the", "own", "name", "this")
+SLOT_NOUNS = (
+    "x", "y", "z", "name", "subject", "object", "animal", "pet", "character", "person", "city", "country", "place",
+    "thing", "item", "topic", "brand", "color", "colour", "food", "style", "year", "number", "word", "text", "job",
+    "profession", "hobby", "celebrity", "movie", "location", "product", "company", "band", "team", "noun",
+    "adjective", "emotion", "season", "artist", "game", "sport", "breed", "hero", "villain", "creature", "here",
+)
+
+
+def placeholders(prompt: str | None) -> list[str]:
+    """Fill-in-the-blank slots in a prompt: [x], <x>, {x} with short descriptive content, and (x) when it
+    names a slot ("(character)", "(your pet)", "(x)") — not "(2/2)", "(4o)" or "(photorealistic)"."""
+    if not prompt:
+        return []
+    out = []
+    for mt in _BRACKETS.finditer(prompt):
+        content = next(g for g in mt.groups() if g is not None).strip()
+        words = content.split()
+        if (1 <= len(words) <= 4 and re.search(r"[a-zA-Z]", content) and not re.search(r"\d\s*/\s*\d|https?:|=", content)
+                and content.lower() not in _NOT_SLOTS and not content.startswith("/")
+                and (content.islower() or content.isupper() or content.istitle() or len(words) == 1)):
+            out.append(mt.group(0))
+    for mt in _PARENS.finditer(prompt):
+        content = mt.group(1).strip()
+        words = re.findall(r"[a-z]+", content)
+        if not content or content != content.lower() or not words or len(content.split()) > 4:
+            if not (len(content) == 1 and content.isalpha()):
+                continue
+        if re.search(r"\d", content):
+            continue
+        if (len(content) == 1 and content.isalpha()) or (
+                words[-1] in SLOT_NOUNS and (len(words) == 1 or words[0] in SLOT_LEADS)):
+            out.append(mt.group(0))
+    return out
+
+
+def has_placeholder(prompt: str | None) -> bool:
+    return bool(placeholders(prompt))

@@ -38,9 +38,10 @@ RENAMED_COLUMNS = {
     ("llm_usage", "stage"): "step",
     ("llm_failures", "stage"): "step",
 }
-# Tables about runs rather than data, and release columns that carry run ids or absolute paths.
+# Tables about runs rather than data, and release columns that depend on the run or the machine: the release
+# files carry their source run ids (lineage) and salted author pseudonyms, so their hash differs per run.
 BOOKKEEPING_TABLES = frozenset({"runs", "llm_usage"})
-BOOKKEEPING_RELEASE_COLUMNS = frozenset({"path", "manifest", "manifest_sha256"})
+BOOKKEEPING_RELEASE_COLUMNS = frozenset({"path", "manifest", "manifest_sha256", "content_hash"})
 
 
 def _to_row(record: Any) -> dict:

@@ -38,6 +38,8 @@ _NOT_SLOTS = {"oc", "ai", "nsfw", "discussion", "question", "help", "meme", "new
 # "(your pet)", "(character)": a slot in parentheses names what goes there
 SLOT_LEADS = ("your", "insert", "any", "some", "put", "add", "choose", "enter", "pick", "favorite", "favourite",
               "a", "an", "the", "own", "name", "this")
+# words that open a slot whatever follows: "(your friend)", "(insert text)"
+SLOT_OPENERS = ("your", "insert", "any", "enter", "put", "add", "choose", "pick")
 SLOT_NOUNS = (
     "x", "y", "z", "name", "subject", "object", "animal", "pet", "character", "person", "city", "country", "place",
     "thing", "item", "topic", "brand", "color", "colour", "food", "style", "year", "number", "word", "text", "job",
@@ -60,17 +62,29 @@ def placeholders(prompt: str | None) -> list[str]:
                 and (content.islower() or content.isupper() or content.istitle() or len(words) == 1)):
             out.append(mt.group(0))
     for mt in _PARENS.finditer(prompt):
-        content = mt.group(1).strip()
-        words = re.findall(r"[a-z]+", content)
-        if not content or content != content.lower() or not words or len(content.split()) > 4:
-            if not (len(content) == 1 and content.isalpha()):
-                continue
-        if re.search(r"\d", content):
-            continue
-        if (len(content) == 1 and content.isalpha()) or (
-                words[-1] in SLOT_NOUNS and (len(words) == 1 or words[0] in SLOT_LEADS)):
+        if _is_paren_slot(mt.group(1).strip()):
             out.append(mt.group(0))
     return out
+
+
+def _is_paren_slot(content: str) -> bool:
+    """Parentheses are common in ordinary prompts ("a cat (orange)"), so only clear slot names count:
+    a single letter, "(your friend)" / "(insert text)", "(name here)", a slot noun ("(character)",
+    "(your pet)", "(CITY)"), or capitals of two or more words ("(YOUR NAME)")."""
+    if not content or re.search(r"\d", content):
+        return False
+    if len(content) == 1:
+        return content.isalpha()
+    words = content.split()
+    if len(words) > 4:
+        return False
+    if content.isupper():
+        return len(words) >= 2 or content.lower() in SLOT_NOUNS
+    if content != content.lower() or not re.fullmatch(r"[a-z' ]+", content):
+        return False
+    if words[0] in SLOT_OPENERS and len(words) >= 2:
+        return True
+    return words[-1] == "here" or (words[-1] in SLOT_NOUNS and (len(words) == 1 or words[0] in SLOT_LEADS))
 
 
 def has_placeholder(prompt: str | None) -> bool:

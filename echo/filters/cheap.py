@@ -44,7 +44,8 @@ class Verdict:
 
 @functools.lru_cache(maxsize=32)
 def _keyword_order(keywords: tuple[str, ...]) -> tuple[str, ...]:
-    return tuple(sorted({k.strip().lower() for k in keywords if k and k.strip()}, key=len, reverse=True))
+    # longest first (so "gpt-4o" wins over "4o"); equal lengths alphabetically, so every run names the same one
+    return tuple(sorted({k.strip().lower() for k in keywords if k and k.strip()}, key=lambda k: (-len(k), k)))
 
 
 @functools.lru_cache(maxsize=32)

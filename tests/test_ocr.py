@@ -12,6 +12,7 @@ import pytest
 from PIL import Image, ImageDraw, ImageFont
 
 from echo.media import ocr
+from echo.media.evaluate import box_iou
 
 FONT_DIR = Path("/usr/share/fonts/truetype/dejavu")
 
@@ -97,22 +98,13 @@ def render_chat(prompt: str, *, style: str = "bubble", dark: bool = False, width
     return img.crop((0, 0, width, y)), boxes
 
 
-def iou(a, b) -> float:
-    w = min(a[2], b[2]) - max(a[0], b[0])
-    h = min(a[3], b[3]) - max(a[1], b[1])
-    if w <= 0 or h <= 0:
-        return 0.0
-    inter = w * h
-    return inter / ((a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - inter)
-
-
 def similarity(a: str, b: str) -> float:
     return difflib.SequenceMatcher(None, a.lower(), b.lower()).ratio()
 
 
 def match_boxes(found: list[dict], truth: list[tuple[str, list[int]]]) -> list[float]:
     """Best IoU for every true box, counting a found box only when its role matches."""
-    return [max((iou(f["box"], box) for f in found if f["role"] == role), default=0.0) for role, box in truth]
+    return [max((box_iou(f["box"], box) for f in found if f["role"] == role), default=0.0) for role, box in truth]
 
 
 PROMPTS = [
@@ -178,7 +170,7 @@ def test_text_only_screenshot_has_only_an_output_box():
     got = ocr.transcribe_screenshot(img)
     assert similarity(got["prompt"], PROMPTS[0]) >= 0.95
     assert [b["role"] for b in got["boxes"]] == ["output"]
-    assert iou(got["boxes"][0]["box"], truth[0][1]) >= 0.9
+    assert box_iou(got["boxes"][0]["box"], truth[0][1]) >= 0.9
 
 
 def test_chrome_lines_are_recognised():
@@ -226,7 +218,7 @@ def test_stage_ocrs_screenshots_once_and_stores_crops(config, tmp_path):
         crops = store.query("SELECT * FROM media WHERE parent_url IS NOT NULL ORDER BY crop_box[2]")
         assert [c["url"] for c in crops] == [b["url"] for b in boxes]
         for crop, (role, box) in zip(crops, truth):
-            assert crop["status"] == "ok" and crop["url"].startswith("crop:") and iou(crop["crop_box"], box) >= 0.9
+            assert crop["status"] == "ok" and crop["url"].startswith("crop:") and box_iou(crop["crop_box"], box) >= 0.9
             assert (crop["width"], crop["height"]) == (crop["crop_box"][2] - crop["crop_box"][0],
                                                        crop["crop_box"][3] - crop["crop_box"][1])
             assert (config.path("media_dir") / crop["path"]).is_file()

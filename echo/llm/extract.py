@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import collections
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 
 from echo import schema
@@ -222,6 +222,20 @@ def guard_decision(d: Draft, doc: dict) -> tuple[str, list[str]]:
     return decision, []
 
 
+def _answers(ask: Callable[[list[SampleItem]], Outcome], drafts: list[Draft], step: str,
+             record: Callable[[Outcome], None]) -> Iterator[tuple[Draft, dict]]:
+    """Ask one step about the drafts; yield each draft with its validated answer. A draft without an answer
+    is marked failed at this step (the tree is retried next run)."""
+    out = ask([d.item() for d in drafts])
+    record(out)
+    for d in drafts:
+        doc = out.results.get(d.sample_id)
+        if doc is None:
+            d.failed.add(step)
+            continue
+        yield d, schema.validate(f"llm/{step}", doc)
+
+
 def extract_trees(backend: Backend, trees: Sequence[Tree], *, record: Callable[[Outcome], None],
                   stored_ocr: Callable[[ImageView], dict | None]) -> dict[str, list[Draft]]:
     """Run steps 2-7 over trees. Returns drafts per tree key; a tree whose tree_to_samples call failed is absent.
@@ -289,14 +303,7 @@ def extract_trees(backend: Backend, trees: Sequence[Tree], *, record: Callable[[
     blanks = [d for d in drafts if d.fill_flag and d.prompt and not d.failed]
     for d in blanks:
         d.prompt_fill_blank = d.prompt
-    out = backend.fill_blank([d.item() for d in blanks])
-    record(out)
-    for d in blanks:
-        doc = out.results.get(d.sample_id)
-        if doc is None:
-            d.failed.add("fill_blank")
-            continue
-        schema.validate("llm/fill_blank", doc)
+    for d, doc in _answers(backend.fill_blank, blanks, "fill_blank", record):
         filled = doc["prompt"]
         if doc["confident"] and filled and filled.strip() and not has_placeholder(filled) \
                 and bare_prompt(filled) != bare_prompt(d.prompt_fill_blank):
@@ -307,26 +314,14 @@ def extract_trees(backend: Backend, trees: Sequence[Tree], *, record: Callable[[
 
     # 6. benchmark filter
     ready = [d for d in drafts if not d.failed]
-    out = backend.benchmark_filter([d.item() for d in ready])
-    record(out)
-    for d in ready:
-        doc = out.results.get(d.sample_id)
-        if doc is None:
-            d.failed.add("benchmark_filter")
-            continue
-        d.decision, d.review_targets = guard_decision(d, schema.validate("llm/benchmark_filter", doc))
+    for d, doc in _answers(backend.benchmark_filter, ready, "benchmark_filter", record):
+        d.decision, d.review_targets = guard_decision(d, doc)
 
     # 7. community feedback
     judged = [d for d in drafts if d.feedback_ids]
-    out = backend.feedback([d.item() for d in judged])
-    record(out)
-    for d in judged:
-        doc = out.results.get(d.sample_id)
-        if doc is None:
-            d.failed.add("feedback")
-            continue
+    for d, doc in _answers(backend.feedback, judged, "feedback", record):
         allowed, seen = set(d.feedback_ids), set()
-        for r in schema.validate("llm/feedback", doc)["feedback"]:
+        for r in doc["feedback"]:
             if r["post_id"] in allowed and r["post_id"] not in seen:  # answers about other posts are dropped
                 seen.add(r["post_id"])
                 d.feedback.append({**r, "categories": [c for c in r["categories"] if c in FEEDBACK_CATEGORIES]})

@@ -87,21 +87,22 @@ def phash_distance(a: str, b: str) -> int:
 # --- lookups for other areas ---------------------------------------------------------------------
 
 
+def _stored_file(store, config, url: str, column: str) -> Path | None:
+    row = store.query(f"SELECT {column} AS rel FROM media WHERE url = ? AND status = 'ok'", [url])
+    if not row or not row[0]["rel"]:
+        return None
+    path = config.path("media_dir") / row[0]["rel"]
+    return path if path.is_file() else None
+
+
 def media_path(store, config, url: str) -> Path | None:
     """The stored file of a media URL (status ok and file present), else None."""
-    row = store.query("SELECT path FROM media WHERE url = ? AND status = 'ok'", [url])
-    if not row or not row[0]["path"]:
-        return None
-    path = config.path("media_dir") / row[0]["path"]
-    return path if path.is_file() else None
+    return _stored_file(store, config, url, "path")
 
 
 def thumb_path(store, config, url: str) -> Path | None:
-    row = store.query("SELECT thumb_path FROM media WHERE url = ? AND status = 'ok'", [url])
-    if not row or not row[0]["thumb_path"]:
-        return None
-    path = config.path("media_dir") / row[0]["thumb_path"]
-    return path if path.is_file() else None
+    """The stored thumbnail of a media URL, else None."""
+    return _stored_file(store, config, url, "thumb_path")
 
 
 def media_bytes(store, config, url: str) -> bytes | None:

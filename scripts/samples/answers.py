@@ -51,7 +51,7 @@ def sample_json(tr: Tree, s: SampleSpec, post_id: Callable[[str], str] | None = 
     }
 
 
-def tree_json(b: TreeBuilder, tr: Tree) -> dict:
+def tree_json(b: TreeBuilder, tr: Tree, post_id: Callable[[str], str] | None = None) -> dict:
     entry = {
         "tree_id": tr.tree_id,
         "platform": tr.platform,
@@ -62,7 +62,7 @@ def tree_json(b: TreeBuilder, tr: Tree) -> dict:
         "relevant": tr.relevant,
         "categories": tr.categories,
         "post_ids": [tr.ids[p.key] for p in tr.posts()],
-        "samples": [sample_json(tr, s) for s in tr.samples],
+        "samples": [sample_json(tr, s, post_id) for s in tr.samples],
     }
     if tr.platform == "mastodon" and tr.root.replies:
         entry["context_file"] = f"mastodon/{tr.ids['root']}.context.json"

@@ -161,7 +161,7 @@ def cmd_evaluate(args: argparse.Namespace, config) -> int:
     from pathlib import Path
 
     from echo.cli import _open_store
-    from echo.llm import evaluate as ev
+    from echo import evaluate as ev
 
     answers_path = Path(args.answers) if args.answers else config.path("samples_dir") / "answers.json"
     try:

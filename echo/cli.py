@@ -24,6 +24,7 @@ AREA_COMMANDS = (
     "echo.release.cli",   # freeze, verify, diff, export, forget
     "echo.analyst.cli",   # sql
     "echo.report.cli",    # report
+    "echo.evaluate",      # evaluate (a corpus against its answer key)
 )
 
 

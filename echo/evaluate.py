@@ -1,7 +1,13 @@
-"""Precision and recall of the extraction chain against an answer key (data/samples/answers.json).
+"""Scoring what a run stored against a corpus's answer key (data/samples, tests/data/realistic).
 
-Compares what a run stored (relevance, samples, image roles, feedback) with what the key says each
-tree should give. Works for any backend; `echo-bench evaluate-extractor` prints and writes the report.
+Two reports over the same stored rows. `score_corpus` (`echo-bench evaluate`): prompts found by token F1
+(echo.text), relevance, task, quality, feedback, duplicate groups and samples from trees that are not
+relevant, overall, per tree pattern and per split; `echo-bench evaluate CORPUS_DIR` first imports the corpus
+into a fresh temporary database and runs crawl..dedup on it. `evaluate` (`echo-bench evaluate-extractor`),
+the older per-metric report, compares relevance, samples, image roles and feedback with what the key says
+each tree should give. Both work for any backend.
+
+`evaluate` metrics:
 
 Metrics (each with tp/fp/fn, precision, recall, f1):
 - relevance: trees whose root passed relevance (llm score >= threshold, or prefilter pass) vs `relevant`;
@@ -317,3 +323,376 @@ def summary_rows(report: dict[str, Any]) -> list[tuple[str, float, float, str]]:
         extra = f"acc {m['accuracy']:.3f} n={m['n']}" if "accuracy" in m else f"tp={m['tp']} fp={m['fp']} fn={m['fn']}"
         rows.append((name, m["precision"], m["recall"], extra))
     return rows
+
+
+# --- corpus evaluation (echo-bench evaluate) ------------------------------------------------------------------------
+#
+# Scores any corpus with an answer key (data/samples, tests/data/realistic) overall, per tree pattern and per
+# split. A predicted prompt "is found" when its token F1 (echo.text) with the expected one is >= FOUND_F1; an
+# unfilled template (expected prompt null) is found through prompt_fill_blank.
+
+CORPUS_REPORT_VERSION = "corpus-eval.v1"
+FOUND_F1 = 0.9
+
+
+def _prompt_text(s: dict, template: bool) -> str | None:
+    return s.get("prompt_fill_blank") if template else s.get("prompt")
+
+
+def _prompt_pairs(expected: list[dict], predicted: list[dict]) -> list[tuple[dict, dict, float]]:
+    """One-to-one (expected, predicted, token F1) pairs with F1 >= FOUND_F1, best first."""
+    from echo.text import token_f1
+
+    cands = []
+    for i, e in enumerate(expected):
+        template = e.get("prompt") is None
+        exp = _prompt_text(e, template)
+        if not exp:
+            continue
+        for j, p in enumerate(predicted):
+            got = _prompt_text(p, template)
+            if got:
+                f1 = token_f1(exp, got)
+                if f1 >= FOUND_F1:
+                    cands.append((f1, -i, -j))
+    pairs, used_e, used_p = [], set(), set()
+    for f1, i, j in sorted(cands, reverse=True):
+        if -i in used_e or -j in used_p:
+            continue
+        used_e.add(-i)
+        used_p.add(-j)
+        pairs.append((expected[-i], predicted[-j], f1))
+    return pairs
+
+
+@dataclass
+class Tally:
+    """Counts that add up over trees; metrics() turns them into rates."""
+
+    trees: int = 0
+    prompts: PR = None  # type: ignore[assignment]
+    relevance: PR = None  # type: ignore[assignment]
+    relevance_correct: int = 0
+    task_n: int = 0
+    task_correct: int = 0
+    quality_n: int = 0
+    quality_correct: int = 0
+    fb_true: int = 0
+    fb_judged: int = 0
+    fb_polarity_correct: int = 0
+    fb: PR = None  # type: ignore[assignment]
+    offtopic_samples: int = 0
+
+    def __post_init__(self) -> None:
+        self.prompts, self.relevance, self.fb = PR(), PR(), PR()
+
+    def metrics(self) -> dict[str, Any]:
+        def rate(a: int, b: int) -> float:
+            return round(a / b, 4) if b else 0.0
+
+        return {
+            "trees": self.trees,
+            "prompts": self.prompts.as_dict(),
+            "relevance": {**self.relevance.as_dict(), "accuracy": rate(self.relevance_correct, self.trees)},
+            "task": {"accuracy": rate(self.task_correct, self.task_n), "n": self.task_n},
+            "quality": {"accuracy": rate(self.quality_correct, self.quality_n), "n": self.quality_n},
+            "feedback": {"judged_share": rate(self.fb_judged, self.fb_true), "judged": self.fb_judged, "true": self.fb_true,
+                         "polarity_accuracy": rate(self.fb_polarity_correct, self.fb_judged), **self.fb.as_dict()},
+            "offtopic_samples": self.offtopic_samples,
+        }
+
+
+def duplicate_scores(true_groups: dict[str, list[str]], pred_group: dict[str, str],
+                     members: dict[str, list[str]], matched: dict[str, str]) -> dict[str, Any]:
+    """Group recovery and pairwise precision/recall.
+
+    true_groups: expected group id -> expected sample keys; matched: expected sample key -> predicted sample id;
+    pred_group: predicted sample id -> predicted group id; members: predicted group id -> its sample ids.
+    A true group is recovered when every member has a matched sample, all of them sit in one predicted group,
+    and that group holds no other sample. Pairwise: over pairs of matched expected samples, 'same group' in
+    the key vs in the prediction.
+    """
+    recovered = 0
+    for keys in true_groups.values():
+        got = [matched.get(k) for k in keys]
+        if None in got:
+            continue
+        gids = {pred_group.get(s) for s in got}
+        if len(gids) == 1 and None not in gids and set(members.get(gids.pop(), [])) <= set(got):
+            recovered += 1
+    group_of = {k: g for g, keys in true_groups.items() for k in keys}
+    keys = sorted(matched)
+    pairs = PR()
+    for a in range(len(keys)):
+        for b in range(a + 1, len(keys)):
+            ka, kb = keys[a], keys[b]
+            same_true = ka in group_of and group_of.get(kb) == group_of[ka]
+            ga, gb = pred_group.get(matched[ka]), pred_group.get(matched[kb])
+            same_pred = ga is not None and ga == gb
+            pairs.tp += same_true and same_pred
+            pairs.fp += same_pred and not same_true
+            pairs.fn += same_true and not same_pred
+    return {"groups": len(true_groups), "recovered": recovered,
+            "recovered_share": round(recovered / len(true_groups), 4) if true_groups else 0.0,
+            "pairwise": pairs.as_dict()}
+
+
+def score_corpus(store: Store, answers: dict[str, Any], *, threshold: int = 4, backend: str | None = None,
+                 max_examples: int = 25) -> dict[str, Any]:
+    """The corpus evaluation: prompts (token F1), relevance, task, quality, feedback, duplicate groups and samples
+    from trees that are not relevant; overall, per pattern and per split."""
+    trees = answers["trees"]
+    keys = {(t["platform"], t["root_post_id"]) for t in trees}
+    got = _stored(store, keys, threshold)
+    samples_by_tree: dict[tuple[str, str], list[dict]] = defaultdict(list)
+    for s in got["samples"]:
+        samples_by_tree[(s["platform"], s["root_id"])].append(s)
+    all_fb = store.query("SELECT platform, post_id, polarity FROM feedback")
+    pred_fb: dict[tuple[str, str], set[str]] = defaultdict(set)
+    for f in all_fb:
+        pred_fb[(f["platform"], f["post_id"])].add(f["polarity"])
+    dup_rows = store.query("SELECT sample_id, group_id FROM duplicates")
+    pred_group = {r["sample_id"]: r["group_id"] for r in dup_rows}
+    members: dict[str, list[str]] = defaultdict(list)
+    for r in dup_rows:
+        members[r["group_id"]].append(r["sample_id"])
+
+    tree_of_post = {(t["platform"], pid): t for t in trees for pid in t.get("post_ids") or [t["root_post_id"]]}
+    true_fb: dict[tuple[str, str], dict] = {}
+    for t in trees:
+        for e in t["samples"]:
+            for f in e.get("feedback") or []:
+                true_fb[(t["platform"], f["post_id"])] = f
+
+    overall = Tally()
+    per_pattern: dict[str, Tally] = defaultdict(Tally)
+    per_split: dict[str, Tally] = defaultdict(Tally)
+    examples: dict[str, list] = defaultdict(list)
+    matched: dict[str, str] = {}  # expected sample ('tree_id#index') -> predicted sample_id
+    key_split: dict[str, str] = {}
+    true_groups: dict[str, dict[str, list[str]]] = defaultdict(lambda: defaultdict(list))  # split -> group -> keys
+
+    def note(kind: str, item: dict) -> None:
+        if len(examples[kind]) < max_examples:
+            examples[kind].append(item)
+
+    def buckets(t: dict) -> list[Tally]:
+        return [overall, per_pattern[t.get("pattern") or "-"], per_split[t.get("split") or "-"]]
+
+    for t in trees:
+        key = (t["platform"], t["root_post_id"])
+        expected, predicted = t["samples"], samples_by_tree.get(key, [])
+        pred_rel = key in got["passed"]
+        pairs = _prompt_pairs(expected, predicted)
+        found_e = {id(e) for e, _, _ in pairs}
+        found_p = {id(p) for _, p, _ in pairs}
+        rest = _match([e for e in expected if id(e) not in found_e], [p for p in predicted if id(p) not in found_p])
+        all_pairs = [(e, p) for e, p, _ in pairs] + rest
+        for bucket in buckets(t):
+            bucket.trees += 1
+            bucket.relevance.sets({1} if pred_rel else set(), {1} if t["relevant"] else set())
+            bucket.relevance_correct += pred_rel == bool(t["relevant"])
+            bucket.prompts.tp += len(pairs)
+            bucket.prompts.fn += sum(1 for e in expected if _prompt_text(e, e.get("prompt") is None)) - len(pairs)
+            bucket.prompts.fp += sum(1 for p in predicted if p.get("prompt") or p.get("prompt_fill_blank")) - len(found_p)
+            for e, p in all_pairs:
+                if e.get("task"):
+                    bucket.task_n += 1
+                    bucket.task_correct += e["task"] == p.get("task")
+                bucket.quality_n += 1
+                bucket.quality_correct += e.get("quality") == p.get("quality")
+            if not t["relevant"]:
+                bucket.offtopic_samples += len(predicted)
+        if pred_rel != bool(t["relevant"]):
+            note("relevance_wrong", {"tree": t.get("tree_id"), "pattern": t.get("pattern"), "expected": t["relevant"]})
+        for e in expected:
+            if id(e) not in found_e:
+                best = max((token_f1_safe(e, p) for p in predicted), default=None)
+                note("prompt_missed", {"tree": t.get("tree_id"), "pattern": t.get("pattern"), "expected": e.get("prompt")
+                                       or e.get("prompt_fill_blank"), "best_token_f1": best})
+        if not t["relevant"] and predicted:
+            note("offtopic_sample", {"tree": t.get("tree_id"), "pattern": t.get("pattern"),
+                                     "prompt": predicted[0].get("prompt")})
+        tree_key = t.get("tree_id") or t["root_post_id"]
+        for e, p in all_pairs:
+            matched[f"{tree_key}#{expected.index(e)}"] = p["sample_id"]
+        for i, e in enumerate(expected):
+            key_split[f"{tree_key}#{i}"] = t.get("split") or "-"
+            if e.get("duplicate_group"):
+                true_groups["overall"][e["duplicate_group"]].append(f"{tree_key}#{i}")
+                true_groups[t.get("split") or "-"][e["duplicate_group"]].append(f"{tree_key}#{i}")
+
+    for fkey, f in true_fb.items():
+        t = tree_of_post.get(fkey)
+        got_pol = pred_fb.get(fkey, set())
+        for bucket in (buckets(t) if t else [overall]):
+            bucket.fb_true += 1
+            if got_pol:
+                bucket.fb_judged += 1
+                bucket.fb_polarity_correct += f["polarity"] in got_pol
+        if f["polarity"] not in got_pol:
+            note("feedback_wrong", {"post_id": fkey[1], "expected": f["polarity"], "got": sorted(got_pol)})
+    for fkey, pols in pred_fb.items():
+        t = tree_of_post.get(fkey)
+        if t is None or not pols - {"neutral"}:
+            continue
+        for bucket in buckets(t):
+            if fkey in true_fb:
+                bucket.fb.tp += 1
+            else:
+                bucket.fb.fp += 1
+    for fkey in true_fb:
+        if not pred_fb.get(fkey, set()) - {"neutral"}:
+            t = tree_of_post.get(fkey)
+            for bucket in (buckets(t) if t else [overall]):
+                bucket.fb.fn += 1
+
+    def with_dups(tally: Tally, split: str) -> dict[str, Any]:
+        m = tally.metrics()
+        scope = {k: v for k, v in matched.items() if split == "overall" or key_split[k] == split}
+        m["duplicates"] = duplicate_scores(true_groups[split], pred_group, members, scope)
+        return m
+
+    return {
+        "version": CORPUS_REPORT_VERSION,
+        "computed_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+        "backend": backend or (", ".join(sorted({s["extractor"] for s in got["samples"]})) or "-"),
+        "extractors": sorted({f"{s['extractor']} {s['extractor_version']}" for s in got["samples"]}),
+        "found_token_f1": FOUND_F1,
+        "counts": {
+            "trees": len(trees), "trees_relevant": sum(1 for t in trees if t["relevant"]),
+            "trees_stored": len(keys & got["present"]),
+            "samples_expected": sum(len(t["samples"]) for t in trees), "samples_stored": len(got["samples"]),
+            "feedback_expected": len(true_fb),
+            "duplicate_groups_expected": len(true_groups["overall"]),
+        },
+        "overall": with_dups(overall, "overall"),
+        "per_pattern": {k: per_pattern[k].metrics() for k in sorted(per_pattern)},
+        "per_split": {k: with_dups(per_split[k], k) for k in sorted(per_split)},
+        "examples": dict(examples),
+    }
+
+
+def token_f1_safe(e: dict, p: dict) -> float:
+    from echo.text import token_f1
+
+    template = e.get("prompt") is None
+    return round(token_f1(_prompt_text(e, template), _prompt_text(p, template)), 3)
+
+
+def corpus_table(report: dict[str, Any]) -> str:
+    """A readable table of a corpus report: overall, per split, per pattern."""
+    head = (f"{'':<20}{'trees':>6}{'prompt P':>10}{'R':>7}{'F1':>7}{'rel P':>8}{'R':>7}{'acc':>7}{'task':>7}{'qual':>7}"
+            f"{'fb judged':>10}{'pol acc':>9}{'fb F1':>7}{'dup rec':>9}{'offtopic':>9}")
+    lines = [f"backend: {report['backend']}  (prompt found at token F1 >= {report['found_token_f1']})", head,
+             "-" * len(head)]
+
+    def row(name: str, m: dict) -> str:
+        d = m.get("duplicates")
+        dup = f"{d['recovered']}/{d['groups']}" if d else "-"
+        return (f"{name:<20}{m['trees']:>6}{m['prompts']['precision']:>10.3f}{m['prompts']['recall']:>7.3f}"
+                f"{m['prompts']['f1']:>7.3f}{m['relevance']['precision']:>8.3f}{m['relevance']['recall']:>7.3f}"
+                f"{m['relevance']['accuracy']:>7.3f}"
+                f"{m['task']['accuracy']:>7.3f}{m['quality']['accuracy']:>7.3f}{m['feedback']['judged_share']:>10.3f}"
+                f"{m['feedback']['polarity_accuracy']:>9.3f}{m['feedback']['f1']:>7.3f}{dup:>9}{m['offtopic_samples']:>9}")
+
+    lines.append(row("overall", report["overall"]))
+    for k, m in report["per_split"].items():
+        lines.append(row(f"split {k}", m))
+    lines.append("")
+    for k, m in report["per_pattern"].items():
+        lines.append(row(k, m))
+    return "\n".join(lines)
+
+
+# --- echo-bench evaluate ----------------------------------------------------------------------------------------------
+
+SKIPPED_STAGES = ("cluster", "freeze", "publish", "report")
+
+
+class EvaluateError(ValueError):
+    """A corpus or backend that cannot be evaluated (clear message for the CLI)."""
+
+
+def run_corpus(config, corpus: Path, answers: dict[str, Any], backend: str, workdir: Path) -> Store:
+    """Import `corpus` into a fresh database under `workdir` and run crawl..dedup on it; the open store."""
+    import copy
+    import dataclasses
+
+    from echo import pipeline
+    from echo.config import SourceConfig
+
+    if backend not in ("rules", "llm"):
+        raise EvaluateError(f"unknown backend {backend!r}: rules or llm")
+    cfg = copy.deepcopy(config)
+    cfg.base_dir = str(workdir)
+    for f in dataclasses.fields(cfg.paths):
+        setattr(cfg.paths, f.name, str(workdir / f.name))
+    cfg.paths.db = str(workdir / "echo.duckdb")
+    cfg.paths.samples_dir = str(corpus)
+    cfg.sources = [SourceConfig(name="corpus", kind="import", paths=[str(corpus)])]
+    prefix = answers.get("media_url_prefix")
+    cfg.media.url_map = {prefix: str(corpus / "media") + "/"} if prefix else {}
+    if backend == "rules":
+        cfg.llm.base_url = ""
+    elif not (cfg.llm.base_url or "").strip():
+        raise EvaluateError("--backend llm needs an OpenAI-compatible endpoint: set ECHO_LLM_BASE_URL")
+    store = Store(cfg.path("db"))
+    pipeline.refresh(cfg, store, skip=SKIPPED_STAGES)
+    return store
+
+
+def cmd_evaluate_corpus(args, config) -> int:
+    import sys
+    import tempfile
+
+    from echo.cli import _open_store
+
+    corpus = Path(args.corpus) if args.corpus else None
+    answers_path = Path(args.answers) if args.answers else (corpus / "answers.json" if corpus
+                                                            else config.path("samples_dir") / "answers.json")
+    try:
+        answers = load_answers(answers_path)
+        if corpus is not None:
+            if not corpus.is_dir():
+                raise EvaluateError(f"{corpus} is not a folder")
+            with tempfile.TemporaryDirectory(prefix="echo-evaluate-") as tmp:
+                store = run_corpus(config, corpus.resolve(), answers, args.backend, Path(tmp))
+                try:
+                    report = score_corpus(store, answers, threshold=config.filter.relevance_threshold)
+                finally:
+                    store.close()
+            report["backend"] = args.backend if args.backend == "rules" else f"llm {config.llm.model}"
+            report["corpus"] = str(corpus)
+        else:
+            if args.db:
+                config.paths.db = str(Path(args.db).resolve())
+            with _open_store(config, read_only=True) as store:
+                report = score_corpus(store, answers, threshold=config.filter.relevance_threshold)
+            report["db"] = str(config.path("db"))
+    except (AnswerKeyError, EvaluateError) as e:
+        print(f"echo-bench evaluate: {e}", file=sys.stderr)
+        return 2
+    report["answers"] = str(answers_path)
+    out = Path(args.out) if args.out else config.path("reports_dir") / "corpus_eval.json"
+    write_report(report, out)
+    if args.json:
+        print(json.dumps(report, indent=2, default=str, ensure_ascii=False))
+    else:
+        print(corpus_table(report))
+        print(f"report: {out}")
+    return 0
+
+
+def register(sub) -> None:
+    e = sub.add_parser("evaluate", help="score a corpus with an answer key: prompts, relevance, feedback, duplicates",
+                       description="With CORPUS_DIR: import it into a fresh temporary database, run crawl..dedup and "
+                                   "score it. Without: score an existing database (--db) against --answers.")
+    e.add_argument("corpus", nargs="?", help="corpus folder (platform subfolders, media/, answers.json)")
+    e.add_argument("--answers", help="answer key (default: CORPUS_DIR/answers.json, else <samples_dir>/answers.json)")
+    e.add_argument("--db", help="database to score when no CORPUS_DIR is given (default: the configured one)")
+    e.add_argument("--backend", choices=("rules", "llm"), default="rules",
+                   help="extraction backend for a fresh run: rules (offline) or llm (ECHO_LLM_BASE_URL)")
+    e.add_argument("--out", help="report file (default: <reports_dir>/corpus_eval.json)")
+    e.add_argument("--json", action="store_true", help="print the whole report as JSON")
+    e.set_defaults(func=cmd_evaluate_corpus)

@@ -29,7 +29,7 @@ import json
 import re
 from collections import defaultdict
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
@@ -370,8 +370,8 @@ class Tally:
     """Counts that add up over trees; metrics() turns them into rates."""
 
     trees: int = 0
-    prompts: PR = None  # type: ignore[assignment]
-    relevance: PR = None  # type: ignore[assignment]
+    prompts: PR = field(default_factory=PR)
+    relevance: PR = field(default_factory=PR)
     relevance_correct: int = 0
     task_n: int = 0
     task_correct: int = 0
@@ -380,11 +380,8 @@ class Tally:
     fb_true: int = 0
     fb_judged: int = 0
     fb_polarity_correct: int = 0
-    fb: PR = None  # type: ignore[assignment]
+    fb: PR = field(default_factory=PR)
     offtopic_samples: int = 0
-
-    def __post_init__(self) -> None:
-        self.prompts, self.relevance, self.fb = PR(), PR(), PR()
 
     def metrics(self) -> dict[str, Any]:
         def rate(a: int, b: int) -> float:

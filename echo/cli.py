@@ -20,7 +20,8 @@ from echo.config import ConfigError, load_config
 
 AREA_COMMANDS = (
     "echo.commands.sources",   # import, crawl, sources
-    "echo.commands.llm",       # review, evaluate-extractor
+    "echo.commands.review",    # review
+    "echo.commands.evaluate",  # evaluate, evaluate-extractor
     "echo.commands.media",     # media
     "echo.commands.release",   # freeze, verify, diff, export, forget, releases
     "echo.commands.analyst",   # sql

@@ -4,12 +4,18 @@
   spaces; bare also drops edge punctuation). Extraction uses it to tell whether a prompt is verbatim in a post
   and to merge samples; evaluation to compare prompts with an answer key.
 - `placeholders` / `has_placeholder`: fill-in-the-blank slots in a prompt.
+- `tokens` / `token_f1`: word tokens for scoring prompts; Chinese, Japanese and Korean text has no spaces
+  between words, so every CJK character (Han, kana, Hangul) is a token of its own. HTML escapes are undone
+  first and the text is NFKC-normalized (full-width letters and digits become ASCII).
 - The exact-duplicate key of dedup is stricter and lives in echo.dedup.normalize (`exact_dedup_text`).
 """
 
 from __future__ import annotations
 
+import html
 import re
+import unicodedata
+from collections import Counter
 
 _QUOTES = str.maketrans({"“": '"', "”": '"', "„": '"', "‘": "'", "’": "'", "`": "'", "«": '"', "»": '"'})
 _SPACE = re.compile(r"\s+")
@@ -89,3 +95,31 @@ def _is_paren_slot(content: str) -> bool:
 
 def has_placeholder(prompt: str | None) -> bool:
     return bool(placeholders(prompt))
+
+
+# --- tokens -------------------------------------------------------------------------------------------
+
+# Hiragana, katakana, CJK radicals/symbols, extension A, unified ideographs, compatibility ideographs, Hangul.
+_CJK_RANGES = "\u2e80-\u2fdf\u3040-\u30ff\u3100-\u312f\u31f0-\u31ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\uac00-\ud7af"
+_TOKEN = re.compile(f"[{_CJK_RANGES}]|[^\\W_{_CJK_RANGES}]+")
+
+
+def tokens(text: str | None) -> list[str]:
+    """Lower-cased word tokens, each CJK character one token; punctuation and spacing are not tokens."""
+    if not text:
+        return []
+    text = unicodedata.normalize("NFKC", html.unescape(text)).lower()
+    return _TOKEN.findall(text)
+
+
+def token_f1(a: str | None, b: str | None) -> float:
+    """F1 of the two texts' token multisets (1.0 for two texts without tokens, 0.0 when only one has none)."""
+    ta, tb = Counter(tokens(a)), Counter(tokens(b))
+    if not ta and not tb:
+        return 1.0
+    common = sum((ta & tb).values())
+    if not common:
+        return 0.0
+    precision = common / sum(tb.values())
+    recall = common / sum(ta.values())
+    return 2 * precision * recall / (precision + recall)

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from echo import pipeline
-from echo.llm import evaluate as ev
+from echo import evaluate as ev
 from echo.store import Store
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -7,7 +7,7 @@ import json
 import pytest
 
 from echo.cli import main
-from echo.llm import evaluate as ev
+from echo import evaluate as ev
 from echo.records import Feedback, ImageRole, Post, Relevance, Sample
 
 U = "https://echo-samples.invalid/media/"

@@ -1,0 +1,41 @@
+"""echo.text: the tokenizer and token F1 the evaluators compare prompts with."""
+
+from __future__ import annotations
+
+import pytest
+
+from echo.text import token_f1, tokens
+
+
+def test_words_are_lower_cased_and_punctuation_is_dropped():
+    assert tokens("A Fox & a HARE, watercolor!") == ["a", "fox", "a", "hare", "watercolor"]
+    assert tokens("3D-printed diorama (1:1)") == ["3d", "printed", "diorama", "1", "1"]
+    assert tokens("") == [] and tokens(None) == []
+
+
+def test_html_escapes_and_full_width_forms_are_normalized():
+    assert tokens("Command &amp; Conquer &lt;h1&gt;") == ["command", "conquer", "h1"]
+    assert tokens("ＡＢＣ１２３") == ["abc123"]
+
+
+def test_cjk_text_is_one_token_per_character():
+    assert tokens("将照片转换成Q版3D人物") == ["将", "照", "片", "转", "换", "成", "q", "版", "3d", "人", "物"]
+    assert tokens("桜の下で本を読む柴犬") == ["桜", "の", "下", "で", "本", "を", "読", "む", "柴", "犬"]
+    assert tokens("한국어 프롬프트") == ["한", "국", "어", "프", "롬", "프", "트"]
+
+
+def test_mixed_script_keeps_latin_words_whole():
+    assert tokens("用ChatGPT做的 prompt：可爱的corgi") == ["用", "chatgpt", "做", "的", "prompt", "可", "爱", "的", "corgi"]
+
+
+def test_token_f1():
+    assert token_f1("a red fox", "A red fox.") == 1.0
+    assert token_f1("a b c d", "a b c") == pytest.approx(2 * 1.0 * 0.75 / 1.75)
+    assert token_f1("a b", "c d") == 0.0
+    assert token_f1("", "") == 1.0 and token_f1("a", "") == 0.0
+    # a count matters: a repeated token matches once per occurrence
+    assert token_f1("a a b", "a b b") == pytest.approx(2 / 3)
+    # CJK: one changed character out of ten is still a close match; whitespace does not matter
+    zh = "桜の下で本を読む柴犬"
+    assert token_f1(zh, zh.replace("柴", "秋")) == pytest.approx(0.9)
+    assert token_f1(zh, " ".join(zh)) == 1.0

@@ -32,6 +32,7 @@ AREA_COMMANDS = (
 def cmd_refresh(args: argparse.Namespace, config) -> int:
     from echo import pipeline
     from echo.progress import print_run_summary
+    from echo.run import stage_name
 
     if args.release:
         config.release.freeze_on_refresh = True
@@ -44,18 +45,19 @@ def cmd_refresh(args: argparse.Namespace, config) -> int:
             print(f"echo-bench: {e}", file=sys.stderr)
             print("echo-bench: the run row records the failure: echo-bench runs --last", file=sys.stderr)
             return 1
-        print_run_summary(store, ctx.run_id)
+        print_run_summary(store, ctx.run_id, [stage_name(s) for s in pipeline.selected_stages(args.only, args.skip)])
     return 0
 
 
 def cmd_runs(args: argparse.Namespace, config) -> int:
+    from echo.progress import status_line
+
     with open_store(config) as store:
         rows = store.query(
-            "SELECT run_id, status, failed_stage, started_at, finished_at, trigger, error, stage_stats "
+            "SELECT run_id, status, failed_stage, started_at, finished_at, trigger, error, problems, stage_stats "
             "FROM runs ORDER BY started_at DESC LIMIT ?", [1 if args.last else args.limit])
     for r in rows:
-        print(f"{r['run_id']}  {r['status']:<7} {r['trigger'] or '':<8} {r['started_at']:%Y-%m-%d %H:%M:%S}"
-              + (f"  failed at {r['failed_stage']}: {r['error']}" if r["failed_stage"] else ""))
+        print(f"{r['started_at']:%Y-%m-%d %H:%M:%S}  {r['trigger'] or '':<8} {status_line(r)}")
         if args.last or args.verbose:
             print(json.dumps(json.loads(r["stage_stats"] or "{}"), indent=2))
     return 0

@@ -98,14 +98,20 @@ class LLM:
     concurrency: int = 8
     requests_per_minute: int = 500
     tokens_per_minute: int = 200_000
-    timeout_s: float = 120.0
+    timeout_s: float = 60.0  # one request, connection to last byte
     max_retries: int = 4
+    stage_deadline_s: float = 3600.0  # a pipeline stage stops asking after this long; the rest is asked next run
+    breaker_failures: int = 10  # failed calls in a row that stop every call for the rest of the run
     temperature: float = 0.0
     json_schema_mode: str = "auto"  # auto | json_schema | json_object
     send_images: bool = True
     relevance_batch_size: int = 10  # posts per relevance call
     max_tree_posts: int = 150  # a tree sent to tree_to_samples keeps its root and earliest posts
     image_max_side: int = 1024  # images are downscaled to this before they are sent (tokens)
+    # step -> "low" | "high" | "auto" (OpenAI's detail level); e.g. { image_roles = "low" } for steps that only
+    # need to tell images apart: a low-detail image costs 85 tokens instead of ~765
+    image_detail: dict[str, str] = field(default_factory=dict)
+    relevance_thread_posts: int = 8  # replies and quotes shown with a thread's first post when its relevance is scored
     backoff_base_s: float = 1.0  # first retry wait after 429/5xx without Retry-After; doubles each retry
 
 

@@ -62,7 +62,8 @@ def finish_run(ctx: RunContext, *, failed_stage: str | None = None, error: BaseE
     row = {
         "run_id": ctx.run_id,
         "finished_at": dt.datetime.now(dt.UTC),
-        "status": "failed" if failed_stage else "ok",
+        "status": "failed" if failed_stage else ("degraded" if ctx.degraded else "ok"),
+        "problems": ctx.degraded or None,
         "failed_stage": failed_stage,
         "error": ("".join(traceback.format_exception_only(type(error), error)).strip() if error else None),
         "stage_stats": ctx.stats_json(),

@@ -108,10 +108,15 @@ class RunContext:
     seconds: dict[str, float] = field(default_factory=dict)
     progress: bool = False  # show progress bars (CLI); quiet under Prefect
     resources: RunResources = None  # type: ignore[assignment]  # made in __post_init__
+    # stage -> what did not get done this run and is retried next run: the run ends "degraded", not "ok"
+    degraded: dict[str, list[str]] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         if self.resources is None:
             self.resources = RunResources(self.config, self.store)
+
+    def degrade(self, stage: str, reason: str) -> None:
+        self.degraded.setdefault(stage, []).append(reason)
 
     def stage_stats(self, stage: str) -> StageStats:
         return self.stats.setdefault(stage, StageStats())

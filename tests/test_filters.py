@@ -47,13 +47,22 @@ def test_tree_judgement_uses_root_and_author_thread():
     assert v["b1"].passed and v["b1"].reason == "keyword:chatgpt@tree"
     assert v["a3"].passed
 
-    # Another author's mention does not make the tree about a model.
+    # A model named only by another user's reply keeps the tree for the relevance judge, which decides what the
+    # thread is about; a tree that names no model anywhere stays out.
     posts2 = [
         cheap.TreePost(post_id="r", text="my cat sleeping", author="alice", root_id="r", n_images=1),
-        cheap.TreePost(post_id="b1", text="try this with 4o", author="bob", parent_id="r", root_id="r"),
+        cheap.TreePost(post_id="b1", text="is this 4o?", author="bob", parent_id="r", root_id="r"),
     ]
     v2 = cheap.judge_tree(posts2, keywords=KW, min_chars=3)
-    assert v2 == {"r": cheap.Verdict(False, "no_keyword"), "b1": cheap.Verdict(False, "no_keyword")}
+    assert v2 == {"r": cheap.Verdict(True, "keyword:4o@reply"), "b1": cheap.Verdict(True, "keyword:4o@tree")}
+    v3 = cheap.judge_tree(posts2[:1] + [cheap.TreePost(post_id="b1", text="so cute", author="bob", parent_id="r",
+                                                         root_id="r")], keywords=KW, min_chars=3)
+    assert v3 == {"r": cheap.Verdict(False, "no_keyword"), "b1": cheap.Verdict(False, "no_keyword")}
+    # a post of another tree quoting this one counts too
+    quote = cheap.TreePost(post_id="z", text="ChatGPT's new image model did this", author="carol", quoted_id="r",
+                           root_id="z")
+    v4 = cheap.judge_tree(posts2[:1], keywords=KW, min_chars=3, quoting=[quote])
+    assert v4 == {"r": cheap.Verdict(True, "keyword:chatgpt@quote")}
 
 
 def test_quote_passes_on_the_quoted_post_and_orphans_on_their_own_text():
@@ -114,3 +123,17 @@ def test_filter_stage_on_a_store_is_idempotent_and_rejudges_grown_trees(config, 
     assert rows["b2"] == (False, "short_text")
     assert stats["rejudged_passed"] == 2 and store.count("relevance") == 6
     assert _run(config, store)["judged"] == 0
+
+
+def test_a_later_quote_naming_the_model_rejudges_the_quoted_tree(config, store):
+    store.upsert("posts", [_post("r", "look at this poster", "alice"), _post("b1", "so good", "bob", parent="r", minute=1)])
+    _run(config, store)
+    assert store.query("SELECT post_id, passed FROM relevance WHERE judge = 'cheap' ORDER BY post_id") == [
+        {"post_id": "b1", "passed": False}, {"post_id": "r", "passed": False}]
+    quote = _post("q", "4o image gen keeps getting better", "carol", root="q", minute=5)
+    quote.quoted_id = "r"
+    store.upsert("posts", [quote])
+    stats = _run(config, store)
+    rows = {r["post_id"]: (r["passed"], r["reason"]) for r in store.query("SELECT * FROM relevance WHERE judge = 'cheap'")}
+    assert rows == {"r": (True, "keyword:4o@quote"), "b1": (True, "keyword:4o@tree"), "q": (True, "keyword:4o@root")}
+    assert stats["rejudged_passed"] == 2

@@ -61,7 +61,7 @@ def test_chain_fills_samples_roles_feedback_and_rerun_makes_no_calls(store, conf
 
         rel = {r["post_id"]: r for r in store.query("SELECT * FROM relevance WHERE judge = 'llm'")}
         assert set(rel) == {"1", "9"}  # roots only; replies are judged with their root
-        assert rel["1"]["score"] == 5 and rel["1"]["passed"] and rel["1"]["prompt_version"] == "relevance.v1"
+        assert rel["1"]["score"] == 5 and rel["1"]["passed"] and rel["1"]["prompt_version"] == "relevance.v2"
         assert rel["9"]["score"] == 1 and not rel["9"]["passed"]
 
         (s,) = store.records("samples")
@@ -71,7 +71,7 @@ def test_chain_fills_samples_roles_feedback_and_rerun_makes_no_calls(store, conf
         assert s.evidence_post_ids == ["1", "2"]
         assert s.benchmark_decision == "benchmark" and s.review_targets == []
         assert s.extractor == "llm:gpt-4o-mini"
-        assert s.extractor_version == ("tree_to_samples.v1+image_roles.v1+screenshot.v1+fill_blank.v1"
+        assert s.extractor_version == ("tree_to_samples.v2+image_roles.v1+screenshot.v1+fill_blank.v2"
                                        "+benchmark_filter.v1+feedback.v1")
         roles = {r.url: r for r in store.records("image_roles")}
         assert roles[corpus["in"]].role == "input" and roles[corpus["out"]].role == "output"

@@ -107,7 +107,7 @@ def test_dedup_images_by_url_sha_and_phash():
 
 def test_templates_are_versioned_and_render():
     v = prompts.versions()
-    assert v["relevance"] == "relevance.v1" and set(v) == set(prompts.STEPS)
+    assert v["relevance"] == "relevance.v2" and set(v) == set(prompts.STEPS)
     system, user = prompts.template("relevance").render(target_model="m", n=1, posts="<post>")
     assert "Step: relevance" in system and "DATA" in system and "<post>" in user
 
@@ -119,12 +119,12 @@ def test_strict_schema_keeps_structure_only():
     assert "maxItems" not in item["properties"]["keywords"] and "$schema" not in s
 
 
-def test_extractor_version_joins_stage_versions():
+def test_extractor_version_joins_step_versions():
     class B:
         def versions(self):
             return prompts.versions()
 
-    assert extractor_version(B()).startswith("tree_to_samples.v1+image_roles.v1+")
+    assert extractor_version(B()).startswith("tree_to_samples.v2+image_roles.v1+")
 
 
 def test_one_post_listing_several_prompts_anchors_one_sample_each():

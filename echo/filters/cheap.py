@@ -2,8 +2,10 @@
 
 A post passes when its text is long enough (posts with images may be short), its language is allowed
 (when an allow-list is configured) and its tree mentions a model name from config.filter.keywords.
-The keyword rule is tree-aware: a root matches when it, or a post of its author's own thread (the
-author replying to themself down from the root), mentions a model; replies are judged with their root.
+The keyword rule is tree-aware: a root matches when it, a post of its author's own thread, any reply in
+its tree, a post it quotes, or a post quoting one of the tree's posts mentions a model (people often name
+the model only when they answer: "which model is this?" "4o"); replies are judged with their root. Which
+model it is, and whether that is the target, is the relevance judge's decision, not this filter's.
 """
 
 from __future__ import annotations
@@ -110,9 +112,12 @@ def author_thread(tree: Mapping[str, TreePost], root_id: str) -> list[TreePost]:
 
 
 def tree_keyword(tree: Mapping[str, TreePost], root_id: str, keywords: Sequence[str],
-                 quoted: Mapping[str, TreePost] | None = None) -> tuple[str, str] | None:
-    """(keyword, where) when the root's author thread (or a post it quotes) mentions a model."""
-    for p in author_thread(tree, root_id):
+                 quoted: Mapping[str, TreePost] | None = None,
+                 quoting: Sequence[TreePost] = ()) -> tuple[str, str] | None:
+    """(keyword, where) when the tree mentions a model: the root's author thread first, then what it quotes,
+    then any other reply, then posts quoting the tree."""
+    thread = author_thread(tree, root_id)
+    for p in thread:
         kw = matched_keyword(p.text, keywords)
         if kw:
             return kw, "root" if p.post_id == root_id else "author_thread"
@@ -121,18 +126,34 @@ def tree_keyword(tree: Mapping[str, TreePost], root_id: str, keywords: Sequence[
             kw = matched_keyword(q.text, keywords)
             if kw:
                 return kw, "quoted"
+    in_thread = {p.post_id for p in thread}
+    for p in tree.values():
+        if p.post_id in in_thread:
+            continue
+        kw = matched_keyword(p.text, keywords)
+        if kw:
+            return kw, "reply"
+        q = (quoted or {}).get(p.quoted_id or "")
+        if q is not None and (kw := matched_keyword(q.text, keywords)):
+            return kw, "quoted"
+    for p in quoting:
+        kw = matched_keyword(p.text, keywords)
+        if kw:
+            return kw, "quote"
     return None
 
 
 def judge_tree(posts: Iterable[TreePost], *, keywords: Sequence[str], min_chars: int,
-               languages: Sequence[str] = (), quoted: Mapping[str, TreePost] | None = None) -> dict[str, Verdict]:
-    """Verdicts for every post of one reply tree (all posts share a root_id).
+               languages: Sequence[str] = (), quoted: Mapping[str, TreePost] | None = None,
+               quoting: Sequence[TreePost] = ()) -> dict[str, Verdict]:
+    """Verdicts for every post of one reply tree (all posts share a root_id). `quoted`: posts the tree's posts
+    quote; `quoting`: posts of other trees that quote one of this tree's posts.
 
     A reply whose root is not among the posts (an orphan fetched as context) is judged by its own text.
     """
     by_id = {p.post_id: p for p in posts}
     roots = {p.root_id or p.post_id for p in by_id.values()}
-    tree_match = {r: tree_keyword(by_id, r, keywords, quoted) for r in roots if r in by_id}
+    tree_match = {r: tree_keyword(by_id, r, keywords, quoted, quoting) for r in roots if r in by_id}
     out: dict[str, Verdict] = {}
     for p in by_id.values():
         if not text_long_enough(p.text, p.n_images, min_chars):

@@ -73,13 +73,15 @@ class ImageView:
 
 @dataclass(frozen=True)
 class RelevanceItem:
-    """Score one post. `context` holds the root/parent posts a reply answers to (may be empty)."""
+    """Score one post. `context` holds the root/parent posts a reply answers to (may be empty); `thread` holds
+    replies and quotes of the post's thread, which can show what a post that names no model is about."""
 
     key: str
     platform: str
     post: PostView
     context: tuple[PostView, ...] = ()
     images: tuple[ImageView, ...] = ()
+    thread: tuple[PostView, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -146,15 +148,25 @@ class Outcome:
     cache_hits: int = 0
     tokens_in: int = 0
     tokens_out: int = 0
+    # why the backend stopped asking before every item was answered: "deadline" (the stage's time is up;
+    # the rest is asked next run) or "unavailable" (the endpoint failed too many times in a row)
+    stopped: str | None = None
+    stop_reason: str | None = None
 
     def merge(self, other: Outcome) -> Outcome:
         self.results.update(other.results)
         self.failures.extend(other.failures)
+        self.stopped = self.stopped or other.stopped
+        self.stop_reason = self.stop_reason or other.stop_reason
         self.calls += other.calls
         self.cache_hits += other.cache_hits
         self.tokens_in += other.tokens_in
         self.tokens_out += other.tokens_out
         return self
+
+
+class LLMUnavailable(RuntimeError):
+    """The endpoint failed so many calls in a row that asking more is pointless: the stage stops, the run fails."""
 
 
 @runtime_checkable
@@ -198,6 +210,10 @@ class Backend(Protocol):
 
     def feedback(self, items: Sequence[SampleItem]) -> Outcome:
         """results[key] valid against llm/feedback: {"feedback": [{post_id, polarity, keywords, categories}]}."""
+        ...
+
+    def set_deadline(self, seconds: float | None) -> None:
+        """Stop asking `seconds` from now (None: no deadline); items not asked by then fail with stopped="deadline"."""
         ...
 
     def close(self) -> None:

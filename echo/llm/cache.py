@@ -9,6 +9,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
+from collections.abc import Sequence
 from typing import Any
 
 from echo.records import stable_id
@@ -25,26 +26,28 @@ def cache_key(model: str, template_version: str, in_hash: str) -> str:
 
 
 class LLMCache:
-    """Reads and writes llm_cache. Without a store it caches nothing (every lookup misses)."""
+    """Reads and writes llm_cache in bulk. Without a store it caches nothing (every lookup misses)."""
 
     def __init__(self, store: Store | None):
         self.store = store
 
-    def get(self, model: str, template_version: str, in_hash: str) -> dict | None:
-        if self.store is None:
-            return None
-        raw = self.store.scalar("SELECT response FROM llm_cache WHERE cache_key = ?",
-                                [cache_key(model, template_version, in_hash)])
-        if raw is None:
-            return None
-        return json.loads(raw) if isinstance(raw, str) else raw
+    def get_many(self, keys: Sequence[tuple[str, str, str]]) -> dict[tuple[str, str, str], dict]:
+        """(model, template_version, input_hash) -> cached answer, for the keys that have one (one query)."""
+        if self.store is None or not keys:
+            return {}
+        by_key = {cache_key(*k): k for k in keys}
+        rows = self.store.query("SELECT cache_key, response FROM llm_cache WHERE cache_key IN (SELECT unnest(?::VARCHAR[]))",
+                                [list(by_key)])
+        return {by_key[r["cache_key"]]: (json.loads(r["response"]) if isinstance(r["response"], str) else r["response"])
+                for r in rows}
 
-    def put(self, step: str, model: str, template_version: str, in_hash: str, response: Any,
-            tokens_in: int, tokens_out: int) -> None:
-        if self.store is None:
+    def put_many(self, answers: Sequence[tuple[str, str, str, str, Any, int, int]]) -> None:
+        """Store (step, model, template_version, input_hash, response, tokens_in, tokens_out) rows in one write."""
+        if self.store is None or not answers:
             return
+        now = dt.datetime.now(dt.UTC)
         self.store.upsert("llm_cache", [{
-            "cache_key": cache_key(model, template_version, in_hash), "step": step, "model": model,
-            "template_version": template_version, "input_hash": in_hash, "response": response,
-            "tokens_in": tokens_in, "tokens_out": tokens_out, "created_at": dt.datetime.now(dt.UTC),
-        }])
+            "cache_key": cache_key(model, version, in_hash), "step": step, "model": model,
+            "template_version": version, "input_hash": in_hash, "response": response,
+            "tokens_in": tokens_in, "tokens_out": tokens_out, "created_at": now}
+            for step, model, version, in_hash, response, tokens_in, tokens_out in answers])

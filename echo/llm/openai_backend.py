@@ -1,14 +1,23 @@
 """The LLM chain over any OpenAI-compatible chat completions endpoint (OpenAI, vLLM, Ollama, LiteLLM ...).
 
+One backend per run, and per backend one event loop thread, one client, one rate limiter and one circuit breaker,
+shared by every step and call of the run:
 - Structured output: response_format json_schema (strict) when the endpoint takes it; with
   config.llm.json_schema_mode = "auto" a 400 on json_schema switches this backend to json_object (the schema
   is then spelled out in the system prompt). Every answer is validated against schemas/llm/*.json either way.
 - An invalid answer is asked again once with the validation error; then it is a Failure with the raw answer.
-  A refusal (message.refusal or empty content) is a Failure at once.
+  A refusal (message.refusal or empty content) or a body that is not a chat completion (an HTML error page
+  answered with 200) is a Failure at once.
 - 429, 5xx, timeouts and connection errors back off (Retry-After honoured) up to config.llm.max_retries;
-  the openai client's own retries are off (max_retries=0) so this is the one retry policy.
-- Bounded concurrency (config.llm.concurrency) and a requests/tokens-per-minute limiter.
-- Validated answers are cached in llm_cache by (model, template version, input hash).
+  the openai client's own retries are off (max_retries=0) so this is the one retry policy. Each request has
+  config.llm.timeout_s; a stage may set a deadline (set_deadline), after which nothing more is asked.
+- After config.llm.breaker_failures failed attempts in a row the breaker opens: nothing more is asked this
+  run and the outcome says stopped="unavailable" (the stage then fails with a clear message).
+- Bounded concurrency (config.llm.concurrency) and a requests/tokens-per-minute limiter over the whole run.
+- Validated answers are cached in llm_cache by (model, template version, input hash). Cache reads and writes
+  happen in bulk before and after each batch of calls, never inside the event loop.
+- Only image bytes that passed the media stage's safe fetcher reach the model, as data URLs. An image that was
+  not stored is left out and the request says so: a model server is never handed a URL it might fetch.
 """
 
 from __future__ import annotations
@@ -25,7 +34,7 @@ import threading
 import time
 import warnings
 from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -56,11 +65,22 @@ _STRICT_UNSUPPORTED = {"$schema", "$id", "title", "minLength", "maxLength", "min
 _RETRYABLE = (openai.RateLimitError, openai.InternalServerError, openai.APIConnectionError, openai.APITimeoutError)
 # Errors that no retry fixes and that would fail every item the same way: stop the pipeline stage with a clear message.
 _FATAL = (openai.AuthenticationError, openai.PermissionDeniedError, openai.NotFoundError)
-IMAGE_TOKENS = 765  # what one high-detail 1024 px image costs on OpenAI; used only to pace the TPM limiter
+# What one image costs on OpenAI, used only to pace the TPM limiter: high detail at 1024 px, and low detail.
+IMAGE_TOKENS = {"high": 765, "auto": 765, "low": 85}
+DETAILS = ("auto", "low", "high")
 
 
 class LLMConfigError(RuntimeError):
     pass
+
+
+class _Stopped(Exception):
+    """Raised inside a call when the deadline passed or the breaker is open: the item is not asked."""
+
+    def __init__(self, kind: str, reason: str):
+        super().__init__(reason)
+        self.kind = kind
+        self.reason = reason
 
 
 def strict_schema(doc: dict) -> dict:
@@ -93,29 +113,39 @@ def _retry_after(e: Exception) -> float | None:
 
 
 class RateLimiter:
-    """Sliding one-minute window over requests and (estimated) tokens."""
+    """Sliding window over requests and (estimated) tokens: never more than `rpm` requests, nor `tpm` tokens,
+    start within any `window_s` seconds. `clock` and `sleep` are replaceable for tests."""
 
-    def __init__(self, requests_per_minute: int, tokens_per_minute: int, window_s: float = 60.0):
+    def __init__(self, requests_per_minute: int, tokens_per_minute: int, window_s: float = 60.0, *,
+                 clock: Callable[[], float] = time.monotonic,
+                 sleep: Callable[[float], Awaitable[None]] = asyncio.sleep):
         self.rpm = max(1, requests_per_minute)
         self.tpm = max(1, tokens_per_minute)
         self.window = window_s
+        self.clock = clock
+        self.sleep = sleep
         self.events: collections.deque[tuple[float, int]] = collections.deque()
-        self.lock = asyncio.Lock()
+        self._lock: asyncio.Lock | None = None
         self.waited_s = 0.0
+        self.granted: list[float] = []  # start times of every request let through (checked by tests and benches)
 
     async def acquire(self, tokens: int) -> None:
-        async with self.lock:
+        if self._lock is None:
+            self._lock = asyncio.Lock()
+        async with self._lock:
             while True:
-                now = time.monotonic()
+                now = self.clock()
                 while self.events and now - self.events[0][0] >= self.window:
                     self.events.popleft()
                 used = sum(t for _, t in self.events)
+                # a request bigger than the whole budget still goes, alone in its window
                 if not self.events or (len(self.events) < self.rpm and used + tokens <= self.tpm):
                     self.events.append((now, tokens))
+                    self.granted.append(now)
                     return
-                wait = max(0.01, self.window - (now - self.events[0][0]))
+                wait = max(0.001, self.window - (now - self.events[0][0]))
                 self.waited_s += wait
-                await asyncio.sleep(wait)
+                await self.sleep(wait)
 
 
 @dataclass
@@ -127,28 +157,21 @@ class _Answer:
     cache_hit: bool = False
     tokens_in: int = 0
     tokens_out: int = 0
+    stopped: _Stopped | None = None
 
 
-def _run_sync(factory: Callable[[], Awaitable[T]]) -> T:
-    """Run a coroutine from sync code, also when the caller already runs an event loop (notebooks)."""
-    try:
-        asyncio.get_running_loop()
-    except RuntimeError:
-        return asyncio.run(factory())
-    box: dict[str, Any] = {}
+@dataclass
+class _Request:
+    """One question to the model, built before anything is sent (so the cache can be read in bulk)."""
 
-    def target() -> None:
-        try:
-            box["v"] = asyncio.run(factory())
-        except BaseException as e:  # noqa: BLE001 - re-raised in the caller's thread
-            box["e"] = e
-
-    t = threading.Thread(target=target)
-    t.start()
-    t.join()
-    if "e" in box:
-        raise box["e"]
-    return box["v"]
+    step: str
+    messages: list[dict]
+    wire_schema: str
+    finish: Callable[[dict], dict] | None = None
+    model: str = ""
+    version: str = ""
+    in_hash: str = ""
+    answer: _Answer = field(default_factory=_Answer)
 
 
 class OpenAIBackend:
@@ -163,6 +186,10 @@ class OpenAIBackend:
         unknown = set(llm.step_models) - set(prompts.STEPS)
         if unknown:
             raise LLMConfigError(f"llm.step_models: unknown step(s) {sorted(unknown)}; steps: {', '.join(prompts.STEPS)}")
+        bad_detail = {k: v for k, v in llm.image_detail.items() if k not in prompts.STEPS or v not in DETAILS}
+        if bad_detail:
+            raise LLMConfigError(f"llm.image_detail: {bad_detail} is not valid; keys are steps "
+                                 f"({', '.join(prompts.STEPS)}), values one of {', '.join(DETAILS)}")
         self.config = config
         self.llm = llm
         self.target_model = config.filter.target_model
@@ -175,8 +202,15 @@ class OpenAIBackend:
         # No vision model (or images switched off): no pixels are sent, and screenshots go to OCR instead.
         self.vision = bool(llm.vision_model) and llm.send_images
         self._image_cache: dict[str, tuple[str, int, int]] = {}
-        self.limiter: RateLimiter | None = None
-        self.sem: asyncio.Semaphore | None = None
+        self.limiter = RateLimiter(llm.requests_per_minute, llm.tokens_per_minute)
+        self.deadline: float | None = None  # time.monotonic() after which nothing is asked
+        self.failures_in_a_row = 0
+        self.unavailable: str | None = None  # why the breaker opened
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._thread: threading.Thread | None = None
+        self._client: openai.AsyncOpenAI | None = None
+        self._sem: asyncio.Semaphore | None = None
+        self._start_lock = threading.Lock()
 
     # -- Backend protocol --------------------------------------------------------------------------
     def versions(self) -> dict[str, str]:
@@ -187,40 +221,98 @@ class OpenAIBackend:
             return self.llm.step_models[step]
         return self.llm.vision_model if step in VISION_STEPS and self.llm.vision_model else self.llm.model
 
+    def set_deadline(self, seconds: float | None) -> None:
+        self.deadline = None if seconds is None else time.monotonic() + seconds
+
     def close(self) -> None:
         self._image_cache.clear()
+        if self._loop is None:
+            return
+        loop, self._loop = self._loop, None
+        if self._client is not None:
+            asyncio.run_coroutine_threadsafe(self._client.close(), loop).result()
+            self._client = None
+        loop.call_soon_threadsafe(loop.stop)
+        self._thread.join()
+        loop.close()
 
     def relevance(self, items: Sequence[RelevanceItem], *, target_model: str | None = None) -> Outcome:
-        return _run_sync(lambda: self._with_client(self._relevance, items, target_model or self.target_model))
+        return self._relevance(items, target_model or self.target_model)
 
     def tree_to_samples(self, items: Sequence[TreeItem]) -> Outcome:
-        return _run_sync(lambda: self._with_client(self._per_item, "tree_to_samples", items, self._tree_request))
+        return self._per_item("tree_to_samples", items, self._tree_request)
 
     def image_roles(self, items: Sequence[SampleItem]) -> Outcome:
-        return _run_sync(lambda: self._with_client(self._per_item, "image_roles", items, self._roles_request))
+        return self._per_item("image_roles", items, self._roles_request)
 
     def transcribe_screenshot(self, items: Sequence[ScreenshotItem]) -> Outcome:
-        return _run_sync(lambda: self._with_client(self._per_item, "screenshot", items, self._screenshot_request))
+        return self._per_item("screenshot", items, self._screenshot_request)
 
     def fill_blank(self, items: Sequence[SampleItem]) -> Outcome:
-        return _run_sync(lambda: self._with_client(self._per_item, "fill_blank", items, self._fill_request))
+        return self._per_item("fill_blank", items, self._fill_request)
 
     def benchmark_filter(self, items: Sequence[SampleItem]) -> Outcome:
-        return _run_sync(lambda: self._with_client(self._per_item, "benchmark_filter", items, self._filter_request))
+        return self._per_item("benchmark_filter", items, self._filter_request)
 
     def feedback(self, items: Sequence[SampleItem]) -> Outcome:
-        return _run_sync(lambda: self._with_client(self._per_item, "feedback", items, self._feedback_request))
+        return self._per_item("feedback", items, self._feedback_request)
 
-    # -- plumbing ----------------------------------------------------------------------------------
-    async def _with_client(self, fn, *args):
-        # One client per event loop: httpx connections are bound to the loop that opened them.
-        self.limiter = RateLimiter(self.llm.requests_per_minute, self.llm.tokens_per_minute)
-        self.sem = asyncio.Semaphore(max(1, self.llm.concurrency))
-        async with openai.AsyncOpenAI(base_url=self.llm.base_url, api_key=self.api_key, max_retries=0,
-                                      timeout=self.llm.timeout_s) as client:
-            return await fn(client, *args)
+    # -- the run's event loop, client and limiter -------------------------------------------------------
+    def _run(self, coro_factory: Callable[[], Awaitable[T]]) -> T:
+        """Run a coroutine on the backend's own loop thread (it keeps the client's connections open)."""
+        with self._start_lock:
+            if self._loop is None:
+                loop = asyncio.new_event_loop()
+                self._thread = threading.Thread(target=loop.run_forever, name="echo-llm", daemon=True)
+                self._thread.start()
+                self._loop = loop
+        return asyncio.run_coroutine_threadsafe(coro_factory(), self._loop).result()
 
-    def _messages(self, step: str, system: str, parts: list) -> list[dict]:
+    def _client_here(self) -> openai.AsyncOpenAI:
+        if self._client is None:
+            self._client = openai.AsyncOpenAI(base_url=self.llm.base_url, api_key=self.api_key, max_retries=0,
+                                              timeout=self.llm.timeout_s)
+            self._sem = asyncio.Semaphore(max(1, self.llm.concurrency))
+        return self._client
+
+    # -- asking, in bulk ------------------------------------------------------------------------------
+    def _prepare(self, req: _Request) -> None:
+        req.model = self.model_for(req.step)
+        req.version = prompts.template(req.step).version
+        req.in_hash = input_hash({"messages": self._hashable(req.messages),
+                                  "schema": schema.json_schema(f"llm/{req.wire_schema}")})
+
+    def _ask_all(self, requests: Sequence[_Request]) -> None:
+        """Answer every request: from the cache (one read), else from the model (concurrently); new valid answers
+        are written to the cache in one batch afterwards."""
+        for r in requests:
+            self._prepare(r)
+        cached = self.cache.get_many([(r.model, r.version, r.in_hash) for r in requests])
+        todo = []
+        for r in requests:
+            doc = cached.get((r.model, r.version, r.in_hash))
+            if doc is not None:
+                r.answer.doc, r.answer.cache_hit = doc, True
+            else:
+                todo.append(r)
+        if todo:
+            async def ask_all() -> None:
+                await asyncio.gather(*(self._ask(r) for r in todo))
+
+            self._run(ask_all)
+        self.cache.put_many([(r.step, r.model, r.version, r.in_hash, r.answer.doc, r.answer.tokens_in,
+                              r.answer.tokens_out) for r in todo if r.answer.doc is not None])
+
+    @staticmethod
+    def _account(out: Outcome, ans: _Answer) -> None:
+        out.calls += ans.calls
+        out.cache_hits += int(ans.cache_hit)
+        out.tokens_in += ans.tokens_in
+        out.tokens_out += ans.tokens_out
+        if ans.stopped is not None and out.stopped != "unavailable":
+            out.stopped, out.stop_reason = ans.stopped.kind, ans.stopped.reason
+
+    def _messages(self, system: str, parts: list) -> list[dict]:
         return [{"role": "system", "content": system}, {"role": "user", "content": parts}]
 
     def _hashable(self, messages: list[dict]) -> list:
@@ -234,7 +326,7 @@ class OpenAIBackend:
         return out
 
     def _encode_image(self, im: ImageView) -> tuple[str, int, int] | None:
-        """A data URL of the image, downscaled to image_max_side; with the size that was sent."""
+        """A data URL of the stored image, downscaled to image_max_side; with the size that was sent."""
         if not im.path or not Path(im.path).is_file():
             return None
         if im.path in self._image_cache:
@@ -264,9 +356,10 @@ class OpenAIBackend:
             return enc[1], enc[2]
         return (im.width, im.height) if im.width and im.height else None
 
-    def _materialize(self, messages: list[dict], mode: str, wire_schema: str) -> list[dict]:
+    def _materialize(self, step: str, messages: list[dict], mode: str, wire_schema: str) -> list[dict]:
         out = [{"role": m["role"], "content": list(m["content"]) if isinstance(m["content"], list) else m["content"]}
                for m in messages]
+        detail = self.llm.image_detail.get(step, "auto")
         for m in out:
             if isinstance(m["content"], list):
                 parts = []
@@ -274,14 +367,12 @@ class OpenAIBackend:
                     if p["type"] != "image_ref":
                         parts.append(p)
                         continue
-                    im: ImageView = p["image"]
-                    enc = self._encode_image(im) if self.vision else None
-                    if enc:
-                        parts.append({"type": "image_url", "image_url": {"url": enc[0]}})
-                    elif self.vision and im.image_id.startswith(("http://", "https://")):
-                        parts.append({"type": "image_url", "image_url": {"url": im.image_id}})
+                    enc = self._encode_image(p["image"]) if self.vision else None
+                    if enc:  # only bytes the safe fetcher stored, never a URL the server could fetch
+                        parts.append({"type": "image_url", "image_url": {"url": enc[0], "detail": detail}})
                     else:
-                        parts.append({"type": "text", "text": "(image not available)"})
+                        why = "images are not sent to this model" if not self.vision else "it was not downloaded"
+                        parts.append({"type": "text", "text": f"(this image is not available: {why})"})
                 if all(p["type"] == "text" for p in parts):
                     m["content"] = "\n".join(p["text"] for p in parts)
                 else:
@@ -291,7 +382,8 @@ class OpenAIBackend:
                                   + json.dumps(schema.json_schema(f"llm/{wire_schema}")))
         return out
 
-    def _estimate_tokens(self, messages: list[dict]) -> int:
+    def _estimate_tokens(self, step: str, messages: list[dict]) -> int:
+        image_tokens = IMAGE_TOKENS[self.llm.image_detail.get(step, "auto")]
         n = 0
         for m in messages:
             c = m["content"]
@@ -299,7 +391,7 @@ class OpenAIBackend:
                 n += len(c) // 4
             else:
                 for p in c:
-                    n += len(p.get("text", "")) // 4 if p["type"] == "text" else IMAGE_TOKENS
+                    n += len(p.get("text", "")) // 4 if p["type"] == "text" else image_tokens
         return n + 500  # room for the answer
 
     def _response_format(self, mode: str, step: str, wire_schema: str) -> dict:
@@ -308,17 +400,33 @@ class OpenAIBackend:
         return {"type": "json_schema", "json_schema": {
             "name": step, "strict": True, "schema": strict_schema(schema.json_schema(f"llm/{wire_schema}"))}}
 
-    async def _send(self, client, step: str, model: str, messages: list[dict], wire_schema: str, ans: _Answer):
+    def _check_open(self) -> None:
+        if self.unavailable:
+            raise _Stopped("unavailable", self.unavailable)
+        if self.deadline is not None and time.monotonic() >= self.deadline:
+            raise _Stopped("deadline", "the stage's deadline passed before this item was asked")
+
+    def _failed_attempt(self, step: str, error: str) -> None:
+        self.failures_in_a_row += 1
+        if self.failures_in_a_row >= max(1, self.llm.breaker_failures) and not self.unavailable:
+            self.unavailable = (f"the endpoint {self.llm.base_url} failed {self.failures_in_a_row} calls in a row "
+                                f"(last, at {step}: {error}); no more calls this run")
+            log.error("%s", self.unavailable)
+
+    async def _send(self, step: str, model: str, messages: list[dict], wire_schema: str, ans: _Answer):
+        client = self._client_here()
         attempt = 0
         while True:
+            self._check_open()
             mode = self.mode
-            payload = self._materialize(messages, mode, wire_schema)
-            await self.limiter.acquire(self._estimate_tokens(payload))
+            payload = self._materialize(step, messages, mode, wire_schema)
+            await self.limiter.acquire(self._estimate_tokens(step, payload))
+            self._check_open()
             wait = None
-            async with self.sem:
+            async with self._sem:
                 ans.calls += 1
                 try:
-                    return await client.chat.completions.create(
+                    resp = await client.chat.completions.create(
                         model=model, messages=payload, temperature=self.llm.temperature,
                         response_format=self._response_format(mode, step, wire_schema))
                 except _FATAL as e:
@@ -331,53 +439,59 @@ class OpenAIBackend:
                         self.mode = "json_object"
                         self.fallbacks += 1
                         continue
+                    self._failed_attempt(step, f"400 {e.message}")
                     raise
                 except _RETRYABLE as e:
+                    self._failed_attempt(step, f"{type(e).__name__}: {getattr(e, 'message', e)}")
                     attempt += 1
-                    if attempt > self.llm.max_retries:
+                    if attempt > self.llm.max_retries or self.unavailable:
                         raise
                     wait = _retry_after(e)
                     if wait is None:
                         wait = self.llm.backoff_base_s * 2 ** (attempt - 1)
                     log.info("%s: %s, retry %d in %.1fs", step, type(e).__name__, attempt, wait)
+                else:
+                    if not hasattr(resp, "choices"):
+                        # e.g. a proxy's HTML error page answered with 200: nothing to parse, likely to persist
+                        self._failed_attempt(step, "the answer is not a chat completion")
+                        raise _NotACompletion(str(resp)[:2000])
+                    return resp
             await asyncio.sleep(min(wait, 120.0))
 
-    async def _ask(self, client, step: str, messages: list[dict], wire_schema: str,
-                   check: Callable[[dict], None] | None = None) -> _Answer:
-        """One validated answer: from the cache, or asked (and asked again once if invalid)."""
-        model = self.model_for(step)
-        version = prompts.template(step).version
-        h = input_hash({"messages": self._hashable(messages), "schema": schema.json_schema(f"llm/{wire_schema}")})
-        ans = _Answer()
-        cached = self.cache.get(model, version, h)
-        if cached is not None:
-            ans.doc, ans.cache_hit = cached, True
-            return ans
-        msgs = list(messages)
+    async def _ask(self, req: _Request) -> None:
+        """One validated answer from the model (asked again once if invalid)."""
+        ans = req.answer
+        msgs = list(req.messages)
         for attempt in range(2):
             try:
-                resp = await self._send(client, step, model, msgs, wire_schema, ans)
+                resp = await self._send(req.step, req.model, msgs, req.wire_schema, ans)
+            except _Stopped as e:
+                ans.stopped, ans.error = e, f"not asked: {e.reason}"
+                return
+            except _NotACompletion as e:
+                ans.error, ans.raw = "the endpoint's answer is not a chat completion (an error page?)", e.raw
+                return
             except openai.APIError as e:
                 ans.error = f"{type(e).__name__}: {getattr(e, 'message', e)}"
-                return ans
+                return
             if resp.usage:
                 ans.tokens_in += resp.usage.prompt_tokens or 0
                 ans.tokens_out += resp.usage.completion_tokens or 0
             if not resp.choices:
+                self._failed_attempt(req.step, "no choices in the answer")
                 ans.error = "no choices in the answer"
-                return ans
+                return
             msg = resp.choices[0].message
             raw = msg.content
             refusal = getattr(msg, "refusal", None)
             if refusal or not (raw or "").strip():
                 ans.error = f"refusal: {refusal}" if refusal else "empty answer"
                 ans.raw = refusal or raw
-                return ans
+                return
+            self.failures_in_a_row = 0  # the endpoint answers: whatever the content, it is not down
             try:
                 doc = json.loads(_strip_fences(raw))
-                schema.validate(f"llm/{wire_schema}", doc)
-                if check:
-                    check(doc)
+                schema.validate(f"llm/{req.wire_schema}", doc)
             except (ValueError, schema.SchemaError) as e:
                 ans.error, ans.raw = f"invalid answer: {e}"[:2000], raw
                 if attempt == 0:
@@ -386,104 +500,82 @@ class OpenAIBackend:
                                                                "Answer again with only the corrected JSON."}]
                 continue
             ans.doc, ans.error, ans.raw = doc, None, None
-            self.cache.put(step, model, version, h, doc, ans.tokens_in, ans.tokens_out)
-            return ans
-        return ans
-
-    @staticmethod
-    def _account(out: Outcome, ans: _Answer) -> None:
-        out.calls += ans.calls
-        out.cache_hits += int(ans.cache_hit)
-        out.tokens_in += ans.tokens_in
-        out.tokens_out += ans.tokens_out
+            return
 
     # -- relevance (batched) -------------------------------------------------------------------------
-    async def _relevance(self, client, items: Sequence[RelevanceItem], target_model: str) -> Outcome:
+    def _relevance(self, items: Sequence[RelevanceItem], target_model: str) -> Outcome:
         out = Outcome("relevance", self.model_for("relevance"))
         by_platform: dict[str, list[RelevanceItem]] = collections.defaultdict(list)
         for it in items:
             by_platform[it.platform].append(it)
         size = max(1, self.llm.relevance_batch_size)
         batches = [grp[i:i + size] for grp in by_platform.values() for i in range(0, len(grp), size)]
-        solo: list[RelevanceItem] = []
-        results = await asyncio.gather(*(self._relevance_batch(client, b, target_model, out) for b in batches))
-        for r in results:
-            solo.extend(r)
         # Posts whose batch answer was missing or contradictory are asked alone: no other post can sway them.
-        again = await asyncio.gather(*(self._relevance_batch(client, [it], target_model, out) for it in solo))
-        for leftover in again:
-            for it in leftover:
-                out.failures.append(Failure(it.key, "no consistent answer for this post, even asked alone"))
+        solo = self._relevance_round(batches, target_model, out)
+        for leftover in self._relevance_round([[it] for it in solo], target_model, out):
+            out.failures.append(Failure(leftover.key, "no consistent answer for this post, even asked alone"))
         return out
 
-    async def _relevance_batch(self, client, batch: list[RelevanceItem], target_model: str,
-                               out: Outcome) -> list[RelevanceItem]:
+    def _relevance_round(self, batches: list[list[RelevanceItem]], target_model: str,
+                         out: Outcome) -> list[RelevanceItem]:
+        """Ask each batch once; returns the items to ask again alone."""
         tpl = prompts.template("relevance")
-        blocks = []
-        for it in batch:
-            ctx = "".join(f"  (replying to) {prompts.post_block(c, show_images=False)}\n" for c in it.context)
-            alts = [im.alt_text for im in it.images if im.alt_text]
-            extra = f" [{len(it.post.image_ids)} image(s)" + (f", alt text {prompts.quote(' | '.join(alts))}" if alts else "") + "]" \
-                if it.post.image_ids else ""
-            blocks.append(ctx + prompts.post_block(it.post, show_images=False) + extra)
-        system, user = tpl.render(target_model=target_model, n=len(batch), posts="\n".join(blocks))
-        ans = await self._ask(client, "relevance", self._messages("relevance", system, [{"type": "text", "text": user}]),
-                              "relevance_batch")
-        self._account(out, ans)
-        if ans.doc is None:
-            if len(batch) == 1:
-                out.failures.append(Failure(batch[0].key, ans.error or "no answer", ans.raw))
-                return []
-            for it in batch:
-                out.failures.append(Failure(it.key, ans.error or "no answer", ans.raw))
-            return []
-        by_id = {it.post.post_id: it for it in batch}
-        answers: dict[str, list[dict]] = collections.defaultdict(list)
-        foreign = 0
-        for r in ans.doc["results"]:
-            if r["post_id"] in by_id:
-                answers[r["post_id"]].append(r)
-            else:
-                foreign += 1  # an id outside the batch is dropped
-        consistent = {pid: got[0] for pid, got in answers.items() if len({g["score"] for g in got}) == 1}
-        anomalous = foreign > 0 or any(len(got) > 1 for got in answers.values())
-        if len(batch) > 1 and (anomalous or len(consistent) < len(by_id)):
-            # Missing, contradictory or invented entries: something in the batch may have steered the answer,
-            # so every post of it is asked alone, where no other post can sway it.
-            return list(batch)
-        for pid, it in by_id.items():
-            if pid in consistent:
-                out.results[it.key] = {"score": consistent[pid]["score"], "reason": consistent[pid]["reason"]}
-            else:
-                out.failures.append(Failure(it.key, "missing or contradictory answer", json.dumps(ans.doc)[:4000]))
-        return []
+        requests = []
+        for batch in batches:
+            system, user = tpl.render(target_model=target_model, n=len(batch),
+                                      posts="\n".join(prompts.relevance_block(it) for it in batch))
+            requests.append(_Request("relevance", self._messages(system, [{"type": "text", "text": user}]),
+                                     "relevance_batch"))
+        self._ask_all(requests)
+        again: list[RelevanceItem] = []
+        for batch, req in zip(batches, requests):
+            ans = req.answer
+            self._account(out, ans)
+            if ans.doc is None:
+                for it in batch:
+                    out.failures.append(Failure(it.key, ans.error or "no answer", ans.raw))
+                continue
+            by_id = {it.post.post_id: it for it in batch}
+            answers: dict[str, list[dict]] = collections.defaultdict(list)
+            foreign = 0
+            for r in ans.doc["results"]:
+                if r["post_id"] in by_id:
+                    answers[r["post_id"]].append(r)
+                else:
+                    foreign += 1  # an id outside the batch is dropped
+            consistent = {pid: got[0] for pid, got in answers.items() if len({g["score"] for g in got}) == 1}
+            anomalous = foreign > 0 or any(len(got) > 1 for got in answers.values())
+            if len(batch) > 1 and (anomalous or len(consistent) < len(by_id)):
+                # Missing, contradictory or invented entries: something in the batch may have steered the answer,
+                # so every post of it is asked alone, where no other post can sway it.
+                again.extend(batch)
+                continue
+            for pid, it in by_id.items():
+                if pid in consistent:
+                    out.results[it.key] = {"score": consistent[pid]["score"], "reason": consistent[pid]["reason"]}
+                else:
+                    out.failures.append(Failure(it.key, "missing or contradictory answer", json.dumps(ans.doc)[:4000]))
+        return again
 
     # -- per-item steps -------------------------------------------------------------------------------
-    async def _per_item(self, client, step: str, items: Sequence, build) -> Outcome:
+    def _per_item(self, step: str, items: Sequence, build: Callable[[Any], _Request | None]) -> Outcome:
         out = Outcome(step, self.model_for(step))
-
-        async def one(it):
-            req = build(it)
-            if req is None:  # nothing to ask (e.g. no feedback posts)
-                return
-            messages, wire, check, finish = req
-            ans = await self._ask(client, step, messages, wire, check)
+        asked = [(it, req) for it in items if (req := build(it)) is not None]  # None: nothing to ask
+        self._ask_all([req for _, req in asked])
+        for it, req in asked:
+            ans = req.answer
             self._account(out, ans)
             if ans.doc is None:
                 out.failures.append(Failure(it.key, ans.error or "no answer", ans.raw))
             else:
-                doc = finish(ans.doc) if finish else ans.doc
+                doc = req.finish(ans.doc) if req.finish else ans.doc
                 out.results[it.key] = schema.validate(f"llm/{step}", doc)
-
-        await asyncio.gather(*(one(it) for it in items))
         return out
 
-    def _tree_request(self, it: TreeItem):
+    def _tree_request(self, it: TreeItem) -> _Request:
         tpl = prompts.template("tree_to_samples")
-        aliases = prompts.image_aliases(list(it.images))
-        system, user = tpl.render(target_model=self.target_model,
-                                  posts=prompts.posts_block(it.posts, image_aliases=aliases))
-        return self._messages("tree_to_samples", system, [{"type": "text", "text": user}]), "tree_to_samples", None, None
+        system, user = tpl.render(target_model=self.target_model, posts=prompts.tree_block(it))
+        return _Request("tree_to_samples", self._messages(system, [{"type": "text", "text": user}]), "tree_to_samples")
 
     def _image_parts(self, images: Sequence[ImageView], aliases: dict[str, str]):
         parts = []
@@ -492,7 +584,7 @@ class OpenAIBackend:
             parts.append({"type": "image_ref", "image": im})
         return parts
 
-    def _roles_request(self, it: SampleItem):
+    def _roles_request(self, it: SampleItem) -> _Request | None:
         tpl = prompts.template("image_roles")
         images = list(it.images)
         if not images:
@@ -513,9 +605,9 @@ class OpenAIBackend:
                     rows.append({**r, "image_id": url})
             return {"images": rows, "fill_blank": doc["fill_blank"]}
 
-        return self._messages("image_roles", system, parts), "image_roles", None, finish
+        return _Request("image_roles", self._messages(system, parts), "image_roles", finish)
 
-    def _screenshot_request(self, it: ScreenshotItem):
+    def _screenshot_request(self, it: ScreenshotItem) -> _Request:
         tpl = prompts.template("screenshot")
         size = self.sent_size(it.image)
         w, h = size if size else (it.image.width or 0, it.image.height or 0)
@@ -534,7 +626,7 @@ class OpenAIBackend:
                     boxes.append({"role": b["role"], "box": box})
             return {"prompt": doc["prompt"], "boxes": boxes}
 
-        return self._messages("screenshot", system, parts), "screenshot", None, finish
+        return _Request("screenshot", self._messages(system, parts), "screenshot", finish)
 
     def _sample_images(self, it: SampleItem):
         images = list(it.input_images) + list(it.output_images)
@@ -543,24 +635,24 @@ class OpenAIBackend:
         lines = "\n".join(prompts.image_line(aliases[im.image_id], im, roles[im.image_id]) for im in images) or "(none)"
         return images, aliases, roles, lines
 
-    def _fill_request(self, it: SampleItem):
+    def _fill_request(self, it: SampleItem) -> _Request:
         tpl = prompts.template("fill_blank")
         images, aliases, roles, lines = self._sample_images(it)
         system, user = tpl.render(prompt=prompts.quote(it.prompt_fill_blank or it.prompt), task=it.task or "unknown",
-                                  images=lines)
+                                  images=lines, posts=prompts.posts_block(it.posts, show_images=False))
         parts = [{"type": "text", "text": user}] + self._image_parts(images, aliases)
-        return self._messages("fill_blank", system, parts), "fill_blank", None, None
+        return _Request("fill_blank", self._messages(system, parts), "fill_blank")
 
-    def _filter_request(self, it: SampleItem):
+    def _filter_request(self, it: SampleItem) -> _Request:
         tpl = prompts.template("benchmark_filter")
         images, aliases, roles, lines = self._sample_images(it)
         system, user = tpl.render(prompt=prompts.quote(it.prompt), prompt_modified=str(it.prompt_modified).lower(),
                                   prompt_from_screenshot=str(it.prompt_from_screenshot).lower(),
                                   task=it.task or "unknown", quality=it.quality, images=lines)
         parts = [{"type": "text", "text": user}] + self._image_parts(images, aliases)
-        return self._messages("benchmark_filter", system, parts), "benchmark_filter", None, None
+        return _Request("benchmark_filter", self._messages(system, parts), "benchmark_filter")
 
-    def _feedback_request(self, it: SampleItem):
+    def _feedback_request(self, it: SampleItem) -> _Request | None:
         if not it.feedback_posts:
             return None
         tpl = prompts.template("feedback")
@@ -576,7 +668,13 @@ class OpenAIBackend:
                     rows.append(r)
             return {"feedback": rows}
 
-        return self._messages("feedback", system, [{"type": "text", "text": user}]), "feedback", None, finish
+        return _Request("feedback", self._messages(system, [{"type": "text", "text": user}]), "feedback", finish)
+
+
+class _NotACompletion(Exception):
+    def __init__(self, raw: str):
+        super().__init__(raw)
+        self.raw = raw
 
 
 def _strip_fences(raw: str) -> str:

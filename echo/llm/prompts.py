@@ -18,7 +18,7 @@ from importlib import resources
 from string import Template
 from typing import Any
 
-from echo.llm.backend import STEPS, ImageView, PostView
+from echo.llm.backend import STEPS, ImageView, PostView, RelevanceItem, TreeItem
 from echo.records import FEEDBACK_CATEGORIES
 
 _VERSION_RE = re.compile(r"^(?P<step>[a-z_]+)\.v(?P<n>\d+)\.txt$")
@@ -75,8 +75,12 @@ def quote(text: str | None) -> str:
     return s.replace("&", "\\u0026").replace("<", "\\u003c").replace(">", "\\u003e")
 
 
-def post_block(post: PostView, *, image_aliases: dict[str, str] | None = None, show_images: bool = True) -> str:
-    attrs = [f"id={quote(post.post_id)}", f"author={quote(post.author or '')}", f"depth={post.depth}"]
+def post_block(post: PostView, *, image_aliases: dict[str, str] | None = None, show_images: bool = True,
+               tag: str = "post", relation: str | None = None, of: str | None = None) -> str:
+    """A post as data. `tag="context"` (with its `relation` to the post `of` asked about) marks a post that is shown
+    only to explain another one, so neither a model nor a parser mistakes it for a post to answer about."""
+    attrs = ([f"relation={quote(relation)}", f"of={quote(of)}"] if relation else []) + [
+        f"id={quote(post.post_id)}", f"author={quote(post.author or '')}", f"depth={post.depth}"]
     if post.parent_id:
         attrs.append(f"reply_to={quote(post.parent_id)}")
     if post.quoted_id:
@@ -84,11 +88,36 @@ def post_block(post: PostView, *, image_aliases: dict[str, str] | None = None, s
     if show_images and post.image_ids:
         ids = [image_aliases.get(u, u) if image_aliases else u for u in post.image_ids]
         attrs.append(f"images={quote(','.join(ids))}")
-    return f"<post {' '.join(attrs)}>{quote(post.text or '')}</post>"
+    return f"<{tag} {' '.join(attrs)}>{quote(post.text or '')}</{tag}>"
 
 
 def posts_block(posts, **kw) -> str:
     return "\n".join(post_block(p, **kw) for p in posts)
+
+
+def relevance_block(item: RelevanceItem) -> str:
+    """One post to score, with what a reader sees around it: the posts it replies to, its images' alt text, and
+    (for a thread's first post) the replies and quotes of its thread, which may name the model it does not."""
+    of = item.post.post_id
+    lines = [post_block(c, show_images=False, tag="context", relation="replied to", of=of) for c in item.context]
+    alts = [im.alt_text for im in item.images if im.alt_text]
+    extra = ""
+    if item.post.image_ids:
+        extra = f" [{len(item.post.image_ids)} image(s)" + (f", alt text {quote(' | '.join(alts))}" if alts else "") + "]"
+    lines.append(post_block(item.post, show_images=False) + extra)
+    lines += [post_block(t, show_images=False, tag="context", relation="in its thread", of=of) for t in item.thread]
+    return "\n".join(lines)
+
+
+def tree_block(item: TreeItem) -> str:
+    """A thread for tree_to_samples: every post, then every image with the post it belongs to and its alt text
+    (authors often put the prompt there)."""
+    images = list(item.images)
+    aliases = image_aliases(images)
+    text = posts_block(item.posts, image_aliases=aliases)
+    if images:
+        text += "\nImages:\n" + "\n".join(image_line(aliases[im.image_id], im) for im in images)
+    return text
 
 
 def image_aliases(images: list[ImageView]) -> dict[str, str]:

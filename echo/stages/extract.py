@@ -103,11 +103,13 @@ def write_tree(ctx: RunContext, stats: StageStats, backend: Backend, tree: Tree,
 
 def run(ctx: RunContext, stats: StageStats) -> None:
     backend = ctx.resources.backend
+    backend.set_deadline(ctx.config.llm.stage_deadline_s)
     version = extractor_version(backend)
     trees = pending_trees(ctx, backend.name, version)
     stats["trees_pending"] += len(trees)
     def record(out) -> None:
-        record_outcome(ctx.store, ctx.run_id, ctx.resources.llm_usage, out, stats)
+        for problem in record_outcome(ctx.store, ctx.run_id, ctx.resources.llm_usage, out, stats):
+            ctx.degrade("extract", problem)
 
     def stored_ocr(image: ImageView) -> dict | None:
         stats["screenshots_ocr"] += 1

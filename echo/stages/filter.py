@@ -2,9 +2,10 @@
 
 Reads: posts, post_media. Writes: relevance rows with judge 'cheap'. Done: a post has a 'cheap' row.
 
-Whole reply trees are judged together, because a reply passes with its root and a root can pass on
-its author's own follow-up posts. When a new post joins a tree whose root failed for lack of a model
-keyword, the tree is judged again and rows that now pass are updated (never the other way round).
+Whole reply trees are judged together, because a reply passes with its root and a root can pass on what its
+thread says (the author's follow-ups, replies, quotes). When a new post joins a tree, or quotes one, whose root
+failed for lack of a model keyword, the tree is judged again and rows that now pass are updated (never the
+other way round).
 """
 
 from __future__ import annotations
@@ -16,31 +17,47 @@ from echo.progress import track
 from echo.records import Relevance
 from echo.run import RunContext, StageStats
 
+# Trees with a post not judged yet, and trees quoted by such a post (a new quote may name the model).
 _PENDING_TREES = """
-    SELECT DISTINCT p.platform, coalesce(p.root_id, p.post_id) AS tree
-    FROM posts p
-    WHERE NOT EXISTS (SELECT 1 FROM relevance r
-                      WHERE r.platform = p.platform AND r.post_id = p.post_id AND r.judge = 'cheap')
+    WITH new_posts AS (
+        SELECT p.platform, p.post_id, coalesce(p.root_id, p.post_id) AS tree, p.quoted_id
+        FROM posts p ANTI JOIN relevance r ON r.platform = p.platform AND r.post_id = p.post_id AND r.judge = 'cheap'
+    )
+    SELECT platform, tree FROM new_posts
+    UNION
+    SELECT q.platform, coalesce(q.root_id, q.post_id) FROM new_posts n
+    JOIN posts q ON q.platform = n.platform AND q.post_id = n.quoted_id
 """
 
 _TREE_POSTS = f"""
-    WITH pending AS ({_PENDING_TREES})
+    WITH pending AS ({_PENDING_TREES}),
+    images AS (SELECT platform, post_id, count(*) AS n FROM post_media GROUP BY ALL)
     SELECT p.platform, p.post_id, p.text, p.author, p.author_id, p.parent_id,
-           coalesce(p.root_id, p.post_id) AS tree, p.quoted_id, p.lang,
-           (SELECT count(*) FROM post_media m WHERE m.platform = p.platform AND m.post_id = p.post_id) AS n_images,
+           coalesce(p.root_id, p.post_id) AS tree, p.quoted_id, p.lang, coalesce(m.n, 0) AS n_images,
            r.passed AS stored_passed, r.reason AS stored_reason
     FROM posts p
     JOIN pending t ON t.platform = p.platform AND t.tree = coalesce(p.root_id, p.post_id)
+    LEFT JOIN images m ON m.platform = p.platform AND m.post_id = p.post_id
     LEFT JOIN relevance r ON r.platform = p.platform AND r.post_id = p.post_id AND r.judge = 'cheap'
     ORDER BY p.platform, tree, p.created_at NULLS LAST, p.post_id
 """
 
+# posts quoted by the pending trees' posts, keyed by their id
 _QUOTED = f"""
     WITH pending AS ({_PENDING_TREES})
     SELECT DISTINCT q.platform, q.post_id, q.text, q.author, q.lang
     FROM posts p
     JOIN pending t ON t.platform = p.platform AND t.tree = coalesce(p.root_id, p.post_id)
     JOIN posts q ON q.platform = p.platform AND q.post_id = p.quoted_id
+"""
+
+# posts of other trees quoting a pending tree's post, keyed by the tree they quote
+_QUOTING = f"""
+    WITH pending AS ({_PENDING_TREES})
+    SELECT DISTINCT t.tree AS quoted_tree, q.platform, q.post_id, q.text, q.author, q.lang
+    FROM posts p
+    JOIN pending t ON t.platform = p.platform AND t.tree = coalesce(p.root_id, p.post_id)
+    JOIN posts q ON q.platform = p.platform AND q.quoted_id = p.post_id AND coalesce(q.root_id, q.post_id) <> t.tree
 """
 
 
@@ -51,15 +68,20 @@ def run(ctx: RunContext, stats: StageStats) -> None:
     for q in ctx.store.query(_QUOTED):
         quoted[q["platform"]][q["post_id"]] = cheap.TreePost(post_id=q["post_id"], text=q["text"],
                                                             author=q["author"], lang=q["lang"])
+    quoting: dict[tuple[str, str], list[cheap.TreePost]] = defaultdict(list)
+    for q in ctx.store.query(_QUOTING):
+        quoting[(q["platform"], q["quoted_tree"])].append(cheap.TreePost(post_id=q["post_id"], text=q["text"],
+                                                                         author=q["author"], lang=q["lang"]))
     trees: dict[tuple[str, str], list[dict]] = defaultdict(list)
     for r in rows:
         trees[(r["platform"], r["tree"])].append(r)
 
     out: list[Relevance] = []
-    for (platform, _tree), posts in track(list(trees.items()), "cheap filters", enabled=ctx.progress):
+    for (platform, tree), posts in track(list(trees.items()), "cheap filters", enabled=ctx.progress):
         tree_posts = [_tree_post(r) for r in posts]
         verdicts = cheap.judge_tree(tree_posts, keywords=fcfg.keywords, min_chars=fcfg.min_text_chars,
-                                    languages=fcfg.languages, quoted=quoted.get(platform, {}))
+                                    languages=fcfg.languages, quoted=quoted.get(platform, {}),
+                                    quoting=quoting.get((platform, tree), ()))
         for r in posts:
             v = verdicts[r["post_id"]]
             if r["stored_passed"] is not None:

@@ -2,7 +2,9 @@
 
 Reads: posts, post_media, relevance. Writes: relevance rows with judge 'llm', llm_usage, llm_failures,
 llm_cache (LLM backend). Done: a root has an 'llm' row for this model and prompt version, or a 'prefilter' row.
-Replies are judged with their root (the tree is what is kept or dropped), which saves a call per reply.
+Replies are judged with their root (the tree is what is kept or dropped), which saves a call per reply; the
+root is shown with the first replies and quotes of its thread (llm.relevance_thread_posts), so a post that names
+no model is kept when its thread is clearly about the target model.
 """
 
 from __future__ import annotations
@@ -55,17 +57,45 @@ def _post_images(ctx: RunContext, posts: Sequence[Post]) -> dict[tuple[str, str]
     return out
 
 
+def _thread_posts(ctx: RunContext, roots: Sequence[Post], limit: int) -> dict[tuple[str, str], list[PostView]]:
+    """The first `limit` replies (any depth) and quotes of each root's thread, in time order."""
+    if not roots or limit <= 0:
+        return {}
+    cols = ", ".join(f'p."{c}"' for c in Post.__dataclass_fields__)
+    rows = ctx.store.query(f"""
+        WITH roots AS (SELECT unnest(?::VARCHAR[]) AS platform, unnest(?::VARCHAR[]) AS root_id),
+        around AS (
+            SELECT r.root_id AS thread_of, {cols} FROM posts p JOIN roots r
+              ON p.platform = r.platform AND p.root_id = r.root_id AND p.post_id <> r.root_id
+            UNION ALL
+            SELECT r.root_id AS thread_of, {cols} FROM posts p JOIN roots r
+              ON p.platform = r.platform AND p.quoted_id = r.root_id
+        )
+        SELECT * FROM around
+        QUALIFY row_number() OVER (PARTITION BY platform, thread_of ORDER BY created_at NULLS LAST, post_id) <= ?
+        ORDER BY platform, thread_of, created_at NULLS LAST, post_id""",
+        [[p.platform for p in roots], [p.post_id for p in roots], limit])
+    out: dict[tuple[str, str], list[PostView]] = collections.defaultdict(list)
+    for r in rows:
+        thread_of = r.pop("thread_of")
+        out[(r["platform"], thread_of)].append(post_view(Post(**r)))
+    return out
+
+
 def run(ctx: RunContext, stats: StageStats) -> None:
     backend = ctx.resources.backend
+    backend.set_deadline(ctx.config.llm.stage_deadline_s)
     model, version = backend.model_for("relevance"), backend.versions()["relevance"]
     threshold = ctx.config.filter.relevance_threshold
     posts = pending_relevance(ctx, model, version)
     stats["pending"] += len(posts)
     for chunk in track(list(batches(posts, POSTS_PER_BATCH)), "relevance", enabled=ctx.progress):
         images = _post_images(ctx, chunk)
+        threads = _thread_posts(ctx, chunk, ctx.config.llm.relevance_thread_posts)
         items = [RelevanceItem(key=f"{p.platform}:{p.post_id}", platform=p.platform,
                                post=post_view(p, [im.image_id for im in images.get((p.platform, p.post_id), [])]),
-                               images=tuple(images.get((p.platform, p.post_id), ())))
+                               images=tuple(images.get((p.platform, p.post_id), ())),
+                               thread=tuple(threads.get((p.platform, p.post_id), ())))
                  for p in chunk]
         out = backend.relevance(items, target_model=ctx.config.filter.target_model)
         rows = []
@@ -82,6 +112,7 @@ def run(ctx: RunContext, stats: StageStats) -> None:
                                   run_id=ctx.run_id))
         ctx.store.upsert("relevance", rows)
         stats["scored"] += len(rows)
-        record_outcome(ctx.store, ctx.run_id, ctx.resources.llm_usage, out, stats)
+        for problem in record_outcome(ctx.store, ctx.run_id, ctx.resources.llm_usage, out, stats):
+            ctx.degrade("relevance", problem)
 
 

@@ -8,9 +8,11 @@ CREATE TABLE IF NOT EXISTS runs (
     trigger        VARCHAR,
     params         JSON,
     stage_stats    JSON,
-    code_version   VARCHAR
+    code_version   VARCHAR,
+    problems       JSON
 );
 COMMENT ON TABLE runs IS 'One row per refresh, written even when a stage fails.';
-COMMENT ON COLUMN runs.status IS 'running, ok or failed';
+COMMENT ON COLUMN runs.status IS 'running; ok; degraded (some items failed and are retried next run: see problems); failed (a stage stopped: failed_stage, error); interrupted (the process was killed)';
+COMMENT ON COLUMN runs.problems IS '{stage: [what did not get done]} of a degraded run';
 COMMENT ON COLUMN runs.stage_stats IS '{stage: {counter: n, ..., seconds: s}} in stage order';
 COMMENT ON COLUMN runs.trigger IS 'cli or prefect (with the flow run id)';

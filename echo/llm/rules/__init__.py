@@ -68,7 +68,7 @@ class RuleBackend:
         tm = target_model or self.target_model
 
         def one(it: RelevanceItem) -> dict[str, Any]:
-            score, reason = score_relevance(it.post, it.context, it.images, target_model=tm)
+            score, reason = score_relevance(it.post, it.context + it.thread, it.images, target_model=tm)
             return {"score": score, "reason": f"rules: {reason}"[:500]}
 
         return self._run("relevance", items, one)
@@ -94,6 +94,9 @@ class RuleBackend:
 
     def feedback(self, items: Sequence[SampleItem]) -> Outcome:
         return self._run("feedback", items, lambda it: {"feedback": [judge_feedback(p) for p in it.feedback_posts]})
+
+    def set_deadline(self, seconds: float | None) -> None:
+        pass  # rules answer at once: nothing to stop
 
     def close(self) -> None:
         pass

@@ -28,6 +28,7 @@ class ConfigError(ValueError):
     pass
 
 
+DEFAULT_MAX_FILE_BYTES = 200_000_000
 SECRET_WORDS = ("token", "password", "secret", "api_key", "apikey", "bearer", "client_secret")
 
 
@@ -70,6 +71,7 @@ class SourceConfig:
     concurrency: int = 2
     timeout_s: float = 20.0
     max_retries: int = 5
+    max_file_bytes: int = DEFAULT_MAX_FILE_BYTES  # import sources: a bigger file is refused (a crawl_errors row)
     # free-form connector options (subreddits, instance, hashtags, search kind ...)
     options: dict[str, Any] = field(default_factory=dict)
 
@@ -253,7 +255,7 @@ SHARE = Range(ge=0, le=1)
 RANGES: dict[type, dict[str, Range]] = {
     SourceConfig: {"max_pages": AT_LEAST_ONE, "page_size": AT_LEAST_ONE, "tree_depth": NON_NEGATIVE,
                    "tree_breadth": NON_NEGATIVE, "concurrency": AT_LEAST_ONE, "timeout_s": POSITIVE,
-                   "max_retries": NON_NEGATIVE},
+                   "max_retries": NON_NEGATIVE, "max_file_bytes": AT_LEAST_ONE},
     Filter: {"min_text_chars": NON_NEGATIVE, "relevance_threshold": Range(ge=1, le=5),
              "prefilter_min_labels": AT_LEAST_ONE, "prefilter_confidence": SHARE, "prefilter_min_recall": SHARE},
     LLM: {"concurrency": AT_LEAST_ONE, "requests_per_minute": AT_LEAST_ONE, "tokens_per_minute": AT_LEAST_ONE,

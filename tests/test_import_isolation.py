@@ -186,6 +186,14 @@ def test_bounded_yaml_and_json_are_refused_by_their_limits(tmp_path):
     (tmp_path / "deep.json").write_text(DEEP)
     (body,) = read_bodies(tmp_path / "deep.json")
     assert body.obj is None and body.error.startswith("JSON nested deeper than")
+    from echo.sources.importer import MAX_DEPTH
+
+    (tmp_path / "edge.json").write_text("[" * MAX_DEPTH + "]" * MAX_DEPTH)  # the limit itself still reads
+    (body,) = read_bodies(tmp_path / "edge.json")
+    assert body.error is None
+    (tmp_path / "over.json").write_text("[" * (MAX_DEPTH + 1) + "]" * (MAX_DEPTH + 1))
+    (body,) = read_bodies(tmp_path / "over.json")
+    assert body.error == f"JSON nested deeper than {MAX_DEPTH} levels"
     # a small cassette with a few aliases (as YAML writers emit for repeated headers) still reads
     cassette = tmp_path / "ok.yaml"
     cassette.write_text(

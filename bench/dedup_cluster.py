@@ -33,17 +33,17 @@ def measure(n: int, recall_sample: int, warm: bool, seed: int = 0) -> dict:
     import numpy as np
 
     from bench.synthetic import synthetic_embeddings
-    from echo.config import Cluster, Dedup
+    from echo.config import ClusterSettings, DedupSettings
     from echo.dedup.ann import near_duplicate_pairs, pair_recall
     from echo.dedup.cluster import cluster_embeddings
     from echo.dedup.unionfind import UnionFind
 
-    dcfg, ccfg = Dedup(), Cluster()
+    dcfg, ccfg = DedupSettings(), ClusterSettings()
     k = max(dcfg.ann_neighbors, ccfg.umap_neighbors)
     if warm:
         xw, _, _ = synthetic_embeddings(3000, seed=99)
         g = near_duplicate_pairs(xw, dcfg.text_threshold, k=k, ann_min_rows=0)[2]
-        cluster_embeddings(xw, Cluster(small_set=300, max_fit_samples=2000), graph=g, ann_min_rows=0)
+        cluster_embeddings(xw, ClusterSettings(small_set=300, max_fit_samples=2000), graph=g, ann_min_rows=0)
     x, topic, dup_of = synthetic_embeddings(n, seed=seed)
     out: dict = {"size": n, "warm": warm, "dim": int(x.shape[1])}
 

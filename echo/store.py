@@ -79,16 +79,17 @@ class Store:
     """One DuckDB database. Thread-safe for the pipeline's use: a lock guards the connection."""
 
     def __init__(self, path: str | os.PathLike | None = None, *, read_only: bool = False):
+        from echo import runlock  # its errors are StoreErrors: imported here, not at the top
+
         self.path = Path(path) if path not in (None, ":memory:") else None
         if self.path is not None and not read_only:
+            runlock.check_writable(self.path)
             self.path.parent.mkdir(parents=True, exist_ok=True)
         try:
             self.con = duckdb.connect(str(self.path) if self.path else ":memory:", read_only=read_only)
         except duckdb.IOException as e:
-            raise StoreError(
-                f"cannot open {self.path}: {e}. Another process (a running refresh?) holds the writer lock; "
-                "analysts should query the snapshot instead: echo-bench sql \"...\""
-            ) from e
+            # one line that names the holder (a refresh, with PID and start) or the unwritable folder
+            raise runlock.open_error(self.path, e, read_only=read_only) from e
         self.read_only = read_only
         self._lock = threading.RLock()
         if not read_only:

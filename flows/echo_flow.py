@@ -4,7 +4,8 @@
     prefect deployment run echo/refresh      # triggers a run from anywhere that reaches the server
 
 Each pipeline stage is a task with retries (stages are idempotent, so a retry is safe). Only one refresh
-runs at a time (global_limit=1): DuckDB allows one writer.
+runs at a time (global_limit=1): DuckDB allows one writer. The flow also takes the CLI's refresh lock
+(echo/runlock.py), so it waits for an `echo-bench refresh` that is running instead of failing.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from prefect.cache_policies import NO_CACHE
 from prefect.context import get_run_context
 from prefect.schedules import Cron
 
-from echo import pipeline
+from echo import pipeline, runlock
 from echo.config import load_config
 from echo.run import RunContext, Stage, StageStats, stage_name
 from echo.store import Store
@@ -46,12 +47,15 @@ def echo_flow(config_path: str | None = None, only: list[str] | None = None, ski
               release_version: str | None = None) -> dict:
     """Refresh the echo benchmark: crawl, filter, extract, dedup, cluster, freeze, publish, report."""
     logger = get_run_logger()
-    config = load_config(config_path or os.environ.get("ECHO_CONFIG"))
+    config = load_config(config_path or os.environ.get("ECHO_CONFIG"), required=True)
     flow_run_id = str(get_run_context().flow_run.id)
     params = {"prefect_flow_run": flow_run_id}
     if release_version:
         params["release_version"] = release_version
-    with Store(config.path("db")) as store:
+    # the CLI's refresh lock too: a flow run queues behind an `echo-bench refresh` instead of failing on the db
+    with runlock.refresh_lock(config.path("db"), command=f"prefect flow echo (flow run {flow_run_id})", wait=True,
+                              on_wait=lambda holder: logger.info("waiting: %s", holder.describe())), \
+            Store(config.path("db")) as store:
         try:
             ctx = pipeline.refresh(config, store, trigger="prefect", params=params, only=only, skip=skip,
                                    progress=False, stage_runner=_run_as_task)
@@ -64,7 +68,7 @@ def echo_flow(config_path: str | None = None, only: list[str] | None = None, ski
 
 def serve(config_path: str | None = None) -> None:
     """Register the `refresh` deployment on the configured cron and serve it until interrupted (SIGINT)."""
-    config = load_config(config_path or os.environ.get("ECHO_CONFIG"))
+    config = load_config(config_path or os.environ.get("ECHO_CONFIG"), required=True)
     params = {"config_path": str(config_path)} if config_path else {}
     echo_flow.serve(
         name=config.schedule.deployment,

@@ -7,7 +7,7 @@ import itertools
 import numpy as np
 import pytest
 
-from echo.config import Cluster
+from echo.config import ClusterSettings
 from echo.dedup.cluster import NOISE, cluster_embeddings, ctfidf_top_terms
 
 TOPICS = {
@@ -53,14 +53,14 @@ def embedded_150():
 @pytest.mark.parametrize("n", [0, 1, 2])
 def test_tiny_sets_do_not_fail(n):
     x = np.random.default_rng(0).standard_normal((n, 384)).astype(np.float32)
-    r = cluster_embeddings(x, Cluster())
+    r = cluster_embeddings(x, ClusterSettings())
     assert r.labels.shape == (n,) and r.xy.shape == (n, 2) and r.method == "agglomerative"
     assert np.isfinite(r.xy).all()
     if n == 2:  # two unrelated random vectors: no cluster of two
         assert (r.labels == NOISE).all()
     dup = np.vstack([x, x]) if n else x
     if n:
-        r2 = cluster_embeddings(dup, Cluster())
+        r2 = cluster_embeddings(dup, ClusterSettings())
         assert len(set(r2.labels.tolist())) == n and NOISE not in r2.labels  # copies cluster together
 
 
@@ -69,7 +69,7 @@ def test_150_prompts_small_fallback_finds_the_topics(embedded_150):
 
     prompts, topic, x = embedded_150
     assert len(prompts) == 150
-    cfg = Cluster()
+    cfg = ClusterSettings()
     r = cluster_embeddings(x, cfg)
     again = cluster_embeddings(x, cfg)
     assert np.array_equal(r.labels, again.labels) and np.allclose(r.xy, again.xy)  # stable
@@ -81,7 +81,7 @@ def test_150_prompts_small_fallback_finds_the_topics(embedded_150):
     words = " ".join(" ".join(t) for t in terms.values())
     for expected in ("ghibli", "poster", "pixel"):
         assert expected in words
-    assigned = cluster_embeddings(x, Cluster(assign_noise=True))
+    assigned = cluster_embeddings(x, ClusterSettings(assign_noise=True))
     assert (assigned.labels != NOISE).all()
 
 
@@ -139,12 +139,12 @@ def test_large_path_umap_hdbscan_is_stable_and_subsampling_assigns_everyone():
     from bench.synthetic import synthetic_embeddings
 
     x, topic, _ = synthetic_embeddings(1500, points_per_topic=150, seed=1)
-    cfg = Cluster(small_set=300, umap_epochs=100)
+    cfg = ClusterSettings(small_set=300, umap_epochs=100)
     a = cluster_embeddings(x, cfg)
     b = cluster_embeddings(x, cfg)
     assert a.method == "umap+hdbscan" and np.array_equal(a.labels, b.labels) and np.allclose(a.xy, b.xy)
     ari = adjusted_rand_score(topic, a.labels)
     assert ari >= 0.8, ari
-    sub = cluster_embeddings(x, Cluster(small_set=300, umap_epochs=100, max_fit_samples=600))
+    sub = cluster_embeddings(x, ClusterSettings(small_set=300, umap_epochs=100, max_fit_samples=600))
     assert sub.params["fit_samples"] == 600 and np.isnan(sub.probabilities).sum() == 900
     assert adjusted_rand_score(topic, sub.labels) >= 0.7 and np.isfinite(sub.xy).all()

@@ -1,4 +1,4 @@
-"""Dedup: normalization, image index, the three layers, groups and canonical choice, and the stage."""
+"""DedupSettings: normalization, image index, the three layers, groups and canonical choice, and the stage."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import random
 
 import pytest
 
-from echo.config import Dedup
+from echo.config import DedupSettings
 from echo.dedup.images import parse_phash, similar_hash_pairs
 from echo.dedup.normalize import exact_dedup_text, prompt_hash
 from echo.dedup.duplicates import DedupItem, canonical_key, find_duplicates
@@ -93,7 +93,7 @@ def test_constructed_set_pairwise_precision_and_recall(embedder):
     items, text_rows, vectors = _items_for(embedder, CONSTRUCTED, extra)
     truth_groups = {f"s{i:02d}": (g or f"solo{i}") for i, (_, g) in enumerate(CONSTRUCTED)}
     truth_groups.update(img1="img", img2="img", img3="img3")
-    result = find_duplicates(items, vectors, text_rows, Dedup(text_threshold=0.92, image_hamming=6))
+    result = find_duplicates(items, vectors, text_rows, DedupSettings(text_threshold=0.92, image_hamming=6))
     predicted = {r["sample_id"]: r["group_id"] for r in result.rows}
     assert set(predicted) == {it.sample_id for it in items}  # every sample has a row
     truth, pred = _pairs(truth_groups), _pairs(predicted)
@@ -129,7 +129,7 @@ def test_canonical_rule_order():
     assert ranked == ["b", "c", "d", "e", "a"]
     with_inputs = DedupItem(sample_id="z", quality="benchmark", has_input=True, **base)
     assert canonical_key(with_inputs) < canonical_key(cands["bench"])  # images beat engagement
-    result = find_duplicates(list(cands.values()), None, [], Dedup())
+    result = find_duplicates(list(cands.values()), None, [], DedupSettings())
     assert {r["canonical_sample_id"] for r in result.rows} == {"b"}
     assert all(r["method"] == "exact" for r in result.rows if not r["is_canonical"])
 
@@ -143,7 +143,7 @@ def test_same_edit_prompt_on_different_photos_is_not_a_duplicate():
         DedupItem(sample_id="e3", prompt=edit, task="image_to_image", input_phashes=[photo_a ^ 1]),
         DedupItem(sample_id="t1", prompt=edit, task="text_to_image"),
     ]
-    rows = {r["sample_id"]: r for r in find_duplicates(items, None, [], Dedup()).rows}
+    rows = {r["sample_id"]: r for r in find_duplicates(items, None, [], DedupSettings()).rows}
     assert rows["e1"]["group_id"] == rows["e3"]["group_id"]
     assert len({rows["e1"]["group_id"], rows["e2"]["group_id"], rows["t1"]["group_id"]}) == 3
 

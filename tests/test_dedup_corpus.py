@@ -1,4 +1,4 @@
-"""Dedup against the bundled sample corpus's answer key (duplicate_group per sample), with real embeddings
+"""DedupSettings against the bundled sample corpus's answer key (duplicate_group per sample), with real embeddings
 and real pHashes of the corpus images."""
 
 from __future__ import annotations
@@ -9,7 +9,7 @@ import warnings
 
 import pytest
 
-from echo.config import Dedup
+from echo.config import DedupSettings
 from echo.dedup.duplicates import DedupItem, find_duplicates
 
 
@@ -68,7 +68,7 @@ def test_corpus_duplicate_groups_pairwise_precision_recall(sample_corpus_dir, em
     assert len(items) >= 100
     text_rows = [i for i, it in enumerate(items) if it.prompt]
     vectors = embedder.encode([items[i].prompt for i in text_rows])
-    result = find_duplicates(items, vectors, text_rows, Dedup())
+    result = find_duplicates(items, vectors, text_rows, DedupSettings())
     predicted = {r["sample_id"]: r["group_id"] for r in result.rows}
     truth, pred = _pairs(truth_groups), _pairs(predicted)
     precision = len(truth & pred) / max(len(pred), 1)

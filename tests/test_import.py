@@ -69,7 +69,9 @@ def test_folder_import_platform_from_folder_and_bad_files(cfg_file, tmp_path, ca
     assert main(["--config", str(cfg_file), "import", str(corpus)]) == 0
     out = capsys.readouterr().out
     assert "page.json [x]: 1 posts (1 new)" in out and "thread.json [bluesky]: 1 posts (1 new)" in out
-    assert "broken.json [x]: 0 posts (0 new), 0 images, 0 reply links, 0 quote links, 1 errors" in out
+    broken = corpus / "x" / "broken.json"
+    assert f"{broken} [x]: failed: not valid JSON: Expecting value: line 1 column 11 (char 10)" in out
+    assert out.splitlines()[-1] == f"total: 3 files, 1 failed: {broken}; 2 posts (2 new), 0 images, 1 errors"
     with Store(tmp_path / "echo.duckdb", read_only=True) as s:
         (err,) = s.query("SELECT kind, message, raw FROM crawl_errors")
     assert err["kind"] == "malformed_page" and "not valid JSON" in err["message"] and err["raw"] == '{"data": ['

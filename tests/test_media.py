@@ -9,15 +9,17 @@ import struct
 import threading
 import time
 import zlib
+from pathlib import Path
 
 import pytest
 from PIL import Image
 
 from echo import pipeline
-from echo.stages import media as mstage
+from echo.media import fetch as mfetch
 from echo.media.fetch import FetchError, Fetcher, address_refusal, mapped_path
 from echo.media.store import media_bytes, media_path, phash_distance
 from echo.media.validate import ValidationError, decode_image
+from echo.stages import media as mstage
 from echo.store import Store
 
 # --- fixture images ------------------------------------------------------------------------------
@@ -528,3 +530,104 @@ def test_cli_shows_failures_and_retries_them(server, tmp_path, capsys):
     s = json.loads(out[out.index("{"):])
     assert s["by_status"] == {"failed": 1, "ok": 2} and s["failures_by_reason"] == {"truncated": 1}
     assert server.requests["/flaky.png"] == 3 and server.requests["/truncated.jpg"] == 1
+
+
+# --- the transport: public extension points only, TLS checks the original host name ----------------
+
+
+def test_transport_is_built_from_public_httpx_and_httpcore_names():
+    """fetch.py uses only names httpx and httpcore export, and subclasses no concrete httpx transport
+    (whose private state, such as its pool, any release may rename)."""
+    import ast
+
+    import httpcore
+    import httpx
+
+    tree = ast.parse(Path(mfetch.__file__).read_text())
+    used = {(n.value.id, n.attr) for n in ast.walk(tree)
+            if isinstance(n, ast.Attribute) and isinstance(n.value, ast.Name) and n.value.id in ("httpx", "httpcore")}
+    exported = {"httpx": set(httpx.__all__), "httpcore": set(httpcore.__all__)}
+    assert used and {(mod, name) for mod, name in used if name not in exported[mod]} == set()
+    assert issubclass(mfetch.PinnedTransport, httpx.AsyncBaseTransport)
+    assert not issubclass(mfetch.PinnedTransport, httpx.AsyncHTTPTransport)
+
+
+def test_every_library_fetch_imports_is_declared():
+    import re
+    import tomllib
+
+    root = Path(__file__).resolve().parent.parent
+    declared = {re.split(r"[<>=!~\[ ;]", d, maxsplit=1)[0].lower()
+                for d in tomllib.loads((root / "pyproject.toml").read_text())["project"]["dependencies"]}
+    imported = {line.split()[1].split(".")[0] for line in Path(mfetch.__file__).read_text().splitlines()
+                if line.startswith("import ") and line.split()[1].split(".")[0] in ("httpx", "httpcore")}
+    assert imported == {"httpx", "httpcore"} and imported <= declared
+
+
+def _self_signed(tmp_path: Path, hostname: str) -> tuple[Path, Path]:
+    """A certificate for `hostname` only (no IP in it), and its key, as PEM files."""
+    import datetime as dt
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, hostname)])
+    now = dt.datetime.now(dt.UTC)
+    cert = (x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
+            .serial_number(x509.random_serial_number()).not_valid_before(now - dt.timedelta(minutes=5))
+            .not_valid_after(now + dt.timedelta(days=1))
+            .add_extension(x509.SubjectAlternativeName([x509.DNSName(hostname)]), critical=False)
+            .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+            .sign(key, hashes.SHA256()))
+    cert_pem, key_pem = tmp_path / "cert.pem", tmp_path / "key.pem"
+    cert_pem.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    key_pem.write_bytes(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                                          serialization.NoEncryption()))
+    return cert_pem, key_pem
+
+
+@pytest.fixture
+def tls_server(tmp_path):
+    """The image server behind TLS with a certificate for images.test; records the SNI names it is sent."""
+    import ssl
+
+    s = ImageServer()
+    cert, key = _self_signed(tmp_path, "images.test")
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(cert, key)
+    s.sni: list[str | None] = []
+    context.sni_callback = lambda sock, name, ctx: s.sni.append(name)
+    s.httpd.socket = context.wrap_socket(s.httpd.socket, server_side=True)
+    s.cert = cert
+    yield s
+    s.close()
+
+
+def test_tls_verifies_the_original_host_name_while_connecting_to_the_vetted_ip(tls_server):
+    import ssl
+
+    client_context = ssl.create_default_context(cafile=str(tls_server.cert))
+    lookups = []
+
+    async def resolver(host, port):
+        lookups.append(host)
+        return ["127.0.0.1"]
+
+    url = f"https://images.test:{tls_server.port}/img/a.png"
+    got, f = _fetch(url, resolver=resolver, ssl_context=client_context)
+    assert (got.data, got.final_url) == (PNG, url)
+    assert lookups == ["images.test"] and f.backend.connected == [("images.test", "127.0.0.1")]
+    assert tls_server.sni == ["images.test"]  # SNI carries the name, not the pinned IP
+
+    # the same server under another name: the certificate does not match, so nothing is fetched
+    with pytest.raises(FetchError) as e:
+        _fetch(f"https://other.test:{tls_server.port}/img/a.png", resolver=resolver, ssl_context=client_context)
+    assert e.value.reason == "connect_error" and "certificate" in str(e.value).lower()
+    # and by IP: the certificate names no IP
+    with pytest.raises(FetchError) as e:
+        _fetch(f"https://127.0.0.1:{tls_server.port}/img/a.png", ssl_context=client_context)
+    assert e.value.reason == "connect_error" and "certificate" in str(e.value).lower()
+    assert tls_server.requests == {"/img/a.png": 1}

@@ -6,11 +6,12 @@ import argparse
 import sys
 
 from echo.commands import open_store
+from echo.config import DEFAULT_MAX_FILE_BYTES
 from echo.records import PLATFORMS
 
 
 def cmd_import(args: argparse.Namespace, config) -> int:
-    from echo.sources.importer import ImportError_, discover, import_files
+    from echo.sources.importer import ImportError_, discover, import_files, summary
 
     try:
         files = discover(args.files, args.platform)
@@ -20,18 +21,15 @@ def cmd_import(args: argparse.Namespace, config) -> int:
     if not files:
         print("echo-bench import: no .json/.jsonl/.yml files found", file=sys.stderr)
         return 2
-    totals = {"posts": 0, "posts_new": 0, "media": 0, "errors": 0}
     from echo.takedowns import takedown_filter
 
     with open_store(config) as store:
-        for res in import_files(store, files, source=args.source, skip_unchanged=args.skip_unchanged,
-                                taken_down=takedown_filter(store, config)):
+        results = import_files(store, files, source=args.source, skip_unchanged=args.skip_unchanged,
+                               taken_down=takedown_filter(store, config), max_file_bytes=args.max_file_bytes)
+        for res in results:
             print(res.line())
-            for k in totals:
-                totals[k] += getattr(res, k)
         store.checkpoint()
-    print(f"total: {len(files)} files, {totals['posts']} posts ({totals['posts_new']} new), {totals['media']} images, "
-          f"{totals['errors']} errors")
+    print(summary(results))
     return 0
 
 
@@ -89,6 +87,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--platform", choices=PLATFORMS, help="platform of every file (default: from the folder name)")
     p.add_argument("--source", default="import", help="source name stamped on the posts (default: import)")
     p.add_argument("--skip-unchanged", action="store_true", help="skip files imported before with the same sha256")
+    p.add_argument("--max-file-bytes", type=int, default=DEFAULT_MAX_FILE_BYTES, metavar="N",
+                   help=f"refuse bigger files with a crawl_errors row (default: {DEFAULT_MAX_FILE_BYTES})")
     p.set_defaults(func=cmd_import)
 
     p = sub.add_parser("crawl", help="run only the crawl stage (every enabled source, or --source NAME)")

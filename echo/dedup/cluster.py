@@ -25,7 +25,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from echo.config import Cluster
+from echo.config import ClusterSettings
 from echo.dedup.ann import KnnGraph, knn_graph, l2_normalize
 
 NOISE = -1
@@ -78,7 +78,7 @@ def _pca_2d(x: np.ndarray) -> np.ndarray:
     return xy
 
 
-def cluster_small(x: np.ndarray, cfg: Cluster) -> ClusterResult:
+def cluster_small(x: np.ndarray, cfg: ClusterSettings) -> ClusterResult:
     from sklearn.cluster import AgglomerativeClustering
 
     n = x.shape[0]
@@ -97,7 +97,7 @@ def cluster_small(x: np.ndarray, cfg: Cluster) -> ClusterResult:
     return ClusterResult(labels, probs, _pca_2d(x), "agglomerative", params)
 
 
-def _umap(x: np.ndarray, graph: KnnGraph, dims: int, min_dist: float, cfg: Cluster) -> np.ndarray:
+def _umap(x: np.ndarray, graph: KnnGraph, dims: int, min_dist: float, cfg: ClusterSettings) -> np.ndarray:
     import umap  # lazy: first import JIT-compiles for tens of seconds
 
     n_neighbors = max(2, min(cfg.umap_neighbors, graph.k, x.shape[0] - 1))
@@ -113,7 +113,7 @@ def _umap(x: np.ndarray, graph: KnnGraph, dims: int, min_dist: float, cfg: Clust
         return reducer.fit_transform(x)
 
 
-def cluster_large(x: np.ndarray, cfg: Cluster, *, graph: KnnGraph | None = None, ann_min_rows: int = 20_000,
+def cluster_large(x: np.ndarray, cfg: ClusterSettings, *, graph: KnnGraph | None = None, ann_min_rows: int = 20_000,
                   timings: dict | None = None) -> ClusterResult:
     import time
 
@@ -197,7 +197,7 @@ def _nearest_centroid(x: np.ndarray, known: np.ndarray, labels: np.ndarray, xy: 
     known[rows] = True
 
 
-def cluster_embeddings(x: np.ndarray, cfg: Cluster, *, graph: KnnGraph | None = None,
+def cluster_embeddings(x: np.ndarray, cfg: ClusterSettings, *, graph: KnnGraph | None = None,
                        ann_min_rows: int = 20_000) -> ClusterResult:
     """Small-set fallback below cfg.small_set rows, UMAP + HDBSCAN from there on."""
     x = np.asarray(x, dtype=np.float32)
@@ -240,7 +240,7 @@ def ctfidf_top_terms(docs: list[str], labels: np.ndarray, top_n: int) -> dict[in
     return out
 
 
-def clustering_id(sample_ids: list[str], text_hashes: list[str], model: str, cfg: Cluster) -> str:
+def clustering_id(sample_ids: list[str], text_hashes: list[str], model: str, cfg: ClusterSettings) -> str:
     h = hashlib.sha256()
     h.update(json.dumps({"cluster": dataclasses.asdict(cfg), "model": model, "v": 1}, sort_keys=True).encode())
     for s, t in zip(sample_ids, text_hashes):

@@ -28,7 +28,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from echo.config import Dedup
+from echo.config import DedupSettings
 from echo.dedup.ann import KnnGraph, near_duplicate_pairs
 from echo.dedup.images import similar_hash_pairs
 from echo.dedup.normalize import prompt_hash
@@ -79,7 +79,7 @@ class DedupResult:
     text_rows: list[int]  # indices into items that have a text vector (rows of the graph)
 
 
-def find_duplicates(items: list[DedupItem], vectors: np.ndarray | None, text_rows: list[int], cfg: Dedup, *,
+def find_duplicates(items: list[DedupItem], vectors: np.ndarray | None, text_rows: list[int], cfg: DedupSettings, *,
                     random_state: int = 42) -> DedupResult:
     """Pairs from the three layers, union-find groups, canonical choice and one row per item.
 

@@ -14,11 +14,13 @@ nothing else ever reads local files.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import ipaddress
 import mimetypes
 import socket
+import ssl
 import urllib.parse
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import AsyncIterable, AsyncIterator, Awaitable, Callable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -143,18 +145,78 @@ class VettingBackend(httpcore.AsyncNetworkBackend):
         await self._inner.sleep(seconds)
 
 
-class PinnedTransport(httpx.AsyncHTTPTransport):
-    """httpx transport whose connection pool connects only through a VettingBackend."""
+# httpcore's exceptions as httpx's, most specific first (what httpx's own transport raises for them).
+_HTTPCORE_TO_HTTPX: tuple[tuple[type[Exception], type[httpx.HTTPError]], ...] = (
+    (httpcore.ConnectTimeout, httpx.ConnectTimeout), (httpcore.ReadTimeout, httpx.ReadTimeout),
+    (httpcore.WriteTimeout, httpx.WriteTimeout), (httpcore.PoolTimeout, httpx.PoolTimeout),
+    (httpcore.TimeoutException, httpx.TimeoutException),
+    (httpcore.ConnectError, httpx.ConnectError), (httpcore.ReadError, httpx.ReadError),
+    (httpcore.WriteError, httpx.WriteError), (httpcore.NetworkError, httpx.NetworkError),
+    (httpcore.ProxyError, httpx.ProxyError), (httpcore.UnsupportedProtocol, httpx.UnsupportedProtocol),
+    (httpcore.LocalProtocolError, httpx.LocalProtocolError),
+    (httpcore.RemoteProtocolError, httpx.RemoteProtocolError), (httpcore.ProtocolError, httpx.ProtocolError),
+)
 
-    def __init__(self, backend: VettingBackend, *, max_connections: int = 16):
-        super().__init__(trust_env=False)
-        # httpx has no public hook for the network backend; the pool is rebuilt with ours.
+
+@contextlib.contextmanager
+def _as_httpx_errors() -> Iterator[None]:
+    try:
+        yield
+    except Exception as e:
+        for core, mapped in _HTTPCORE_TO_HTTPX:
+            if isinstance(e, core):
+                raise mapped(str(e)) from e
+        raise
+
+
+class _ResponseBody(httpx.AsyncByteStream):
+    def __init__(self, chunks: AsyncIterable[bytes]):
+        self._chunks = chunks
+
+    async def __aiter__(self) -> AsyncIterator[bytes]:
+        with _as_httpx_errors():
+            async for chunk in self._chunks:
+                yield chunk
+
+    async def aclose(self) -> None:
+        aclose = getattr(self._chunks, "aclose", None)
+        if aclose is not None:
+            await aclose()
+
+
+class PinnedTransport(httpx.AsyncBaseTransport):
+    """httpx transport over an httpcore connection pool that connects only through a VettingBackend.
+
+    Built from public extension points only (httpx's transport API, httpcore's `network_backend`), so no
+    httpx release can bypass the vetting by renaming a private attribute. The pool connects to the vetted
+    IP, while TLS (SNI and certificate check) uses the host name of the URL.
+    """
+
+    def __init__(self, backend: VettingBackend, *, max_connections: int = 16,
+                 ssl_context: ssl.SSLContext | None = None):
         self._pool = httpcore.AsyncConnectionPool(
-            ssl_context=httpx.create_ssl_context(trust_env=False),
+            ssl_context=ssl_context or httpx.create_ssl_context(trust_env=False),
             max_connections=max_connections,
             max_keepalive_connections=max_connections,
             network_backend=backend,
         )
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        core_request = httpcore.Request(
+            method=request.method,
+            url=httpcore.URL(scheme=request.url.raw_scheme, host=request.url.raw_host, port=request.url.port,
+                             target=request.url.raw_path),
+            headers=request.headers.raw,
+            content=request.stream,
+            extensions=request.extensions,  # carries httpx's timeouts to the pool
+        )
+        with _as_httpx_errors():
+            response = await self._pool.handle_async_request(core_request)
+        return httpx.Response(status_code=response.status, headers=response.headers,
+                              stream=_ResponseBody(response.stream), extensions=response.extensions)
+
+    async def aclose(self) -> None:
+        await self._pool.aclose()
 
 
 # --- fetching -----------------------------------------------------------------------------------
@@ -261,11 +323,16 @@ def _acceptable_content_type(ctype: str) -> bool:
 
 
 class Fetcher:
-    """Downloads with a concurrency bound, retries with backoff for transient failures, a total time cap."""
+    """Downloads with a concurrency bound, retries with backoff for transient failures, a total time cap.
+
+    ssl_context: the certificates https is checked against (default: certifi's CA bundle; tests pass a
+    context that trusts their own self-signed certificate).
+    """
 
     def __init__(self, *, max_bytes: int, timeout_s: float, concurrency: int = 8, max_retries: int = 3,
                  allow_loopback: bool = False, url_map: Mapping[str, str | Path] | None = None,
-                 resolver: Resolver | None = None, backoff_s: float = 0.5):
+                 resolver: Resolver | None = None, backoff_s: float = 0.5,
+                 ssl_context: ssl.SSLContext | None = None):
         self.max_bytes = max_bytes
         self.timeout_s = timeout_s
         self.max_retries = max_retries
@@ -274,7 +341,7 @@ class Fetcher:
         self.backend = VettingBackend(allow_loopback=allow_loopback, resolver=resolver)
         self._semaphore = asyncio.Semaphore(max(1, concurrency))
         self._client = httpx.AsyncClient(
-            transport=PinnedTransport(self.backend, max_connections=max(1, concurrency)),
+            transport=PinnedTransport(self.backend, max_connections=max(1, concurrency), ssl_context=ssl_context),
             follow_redirects=False, trust_env=False,
             timeout=httpx.Timeout(timeout_s),
         )

@@ -11,7 +11,7 @@ from __future__ import annotations
 import collections
 import datetime as dt
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -96,6 +96,15 @@ class Parsed:
         if other.newest is not None:
             self.newest = newer(self.newest, other.newest)
         return self
+
+
+def isolated(ctx: ParseContext, what: str, raw: Any, parse: Callable[[], Parsed]) -> Parsed:
+    """Run a parser on one page (or item): whatever it raises becomes a crawl_error keeping `raw`, so one
+    malformed page never stops the pages, files or sources after it."""
+    try:
+        return parse()
+    except Exception as e:  # noqa: BLE001 - any shape a parser does not expect, RecursionError included
+        return Parsed(errors=[ctx.error("malformed_page", f"{what} could not be read: {type(e).__name__}: {e}", raw)])
 
 
 def newer(a: str | None, b: str | None) -> str | None:

@@ -20,7 +20,7 @@ from typing import Any
 
 from echo.config import SourceConfig
 from echo.records import Post, PostMedia
-from echo.sources.base import ParseContext, Parsed, newer, parse_time
+from echo.sources.base import ParseContext, Parsed, isolated, newer, parse_time
 from echo.sources.http import HttpClient, HttpStatusError, SourceAuthError, SourceError
 
 log = logging.getLogger("echo.sources.bluesky")
@@ -220,7 +220,9 @@ class _Collector:
         try:
             return fn()
         except (KeyError, TypeError, ValueError, AttributeError) as e:
-            self.out.errors.append(self.ctx.error("bad_item", f"bluesky: post could not be read: {e!r}", raw))
+            uri = raw.get("uri") if isinstance(raw, dict) else None
+            self.out.errors.append(self.ctx.error("bad_item", f"bluesky: post {uri} could not be read: "
+                                                              f"{type(e).__name__}: {e}", raw))
             return None
 
     def thread(self, node: Any, query: str | None, depth_up: int = 0) -> None:
@@ -253,7 +255,11 @@ def _mark_newest(out: Parsed) -> None:
 def parse_posts(body: dict, ctx: ParseContext) -> Parsed:
     """searchPosts, getPosts or getQuotes output: {"posts": [postView], "cursor"?}."""
     c = _Collector(ctx)
-    for view in body.get("posts") or []:
+    views = body.get("posts") or []
+    if not isinstance(views, list):
+        c.out.errors.append(ctx.error("malformed_page", "bluesky: posts is not a list", body))
+        views = []
+    for view in views:
         c.post_view(view, ctx.query)
     c.out.next_cursor = body.get("cursor")
     _mark_newest(c.out)
@@ -301,7 +307,7 @@ def parse_payload(obj: Any, ctx: ParseContext) -> Parsed:
     if isinstance(obj, list):
         out = Parsed()
         for item in obj:
-            out.extend(parse_payload(item, ctx))
+            out.extend(isolated(ctx, "bluesky response", item, lambda: parse_payload(item, ctx)))
         return out
     if not isinstance(obj, dict):
         return Parsed(errors=[ctx.error("malformed_page", "not a Bluesky API response (expected an object)", obj)])

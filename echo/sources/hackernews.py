@@ -118,7 +118,8 @@ def parse_search(result: dict, ctx: ParseContext) -> Parsed:
         try:
             post, media = hit_post(hit, ctx)
         except (KeyError, TypeError, ValueError, AttributeError, OverflowError) as e:
-            out.errors.append(ctx.error("bad_item", f"hackernews: unreadable hit: {type(e).__name__}: {e}", hit))
+            oid = hit.get("objectID") if isinstance(hit, dict) else None
+            out.errors.append(ctx.error("bad_item", f"hackernews: unreadable hit {oid}: {type(e).__name__}: {e}", hit))
             continue
         out.posts.append(post)
         out.post_media.extend(media)
@@ -152,7 +153,8 @@ def parse_item(item: dict, ctx: ParseContext, *, max_depth: int | None = None,
                 parent_id=node.get("parent_id"), story_id=node.get("story_id", story_id),
                 raw={k: v for k, v in node.items() if k not in ("children", "options")}, ctx=ctx)
         except (KeyError, TypeError, ValueError, AttributeError, OverflowError) as e:
-            out.errors.append(ctx.error("bad_item", f"hackernews: unreadable item: {type(e).__name__}: {e}",
+            nid = node.get("id") if isinstance(node, dict) else None
+            out.errors.append(ctx.error("bad_item", f"hackernews: unreadable item {nid}: {type(e).__name__}: {e}",
                                         {k: v for k, v in node.items() if k != "children"}
                                         if isinstance(node, dict) else node))
             return

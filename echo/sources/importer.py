@@ -11,6 +11,7 @@ the same file twice changes nothing.
 from __future__ import annotations
 
 import base64
+import dataclasses
 import datetime as dt
 import gzip
 import hashlib
@@ -22,13 +23,24 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from echo.records import PLATFORMS
-from echo.sources.base import Parsed, ParseContext
+from echo import schema
+from echo.config import DEFAULT_MAX_FILE_BYTES
+from echo.records import PLATFORMS, stable_id
+from echo.sources.base import Parsed, ParseContext, isolated
 from echo.sources.save import save_parsed
 from echo.store import Store
 
 SUFFIXES = (".json", ".jsonl", ".ndjson", ".yml", ".yaml")
 MAX_RAW_CHARS = 1_000_000  # an unreadable file is kept raw up to this size in crawl_errors
+# Bounds on what one document may cost to read. API responses nest a few dozen levels (HN and Reddit comment
+# trees the most); Python's json and yaml recurse per level and stop near 1000 with a RecursionError.
+MAX_DEPTH = 400
+MAX_YAML_ALIASES = 10_000
+MAX_YAML_NODES = 5_000_000  # nodes of a YAML document with every alias expanded (1 KB of aliases can mean 10^9)
+
+
+class Refused(Exception):
+    """A document that is not read at all because it exceeds a bound (depth, aliases, size)."""
 
 
 class ImportError_(ValueError):
@@ -107,14 +119,94 @@ def cassette_bodies(doc: Any) -> list[Body] | None:
         if not text:
             continue
         try:
-            out.append(Body(label, obj=json.loads(text)))
+            out.append(Body(label, obj=load_json(text)))
+        except Refused as e:
+            out.append(Body(label, error=f"response body refused: {e}", raw=text[:MAX_RAW_CHARS]))
         except ValueError as e:
-            out.append(Body(label, error=f"response body is not JSON: {e}", raw=text))
+            out.append(Body(label, error=f"response body is not JSON: {e}", raw=text[:MAX_RAW_CHARS]))
     return out
 
 
+def _too_deep(doc: Any) -> bool:
+    """Whether lists and objects nest deeper than MAX_DEPTH: level by level, containers only (no recursion,
+    and about half the time json.loads took)."""
+    level = [doc] if type(doc) in (dict, list) else []
+    for _ in range(MAX_DEPTH):
+        if not level:
+            return False
+        level = [v for obj in level for v in (obj.values() if type(obj) is dict else obj) if type(v) in (dict, list)]
+    return bool(level)
+
+
+def load_json(text: str) -> Any:
+    """json.loads within MAX_DEPTH (raises Refused; ValueError for text that is not JSON)."""
+    try:
+        doc = json.loads(text)
+    except RecursionError:
+        raise Refused(f"JSON nested deeper than {MAX_DEPTH} levels") from None
+    if _too_deep(doc):
+        raise Refused(f"JSON nested deeper than {MAX_DEPTH} levels")
+    return doc
+
+
+def _check_yaml_graph(root: Any) -> None:
+    """Refuse a composed YAML node graph whose aliases are too many, expand too far, or form a cycle."""
+    import yaml
+
+    done: dict[int, tuple[int, int]] = {}  # id(node) -> (nodes when expanded, depth)
+    seen: set[int] = set()
+    aliases = 0
+    stack: list[tuple[Any, bool]] = [(root, False)]
+    while stack:
+        node, children_done = stack.pop()
+        if isinstance(node, yaml.MappingNode):
+            children = [n for pair in node.value for n in pair]
+        elif isinstance(node, yaml.SequenceNode):
+            children = list(node.value)
+        else:
+            children = []
+        if not children_done:
+            if id(node) in seen:
+                aliases += 1
+                if aliases > MAX_YAML_ALIASES:
+                    raise Refused(f"YAML has more than {MAX_YAML_ALIASES} aliases")
+                continue
+            seen.add(id(node))
+            stack.append((node, True))
+            stack.extend((c, False) for c in children)
+            continue
+        if any(id(c) not in done for c in children):  # a child still open above us: an alias to an ancestor
+            raise Refused("YAML refers to itself (a recursive alias)")
+        size = 1 + sum(done[id(c)][0] for c in children)
+        depth = 1 + max((done[id(c)][1] for c in children), default=0)
+        if size > MAX_YAML_NODES:
+            raise Refused(f"YAML aliases expand to more than {MAX_YAML_NODES} nodes")
+        if depth > MAX_DEPTH:
+            raise Refused(f"YAML nested deeper than {MAX_DEPTH} levels")
+        done[id(node)] = (size, depth)
+
+
+def load_yaml(text: str) -> Any:
+    """Safe YAML (plain data only) whose alias expansion and depth are checked before anything is built."""
+    import yaml
+
+    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)(text)
+    try:
+        node = loader.get_single_node()
+        if node is None:
+            return None
+        _check_yaml_graph(node)
+        return loader.construct_document(node)
+    except RecursionError:
+        raise Refused(f"YAML nested deeper than {MAX_DEPTH} levels") from None
+    finally:
+        loader.dispose()
+
+
 def read_bodies(path: Path) -> list[Body]:
-    """Every response body a file holds."""
+    """Every response body a file holds; a body that cannot be read carries its error (and raw text)."""
+    import yaml
+
     text = path.read_text(encoding="utf-8", errors="replace")
     suffix = path.suffix.lower()
     if suffix in (".jsonl", ".ndjson"):
@@ -123,36 +215,113 @@ def read_bodies(path: Path) -> list[Body]:
             if not line.strip():
                 continue
             try:
-                bodies.append(Body(f"line {n}", obj=json.loads(line)))
+                bodies.append(Body(f"line {n}", obj=load_json(line)))
+            except Refused as e:
+                bodies.append(Body(f"line {n}", error=str(e), raw=line[:MAX_RAW_CHARS]))
             except ValueError as e:
-                bodies.append(Body(f"line {n}", error=f"line {n} is not JSON: {e}", raw=line))
+                bodies.append(Body(f"line {n}", error=f"not JSON: {e}", raw=line[:MAX_RAW_CHARS]))
         return bodies
-    if suffix in (".yml", ".yaml"):
-        import yaml
-
-        try:
-            doc = yaml.safe_load(text)
-        except yaml.YAMLError as e:
-            return [Body("file", error=f"not valid YAML: {e}", raw=text[:MAX_RAW_CHARS])]
-        bodies = cassette_bodies(doc)
-        return bodies if bodies is not None else [Body("file", obj=doc)]
     try:
-        doc = json.loads(text)
+        if suffix in (".yml", ".yaml"):
+            doc = load_yaml(text)
+        else:
+            doc = load_json(text)
+    except Refused as e:
+        return [Body("file", error=str(e), raw=text[:MAX_RAW_CHARS])]
+    except yaml.YAMLError as e:
+        return [Body("file", error=f"not valid YAML: {e}", raw=text[:MAX_RAW_CHARS])]
     except ValueError as e:
         return [Body("file", error=f"not valid JSON: {e}", raw=text[:MAX_RAW_CHARS])]
     bodies = cassette_bodies(doc)
     return bodies if bodies is not None else [Body("file", obj=doc)]
 
 
-def parse_file(path: str | os.PathLike, platform: str, ctx: ParseContext) -> Parsed:
+# --- parsing, one body and one item at a time ----------------------------------------------------------
+
+
+def _value_problem(sql_type: str, value: Any) -> str | None:
+    """Why DuckDB would refuse `value` for a column of this type (None when it fits)."""
+    if sql_type == "VARCHAR":
+        return None if isinstance(value, str) else "is not a string"
+    if sql_type in ("BIGINT", "INTEGER"):
+        if not isinstance(value, int) or isinstance(value, bool):
+            return "is not an integer"
+        bits = 64 if sql_type == "BIGINT" else 32
+        return None if -(2 ** (bits - 1)) <= value < 2 ** (bits - 1) else f"is out of range for {sql_type}"
+    if sql_type in ("DOUBLE", "FLOAT"):
+        return None if isinstance(value, (int, float)) and not isinstance(value, bool) else "is not a number"
+    if sql_type == "BOOLEAN":
+        return None if isinstance(value, bool) else "is not true or false"
+    if sql_type.startswith("TIMESTAMP"):
+        return None if isinstance(value, dt.datetime) else "is not a time"
+    return None  # JSON and others: anything the parser produced is stored as is
+
+
+def record_problem(record: Any) -> str | None:
+    """Why a parsed record does not fit its table (a wrong-typed field from a malformed item), or None."""
+    for column in schema.table(record.TABLE).columns:
+        value = getattr(record, column.name)
+        if value is None:
+            if not column.nullable and not column.has_default:
+                return f"{column.name} is missing"
+            continue
+        why = _value_problem(column.type, value)
+        if why:
+            return f"{column.name} {str(value)[:80]!r} {why}"
+    return None
+
+
+def _checked(parsed: Parsed, ctx: ParseContext, where: str) -> Parsed:
+    """Drop items whose fields do not fit the tables (as crawl_errors naming them); name the file in every error."""
+    bad: dict[tuple[str, str], str] = {}
+    for post in parsed.posts:
+        why = record_problem(post)
+        if why:
+            bad[(post.platform, post.post_id)] = why
+            parsed.errors.append(ctx.error("bad_item", f"item {post.post_id}: {why}", post.raw))
+    posts = [p for p in parsed.posts if (p.platform, p.post_id) not in bad]
+    media = []
+    for m in parsed.post_media:
+        why = None if (m.platform, m.post_id) in bad else record_problem(m)
+        if why:
+            parsed.errors.append(ctx.error("bad_item", f"item {m.post_id} image: {why}", dataclasses.asdict(m)))
+        elif (m.platform, m.post_id) not in bad:
+            media.append(m)
+    return dataclasses.replace(parsed, posts=posts, post_media=media, errors=[_named(e, where) for e in parsed.errors])
+
+
+def _named(error: Any, where: str) -> Any:
+    """The error with the file (and body) it came from in its message and its id: each file's bad content is
+    its own crawl_errors row, and importing the same file again gives the same rows."""
+    return dataclasses.replace(error, message=f"{where}: {error.message}"[:2000],
+                               error_id=stable_id(error.error_id, where))
+
+
+def _parse(path: Path, platform: str, ctx: ParseContext, max_bytes: int) -> tuple[Parsed, str | None]:
+    """The file's parsed content, and why the file as a whole could not be read (None when some of it was)."""
     parse = parser_for(platform)
     out = Parsed()
-    for body in read_bodies(Path(path)):
+    size = path.stat().st_size
+    if size > max_bytes:
+        why = f"{size} bytes, over the {max_bytes}-byte cap (max_file_bytes)"
+        out.errors.append(_named(ctx.error("too_large", why, {"path": str(path), "bytes": size}), f"{path} file"))
+        return out, why
+    bodies = read_bodies(path)
+    for body in bodies:
+        where = f"{path} {body.label}"
         if body.error is not None:
-            out.errors.append(ctx.error("malformed_page", f"{Path(path).name} {body.label}: {body.error}", body.raw))
+            out.errors.append(_named(ctx.error("malformed_page", body.error, body.raw), where))
             continue
-        out.extend(parse(body.obj, ctx))
-    return out
+        part = isolated(ctx, f"{platform} page", body.obj, lambda: parse(body.obj, ctx))
+        out.extend(_checked(part, ctx, where))
+    unread = [b.error for b in bodies if b.error is not None]
+    return out, (unread[0] if bodies and len(unread) == len(bodies) else None)
+
+
+def parse_file(path: str | os.PathLike, platform: str, ctx: ParseContext, *,
+               max_bytes: int = DEFAULT_MAX_FILE_BYTES) -> Parsed:
+    """Every post, image and bad item of one file; nothing in it can stop the caller."""
+    return _parse(Path(path), platform, ctx, max_bytes)[0]
 
 
 # --- finding files ---------------------------------------------------------------------------
@@ -214,7 +383,7 @@ class FileResult:
 
     def line(self) -> str:
         if self.failed:
-            return f"{self.path}: {self.failed}"
+            return f"{self.path} [{self.platform}]: failed: {self.failed}"
         if self.unchanged:
             return f"{self.path}: unchanged since last import"
         extra = "".join(f", {k}={v}" for k, v in sorted(self.skipped.items()))
@@ -232,23 +401,52 @@ def sha256_file(path: Path) -> str:
     return h.hexdigest()
 
 
+def summary(results: list[FileResult]) -> str:
+    """One line for a whole import: totals, then the files that failed and the files with bad items, by name."""
+    failed = [r for r in results if r.failed]
+    with_errors = [r for r in results if r.errors and not r.failed]
+    line = f"total: {len(results)} files, "
+    if failed:
+        line += f"{len(failed)} failed: {', '.join(str(r.path) for r in failed)}; "
+    line += (f"{sum(r.posts for r in results)} posts ({sum(r.posts_new for r in results)} new), "
+             f"{sum(r.media for r in results)} images, {sum(r.errors for r in results)} errors")
+    if with_errors:
+        line += f"; errors in: {', '.join(f'{r.path} ({r.errors})' for r in with_errors)}"
+    return line
+
+
 def import_files(store: Store, files: Iterable[tuple[Path, str]], *, source: str = "import", run_id: str | None = None,
-                 skip_unchanged: bool = False, taken_down: Callable[..., bool] | None = None) -> list[FileResult]:
-    """Parse and store each file; with skip_unchanged, files whose sha256 matches the last import are not read."""
+                 skip_unchanged: bool = False, taken_down: Callable[..., bool] | None = None,
+                 max_file_bytes: int = DEFAULT_MAX_FILE_BYTES) -> list[FileResult]:
+    """Parse and store each file, one at a time; with skip_unchanged, files whose sha256 matches the last import
+    are not read. A file that cannot be read at all (too big, not JSON, too deep, an alias bomb) is a result with
+    `failed` set and a crawl_errors row; a bad item is a crawl_errors row; neither stops the files after it."""
     results = []
     for path, platform in files:
+        ctx = ParseContext(source=source, query=f"import:{platform}/{path.name}", run_id=run_id)
+
+        def unreadable(e: OSError) -> FileResult:  # vanished or unreadable since it was listed
+            why = f"cannot read: {e.strerror or e}"
+            store.upsert("crawl_errors", [_named(ctx.error("malformed_page", why, {"path": str(path)}), f"{path} file")],
+                         ignore_existing=True)
+            return FileResult(path, platform, errors=1, failed=why)
+
         try:
-            digest = sha256_file(path)
-        except OSError as e:  # vanished or unreadable since it was listed: report it, go on with the rest
-            results.append(FileResult(path, platform, failed=f"cannot read: {e.strerror or e}"))
+            too_big = path.stat().st_size > max_file_bytes
+            digest = None if too_big else sha256_file(path)
+        except OSError as e:
+            results.append(unreadable(e))
             continue
         key = str(path)
-        if skip_unchanged and store.scalar("SELECT sha256 FROM imported_files WHERE source = ? AND path = ?",
-                                           [source, key]) == digest:
+        if digest and skip_unchanged and store.scalar(
+                "SELECT sha256 FROM imported_files WHERE source = ? AND path = ?", [source, key]) == digest:
             results.append(FileResult(path, platform, unchanged=True))
             continue
-        ctx = ParseContext(source=source, query=f"import:{platform}/{path.name}", run_id=run_id)
-        parsed = parse_file(path, platform, ctx)
+        try:
+            parsed, failed = _parse(path, platform, ctx, max_file_bytes)
+        except OSError as e:
+            results.append(unreadable(e))
+            continue
         saved = save_parsed(store, parsed, run_id=run_id, taken_down=taken_down)
         unique = {p.post_id: p for p in parsed.posts}
         res = FileResult(path, platform, posts=len(unique), posts_new=saved["posts_new"],
@@ -256,9 +454,10 @@ def import_files(store: Store, files: Iterable[tuple[Path, str]], *, source: str
                          replies=sum(1 for p in unique.values() if p.parent_id),
                          quotes=sum(1 for p in unique.values() if p.quoted_id),
                          errors=len({e.error_id for e in parsed.errors}), skipped=dict(parsed.skipped),
-                         taken_down=saved["skipped_takedown"])
-        store.upsert("imported_files", [{"source": source, "path": key, "platform": platform, "sha256": digest,
-                                         "posts": res.posts, "media": res.media, "errors": res.errors,
-                                         "imported_at": dt.datetime.now(dt.UTC), "run_id": run_id}])
+                         taken_down=saved["skipped_takedown"], failed=failed)
+        if digest:  # an over-size file is not hashed: it is checked (by its size) again next time
+            store.upsert("imported_files", [{"source": source, "path": key, "platform": platform, "sha256": digest,
+                                             "posts": res.posts, "media": res.media, "errors": res.errors,
+                                             "imported_at": dt.datetime.now(dt.UTC), "run_id": run_id}])
         results.append(res)
     return results

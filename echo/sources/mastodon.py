@@ -109,7 +109,8 @@ def _add_status(status: Any, ctx: ParseContext, out: Parsed) -> Post | None:
             _add_status(embedded, ctx, out)
         return post
     except (KeyError, TypeError, ValueError, AttributeError) as e:
-        out.errors.append(ctx.error("bad_item", f"mastodon: unreadable status: {type(e).__name__}: {e}", status))
+        sid = status.get("id") if isinstance(status, dict) else None
+        out.errors.append(ctx.error("bad_item", f"mastodon: unreadable status {sid}: {type(e).__name__}: {e}", status))
         return None
 
 

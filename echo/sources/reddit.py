@@ -228,7 +228,9 @@ def _parse_things(children: Any, ctx: ParseContext, out: Parsed, mores: list[Mor
             else:
                 out.errors.append(ctx.error("bad_item", f"reddit: unexpected thing kind {kind!r}", thing))
         except (KeyError, TypeError, ValueError, AttributeError, OverflowError) as e:
-            out.errors.append(ctx.error("bad_item", f"reddit: unreadable item: {type(e).__name__}: {e}", thing))
+            data = thing.get("data") if isinstance(thing, dict) else None
+            name = (data.get("name") or data.get("id")) if isinstance(data, dict) else None
+            out.errors.append(ctx.error("bad_item", f"reddit: unreadable item {name}: {type(e).__name__}: {e}", thing))
 
 
 def parse_listing(listing: dict, ctx: ParseContext, *, mores: list[MoreStub] | None = None) -> Parsed:

@@ -17,7 +17,7 @@ from typing import Any
 
 from echo.config import SourceConfig
 from echo.records import Post, PostMedia
-from echo.sources.base import ParseContext, Parsed, newer, parse_time
+from echo.sources.base import ParseContext, Parsed, isolated, newer, parse_time
 from echo.sources.http import HttpClient, HttpStatusError, SourceAuthError
 
 PLATFORM = "x"
@@ -85,12 +85,16 @@ def parse_page(page: dict, ctx: ParseContext) -> Parsed:
     """A v2 response page: search recent/all, tweet lookup, quote tweets, timelines, or one streamed tweet."""
     out = Parsed()
     includes = page.get("includes") or {}
+    if not isinstance(includes, dict):
+        out.errors.append(ctx.error("malformed_page", "X page: includes is not an object", page))
+        includes = {}
     users = {str(u.get("id")): u for u in includes.get("users") or [] if isinstance(u, dict)}
     media = {str(m.get("media_key")): m for m in includes.get("media") or [] if isinstance(m, dict)}
     data = page.get("data")
     items = data if isinstance(data, list) else ([data] if isinstance(data, dict) else [])
     seen: set[str] = set()
-    for query, batch in ((ctx.query, items), (None, includes.get("tweets") or [])):
+    context = includes.get("tweets") or []
+    for query, batch in ((ctx.query, items), (None, context if isinstance(context, list) else [])):
         for item in batch:
             if not isinstance(item, dict):
                 out.errors.append(ctx.error("bad_item", "X data item is not an object", item))
@@ -102,8 +106,9 @@ def parse_page(page: dict, ctx: ParseContext) -> Parsed:
                 continue  # a hit that is also another hit's context: keep the hit
             try:
                 post, images = parse_tweet(item, ctx, users=users, media=media, query=query)
-            except (KeyError, TypeError, ValueError) as e:
-                out.errors.append(ctx.error("bad_item", f"X tweet could not be read: {e!r}", item))
+            except (KeyError, TypeError, ValueError, AttributeError, OverflowError) as e:
+                out.errors.append(ctx.error("bad_item", f"X tweet {item.get('id')} could not be read: "
+                                                        f"{type(e).__name__}: {e}", item))
                 continue
             seen.add(post.post_id)
             out.posts.append(post)
@@ -111,6 +116,9 @@ def parse_page(page: dict, ctx: ParseContext) -> Parsed:
             if batch is items:  # only hits advance the watermark, not their context
                 out.newest = newer(out.newest, post.post_id)
     meta = page.get("meta") or {}
+    if not isinstance(meta, dict):
+        out.errors.append(ctx.error("malformed_page", "X page: meta is not an object", page))
+        meta = {}
     out.next_cursor = meta.get("next_token")
     if meta.get("newest_id"):
         out.newest = newer(out.newest, str(meta["newest_id"]))
@@ -137,7 +145,7 @@ def parse_payload(obj: Any, ctx: ParseContext) -> Parsed:
     if isinstance(obj, list):
         out = Parsed()
         for page in obj:
-            out.extend(parse_payload(page, ctx))
+            out.extend(isolated(ctx, "X page", page, lambda: parse_payload(page, ctx)))
         return out
     if isinstance(obj, str):
         return parse_jsonl(obj, ctx)

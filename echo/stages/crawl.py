@@ -165,15 +165,17 @@ def crawl_import(ctx: RunContext, source: SourceConfig, stats: StageStats) -> No
         log.warning("source %r skipped: %s", source.name, e)
         ctx.resources.source_messages.append(f"source {source.name!r} skipped: {e}")
         return
+    failed = []
     for res in import_files(ctx.store, track(files, f"{source.name}: import", enabled=ctx.progress),
                             source=source.name, run_id=ctx.run_id, skip_unchanged=True,
-                            taken_down=ctx.resources.takedowns):
+                            taken_down=ctx.resources.takedowns, max_file_bytes=source.max_file_bytes):
         if res.unchanged:
             stats["files_unchanged"] += 1
             continue
-        if res.failed:
+        if res.failed:  # its crawl_errors row is stored; the other files go on
             stats["files_failed"] += 1
-            log.warning("source %r: %s", source.name, res.line())
+            stats["errors"] += res.errors
+            failed.append(res)
             continue
         stats["files_imported"] += 1
         stats["posts_new"] += res.posts_new
@@ -181,6 +183,11 @@ def crawl_import(ctx: RunContext, source: SourceConfig, stats: StageStats) -> No
         stats["skipped_takedown"] += res.taken_down
         stats["post_media"] += res.media
         stats["errors"] += res.errors
+    if failed:
+        msg = (f"source {source.name!r}: {len(failed)} file(s) failed (see crawl_errors): "
+               + "; ".join(f"{r.path}: {r.failed}" for r in failed))
+        log.warning("%s", msg)
+        ctx.resources.source_messages.append(msg)
     stats["sources_done"] += 1
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import hashlib
 import json
 
-from echo.config import Dedup
+from echo.config import DedupSettings
 from echo.dedup.duplicates import DedupItem, find_duplicates
 from echo.dedup.embed import cached_hashes, embed_texts, load_vectors
 from echo.dedup.images import parse_phash
@@ -42,7 +42,7 @@ def load_items(store) -> list[DedupItem]:
     return items
 
 
-def input_hash(items: list[DedupItem], text_hashes: list[str | None], cfg: Dedup, model: str) -> str:
+def input_hash(items: list[DedupItem], text_hashes: list[str | None], cfg: DedupSettings, model: str) -> str:
     h = hashlib.sha256()
     h.update(json.dumps({"dedup": cfg.__dict__, "model": model, "v": 1}, sort_keys=True, default=str).encode())
     for it, th in zip(items, text_hashes):

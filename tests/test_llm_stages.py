@@ -196,28 +196,3 @@ def test_concurrency_is_bounded(store, config, tmp_path):
         run_stage(ctx, relevance.run)
         assert fake.count("relevance") == 6 and fake.max_in_flight == 2
         assert store.scalar("SELECT count(*) FROM relevance WHERE judge = 'llm'") == 6
-
-
-def test_requests_per_minute_limiter_waits(store, config):
-    posts = [post(str(i), f"GPT-4o image prompt: a cat {i}", author=f"u{i}", minutes=i) for i in range(3)]
-    add(store, posts)
-    from echo.llm import openai_backend
-
-    with FakeOpenAI() as fake:
-        config.llm.relevance_batch_size = 1
-        config.llm.requests_per_minute = 2
-        ctx = llm_ctx(config, store, fake.base_url)
-        backend = ctx.resources.backend
-        orig = openai_backend.RateLimiter.__init__
-
-        def short_window(self, rpm, tpm, window_s=60.0):
-            orig(self, rpm, tpm, window_s=0.5)
-
-        openai_backend.RateLimiter.__init__ = short_window
-        try:
-            run_stage(ctx, relevance.run)
-        finally:
-            openai_backend.RateLimiter.__init__ = orig
-        assert fake.count() == 3
-        assert fake.times[2] - fake.times[0] >= 0.45  # the third request waited for the window
-        assert backend.limiter.waited_s > 0

@@ -365,7 +365,7 @@ def test_pixel_cap_below_pillows_own_limit():
 # --- the stage -----------------------------------------------------------------------------------
 
 
-def _seed_posts(store: Store, urls: list[str], *, judge="cheap", passed=True, root="r1"):
+def _seed_posts(store: Store, urls: list[str], *, judge="llm", passed=True, root="r1"):
     store.upsert("posts", [
         {"platform": "x", "post_id": root, "root_id": root, "text": "made with 4o"},
         {"platform": "x", "post_id": root + "-reply", "root_id": root, "parent_id": root, "text": "nice"},
@@ -454,12 +454,14 @@ def test_transient_failure_is_retried_next_run_until_the_cap(server, media_confi
         assert server.requests["/down.png"] == 2 * first  # the third run did not try again
 
 
-def test_llm_relevance_replaces_the_cheap_filter_once_it_exists(server, media_config):
+def test_only_trees_a_judge_kept_have_their_images_fetched(server, media_config):
+    """The cheap filter's pass is not enough: a tree whose relevance nobody judged yet costs no download."""
     with Store(media_config.path("db")) as store:
         _seed_posts(store, [server.url("/img/a.png")], judge="cheap", root="r1")
         _seed_posts(store, [server.url("/img/c.webp")], judge="cheap", root="r2")
-        assert mstage.keeping_judges(store) == ("llm", "prefilter", "cheap")
-        assert len(mstage.kept_media_urls(store)) == 2
+        assert mstage.kept_media_urls(store) == []
+        pipeline.run_stage(pipeline.start_run(media_config, store), mstage.run)
+        assert store.count("media") == 0 and server.total_requests() == 0
         store.upsert("relevance", [
             {"platform": "x", "post_id": "r1", "judge": "llm", "score": 5, "passed": True, "model": "m",
              "prompt_version": "v"},

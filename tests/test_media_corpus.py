@@ -77,7 +77,7 @@ def _import_corpus_and_keep_every_tree(config, store: Store, answers: dict) -> N
     pipeline.run_stage(ctx, crawl.run)
     assert store.count("post_media") > 0, "the import stage stored no images"
     store.upsert("relevance", [
-        {"platform": t["platform"], "post_id": t["root_post_id"], "judge": "cheap", "passed": True,
+        {"platform": t["platform"], "post_id": t["root_post_id"], "judge": "llm", "passed": True,
          "model": "test", "prompt_version": "all-trees"} for t in answers["trees"]
     ])
 

@@ -195,7 +195,7 @@ def test_stage_ocrs_screenshots_once_and_stores_crops(config, tmp_path):
     config.media.url_map = {prefix: str(folder) + "/"}
     with Store(config.path("db")) as store:
         store.upsert("posts", [{"platform": "bluesky", "post_id": "p1", "root_id": "p1", "text": "4o did this"}])
-        store.upsert("relevance", [{"platform": "bluesky", "post_id": "p1", "judge": "cheap", "passed": True,
+        store.upsert("relevance", [{"platform": "bluesky", "post_id": "p1", "judge": "llm", "passed": True,
                                     "model": "rules", "prompt_version": "t"}])
         store.upsert("post_media", [
             {"platform": "bluesky", "post_id": "p1", "url": prefix + "shot.png", "position": 0},

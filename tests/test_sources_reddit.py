@@ -299,3 +299,15 @@ def test_fetch_tree_expands_more_stubs_within_breadth(fixture_server):
     assert call.query["link_id"] == "t3_L" and call.query["children"] == "x0,x1,x2"
     tree_call = fixture_server.calls("/comments/L")[0]
     assert tree_call.query["depth"] == "4" and tree_call.query["limit"] == "6"
+
+
+def test_text_escaping_of_the_api_is_undone():
+    """Without raw_json=1 Reddit escapes &, < and > in titles, self text and comments; stored text is unescaped."""
+    from echo.sources.reddit import comment_post, link_post
+
+    post, _ = link_post({"name": "t3_a", "id": "a", "title": "Tom &amp; Jerry &lt;3", "selftext": "a &gt; b",
+                         "permalink": "/r/x/comments/a/"}, CTX)
+    assert post.text == "Tom & Jerry <3\n\na > b"
+    reply, _ = comment_post({"name": "t1_b", "id": "b", "body": "R&amp;D &amp;amp; more", "link_id": "t3_a",
+                             "parent_id": "t3_a"}, CTX)
+    assert reply.text == "R&D &amp; more"  # one level of escaping is undone, not two

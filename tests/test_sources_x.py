@@ -152,3 +152,11 @@ def test_missing_token_is_a_clear_error():
 
     with pytest.raises(SourceAuthError, match="ECHO_X_BEARER_TOKEN"):
         x.Source(SourceConfig(name="x", kind="x"), env={})
+
+
+def test_text_escaping_of_the_api_is_undone():
+    """X escapes &, < and > in tweet text; the stored post is what the author wrote (prompts compare to it)."""
+    page = {"data": [{"id": "9", "author_id": "1", "text": "Prompt: a &lt;neon&gt; sign saying 'Tom &amp; Jerry' &copy;"}],
+            "includes": {"users": [{"id": "1", "username": "ann"}]}, "meta": {"result_count": 1}}
+    (post,) = x.parse_payload(page, ctx()).posts
+    assert post.text == "Prompt: a <neon> sign saying 'Tom & Jerry' &copy;"

@@ -153,8 +153,13 @@ def embed_texts(store: Store, embedder: Embedder, texts: Sequence[str], *, run_p
     return hashes, load_vectors(store, hashes, embedder.name) if hashes else np.empty((0, embedder.dim), np.float32)
 
 
+# The text a sample is compared and embedded by: its prompt, or, for a template nobody filled, the template, so
+# reposts of one template are found as duplicates and clustered together.
+SAMPLE_TEXT_SQL = "coalesce(nullif(trim(prompt), ''), nullif(trim(prompt_fill_blank), ''))"
+
+
 def prompt_rows(store: Store) -> list[dict]:
-    """Non-trash samples that have a prompt (what dedup and clustering embed)."""
+    """Non-trash samples with a prompt or template (what dedup and clustering embed): sample_id, prompt."""
     return store.query(
-        "SELECT sample_id, prompt FROM samples WHERE quality <> 'trash' AND prompt IS NOT NULL "
-        "AND length(trim(prompt)) > 0 ORDER BY sample_id")
+        f"SELECT sample_id, {SAMPLE_TEXT_SQL} AS prompt FROM samples WHERE quality <> 'trash' "
+        f"AND {SAMPLE_TEXT_SQL} IS NOT NULL ORDER BY sample_id")

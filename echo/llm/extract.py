@@ -101,7 +101,9 @@ MIN_SHARED_PROMPT_CHARS = 15
 def samples_from_answer(tree: Tree, doc: dict) -> list[Draft]:
     """Turn a tree_to_samples answer into drafts, enforcing the rules a model may break:
     ids must be posts of this tree, each post serves one sample (evidence first, then feedback), samples with the
-    same prompt merge, unused replies that repeat a sample's prompt join it, and prompt_modified is recomputed."""
+    same prompt merge, unused replies that repeat a sample's prompt join it, every other reply by someone else is
+    sent to the feedback step with the sample it answers (the step says whether it judges it), and
+    prompt_modified is recomputed against the evidence posts' text and their images' alt text."""
     order = {p.post_id: i for i, p in enumerate(tree.posts)}
     used: set[str] = set()
     drafts: list[Draft] = []
@@ -148,14 +150,47 @@ def samples_from_answer(tree: Tree, doc: dict) -> list[Draft]:
             if pid in order and pid not in used:
                 fb.append(pid)
                 used.add(pid)
-        d.feedback_ids = sorted(fb, key=order.__getitem__)
+        d.feedback_ids = fb
+    _unassigned_replies_to_feedback(tree, drafts, used)
+    for d in drafts:
+        d.feedback_ids = sorted(dict.fromkeys(d.feedback_ids), key=order.__getitem__)
         d.evidence = sorted(dict.fromkeys(d.evidence), key=order.__getitem__)
-        d.origin = prompt_origin(d.prompt, [tree.post(pid).text for pid in d.evidence])
+        alts = [im.alt_text for im in tree.images_of(d.evidence) if im.alt_text]
+        d.origin = prompt_origin(d.prompt, [tree.post(pid).text for pid in d.evidence] + alts)
     ordinals: collections.Counter = collections.Counter()
     for d in drafts:
         d.ordinal = ordinals[d.anchor_post_id]
         ordinals[d.anchor_post_id] += 1
     return drafts
+
+
+def _unassigned_replies_to_feedback(tree: Tree, drafts: list[Draft], used: set[str]) -> None:
+    """A reply (or quote) nobody used goes to the sample it answers: the nearest post up its reply or quote chain
+    that belongs to a sample, else the root's sample. The thread author's own posts and posts the thread only
+    quotes are not judgements of its samples."""
+    if not drafts:
+        return
+    by_id = {p.post_id: p for p in tree.posts}
+    owner: dict[str, Draft] = {pid: d for d in drafts for pid in d.evidence + d.feedback_ids}
+    root_draft = owner.get(tree.root_id, drafts[0])
+    author = tree.root.author
+    quoted_only = {p.post_id for p in tree.posts if p.post_id != tree.root_id and p.parent_id is None
+                   and any(q.quoted_id == p.post_id for q in tree.posts)}
+    for p in tree.posts:
+        if p.post_id in used or p.post_id in quoted_only or (author is not None and p.author == author):
+            continue
+        if not (p.text or "").strip():
+            continue
+        target, cur, seen = None, p.parent_id or p.quoted_id, set()
+        while cur and cur not in seen and target is None:
+            seen.add(cur)
+            target = owner.get(cur)
+            parent = by_id.get(cur)
+            cur = (parent.parent_id or parent.quoted_id) if parent else None
+        target = target or root_draft
+        target.feedback_ids.append(p.post_id)
+        owner[p.post_id] = target
+        used.add(p.post_id)
 
 
 def dedup_images(images: Sequence[ImageView]) -> tuple[list[ImageView], dict[str, str]]:
@@ -322,6 +357,8 @@ def extract_trees(backend: Backend, trees: Sequence[Tree], *, record: Callable[[
     for d, doc in _answers(backend.feedback, judged, "feedback", record):
         allowed, seen = set(d.feedback_ids), set()
         for r in doc["feedback"]:
+            if r["polarity"] == "neutral":
+                continue  # not a judgement: chatter, a question, a thank-you
             if r["post_id"] in allowed and r["post_id"] not in seen:  # answers about other posts are dropped
                 seen.add(r["post_id"])
                 d.feedback.append({**r, "categories": [c for c in r["categories"] if c in FEEDBACK_CATEGORIES]})

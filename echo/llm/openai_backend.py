@@ -421,9 +421,9 @@ class OpenAIBackend:
             mode = self.mode
             payload = self._materialize(step, messages, mode, wire_schema)
             await self.limiter.acquire(self._estimate_tokens(step, payload))
-            self._check_open()
             wait = None
             async with self._sem:
+                self._check_open()  # the breaker may have opened while this request waited for a slot
                 ans.calls += 1
                 try:
                     resp = await client.chat.completions.create(
@@ -440,11 +440,15 @@ class OpenAIBackend:
                         self.fallbacks += 1
                         continue
                     self._failed_attempt(step, f"400 {e.message}")
+                    if self.unavailable:
+                        raise _Stopped("unavailable", self.unavailable) from e
                     raise
                 except _RETRYABLE as e:
                     self._failed_attempt(step, f"{type(e).__name__}: {getattr(e, 'message', e)}")
+                    if self.unavailable:
+                        raise _Stopped("unavailable", self.unavailable) from e
                     attempt += 1
-                    if attempt > self.llm.max_retries or self.unavailable:
+                    if attempt > self.llm.max_retries:
                         raise
                     wait = _retry_after(e)
                     if wait is None:
@@ -454,6 +458,8 @@ class OpenAIBackend:
                     if not hasattr(resp, "choices"):
                         # e.g. a proxy's HTML error page answered with 200: nothing to parse, likely to persist
                         self._failed_attempt(step, "the answer is not a chat completion")
+                        if self.unavailable:
+                            raise _Stopped("unavailable", self.unavailable)
                         raise _NotACompletion(str(resp)[:2000])
                     return resp
             await asyncio.sleep(min(wait, 120.0))

@@ -37,6 +37,14 @@ def parse_time(value: Any, *, strict: bool = False) -> dt.datetime | None:
     return t if t.tzinfo else t.replace(tzinfo=dt.UTC)
 
 
+def unescape_api_text(text: str | None) -> str | None:
+    """Undo the escaping X and Reddit apply to post text in their JSON (&amp; &lt; &gt;; Reddit without
+    raw_json=1). Only these three: any other '&name;' in a post is what its author typed."""
+    if not text or "&" not in text:
+        return text
+    return text.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
+
+
 def html_to_text(fragment: str | None) -> str | None:
     """Plain text of an HTML post body: paragraphs and <br> become line breaks, link text is kept,
     Mastodon's invisible URL parts (span.invisible) are dropped."""

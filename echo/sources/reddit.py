@@ -24,7 +24,7 @@ from urllib.parse import urlsplit
 from echo import __version__
 from echo.config import SourceConfig
 from echo.records import Post, PostMedia
-from echo.sources.base import Parsed, ParseContext
+from echo.sources.base import Parsed, ParseContext, unescape_api_text
 from echo.sources.http import REPO_URL, HttpClient, SourceAuthError, SourceError
 
 PLATFORM = "reddit"
@@ -147,8 +147,8 @@ def _stamp(ctx: ParseContext) -> dict:
 
 def link_post(data: dict, ctx: ParseContext) -> tuple[Post, list[PostMedia]]:
     post_id = _fullname(data, "t3")
-    title = data.get("title") or ""
-    body = data.get("selftext") or ""
+    title = unescape_api_text(data.get("title")) or ""
+    body = unescape_api_text(data.get("selftext")) or ""
     if body in GONE_TEXTS:
         body = ""
     text = title + ("\n\n" + body if body else "")
@@ -167,7 +167,7 @@ def link_post(data: dict, ctx: ParseContext) -> tuple[Post, list[PostMedia]]:
 
 def comment_post(data: dict, ctx: ParseContext) -> tuple[Post, list[PostMedia]]:
     post_id = _fullname(data, "t1")
-    body = data.get("body")
+    body = unescape_api_text(data.get("body"))
     author = data.get("author")
     link_id = data.get("link_id")
     if not link_id and str(data.get("parent_id", "")).startswith("t3_"):

@@ -17,7 +17,7 @@ from typing import Any
 
 from echo.config import SourceConfig
 from echo.records import Post, PostMedia
-from echo.sources.base import ParseContext, Parsed, isolated, newer, parse_time
+from echo.sources.base import ParseContext, Parsed, isolated, newer, parse_time, unescape_api_text
 from echo.sources.http import HttpClient, HttpStatusError, SourceAuthError
 
 PLATFORM = "x"
@@ -52,7 +52,7 @@ def parse_tweet(tweet: dict, ctx: ParseContext, *, users: Mapping[str, dict], me
     tid = str(tweet["id"])
     author_id = str(tweet["author_id"]) if tweet.get("author_id") is not None else None
     user = users.get(author_id or "", {})
-    text = (tweet.get("note_tweet") or {}).get("text") or tweet.get("text")
+    text = unescape_api_text((tweet.get("note_tweet") or {}).get("text") or tweet.get("text"))
     refs = {r.get("type"): str(r.get("id")) for r in tweet.get("referenced_tweets") or [] if isinstance(r, dict)}
     parent_id = refs.get("replied_to")
     conversation = tweet.get("conversation_id")

@@ -12,15 +12,15 @@ import json
 
 from echo.config import DedupSettings
 from echo.dedup.duplicates import DedupItem, find_duplicates
-from echo.dedup.embed import cached_hashes, embed_texts, load_vectors
+from echo.dedup.embed import SAMPLE_TEXT_SQL, cached_hashes, embed_texts, load_vectors
 from echo.dedup.images import parse_phash
 from echo.dedup.normalize import embedding_key, prompt_hash
 from echo.run import KnnHandoff, RunContext, StageStats
 
 
 def load_items(store) -> list[DedupItem]:
-    rows = store.query("""
-        SELECT s.sample_id, s.prompt, s.quality, s.task, s.input_media, s.output_media,
+    rows = store.query(f"""
+        SELECT s.sample_id, {SAMPLE_TEXT_SQL} AS prompt, s.quality, s.task, s.input_media, s.output_media,
                coalesce(len(s.evidence_post_ids), 0) AS evidence_posts,
                coalesce(p.like_count, 0) + coalesce(p.repost_count, 0) AS engagement,
                coalesce(p.created_at, s.created_at) AS created_at

@@ -1,6 +1,6 @@
 """Download the images of kept trees, validate, hash and store them; find and transcribe chat screenshots.
 
-Reads: relevance (which trees are kept), posts, post_media, media. Writes: media, screenshot_ocr, files under
+Reads: relevance (trees kept by the relevance judge or the prefilter), posts, post_media, media. Writes: media, screenshot_ocr, files under
 media_dir. Done: a URL whose media row is ok (file present) or failed for good.
 
 A URL with a media row that is ok (file present) or failed for good is never fetched
@@ -35,10 +35,9 @@ SCREENSHOT_WORDS = ("screenshot", "screen shot", "screencap", "chatgpt window", 
 # --- what to download ---------------------------------------------------------------------------
 
 
-def keeping_judges(store) -> tuple[str, ...]:
-    """Judges whose pass keeps a tree: llm and prefilter; until either has run, the cheap filter."""
-    decided = store.scalar("SELECT count(*) FROM relevance WHERE judge IN ('llm', 'prefilter')")
-    return ("llm", "prefilter") if decided else ("llm", "prefilter", "cheap")
+# Judges whose pass keeps a tree's images. The cheap filter is not one: it only lets a post reach a judge, and
+# a post never judged relevant must cost no download (a URL in a post is not a reason to fetch it).
+KEEPING_JUDGES = ("llm", "prefilter")
 
 
 def kept_media_sql(judges: tuple[str, ...]) -> str:
@@ -64,7 +63,7 @@ def kept_media_sql(judges: tuple[str, ...]) -> str:
 
 def kept_media_urls(store) -> list[str]:
     """Every image URL referenced by a kept tree, in a stable order."""
-    rows = store.query(f"SELECT DISTINCT url FROM ({kept_media_sql(keeping_judges(store))}) ORDER BY url")
+    rows = store.query(f"SELECT DISTINCT url FROM ({kept_media_sql(KEEPING_JUDGES)}) ORDER BY url")
     return [r["url"] for r in rows]
 
 
@@ -74,7 +73,7 @@ def pending_urls(store, config) -> tuple[list[str], int]:
     media_dir = config.path("media_dir")
     rows = store.query(
         f"""SELECT k.url, m.status, m.path, m.retryable, coalesce(m.attempts, 0) AS attempts
-            FROM (SELECT DISTINCT url FROM ({kept_media_sql(keeping_judges(store))})) k
+            FROM (SELECT DISTINCT url FROM ({kept_media_sql(KEEPING_JUDGES)})) k
             LEFT JOIN media m ON m.url = k.url ORDER BY k.url"""
     )
     todo, done = [], 0

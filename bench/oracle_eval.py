@@ -15,6 +15,7 @@ from __future__ import annotations
 import argparse
 import collections
 import json
+import re
 import sys
 import tempfile
 import time
@@ -25,11 +26,16 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "tests"))
 
-from echo.llm import evaluate as ev  # noqa: E402
+from echo.llm.stages import prompt_origin  # noqa: E402
 from echo.store import Store  # noqa: E402
 from fake_openai import FakeOpenAI  # noqa: E402
 from llm_helpers import corpus_config, run_llm_path  # noqa: E402
 from oracle import AnswerKey, KeySample, Oracle, norm, placeholder_values, visible_in  # noqa: E402
+
+try:  # the evaluator is moving from echo/llm/evaluate.py to echo/evaluate.py
+    from echo import evaluate as ev  # noqa: E402
+except ImportError:
+    from echo.llm import evaluate as ev  # noqa: E402
 
 # Where each kind of loss happens in echo (file: function), quoted in the causes.
 WHERE = {
@@ -102,7 +108,7 @@ class _Facts:
             self.relevance[r["post_id"]][r["stage"]] = r
         self.failures = store.query("SELECT stage, item_key, error FROM llm_failures")
         self.samples = store.query("SELECT sample_id, root_id, anchor_post_id, prompt, prompt_fill_blank, task, quality, "
-                                   "evidence_post_ids, input_media, output_media, notes FROM samples")
+                                   "evidence_post_ids, input_media, output_media, notes, benchmark_decision, review_targets FROM samples")
         self.log = oracle.log
         self.tree_log = {e["tree"]: e for e in self.log["tree_to_samples"] if e["tree"]}
         self.rel_log = {e["post_id"]: e for e in self.log["relevance"]}
@@ -110,6 +116,7 @@ class _Facts:
         for e in self.log["image_roles"]:
             self.roles_log[e["sample"]].append(e)
         self.fill_log = {e["sample"]: e for e in self.log["fill_blank"] if e["sample"]}
+        self.filter_log = {e["sample"]: e for e in self.log["benchmark_filter"] if e["sample"]}
         self.shot_log = {e["sample"]: e for e in self.log["screenshot"] if e["sample"]}
         self.asked_replies: dict[str, list[dict]] = collections.defaultdict(list)
         for e in self.log["feedback"]:
@@ -127,12 +134,14 @@ class _Facts:
         llm, pre = r.get("llm"), r.get("prefilter")
         return bool((llm and llm["score"] is not None and llm["score"] >= self.threshold) or (pre and pre["passed"]))
 
-    def where_is(self, text: str | None, tree) -> list[str]:
-        """Where the corpus (as stored) shows a prompt: post texts and alt texts, this tree first, then anywhere."""
+    def where_is(self, text: str | None, tree, sample: KeySample | None = None) -> list[str]:
+        """Where the stored corpus shows a prompt (post texts, alt texts): in the tree's posts, its sample's
+        evidence and what its root quotes first; else anywhere (then each place is marked 'elsewhere')."""
         if not text:
             return []
-        found = []
-        for scope in (tree.post_ids, list(self.posts)):
+        own = list(dict.fromkeys(tree.post_ids + list(sample.evidence_post_ids if sample else [])
+                                 + [tree.doc[k] for k in ("quoted_post_id",) if tree.doc.get(k)]))
+        for n, scope in enumerate((own, list(self.posts))):
             texts, names = [], []
             for pid in scope:
                 if pid in self.posts:
@@ -144,9 +153,12 @@ class _Facts:
                         names.append(f"alt text of {url} (post {pid})")
             idx = visible_in(text, texts)
             if idx:
-                found = [names[i] for i in idx]
-                break
-        return found
+                return [names[i] + (" (elsewhere)" if n else "") for i in idx]
+        return []
+
+
+def _pattern(tree) -> str:
+    return f" (pattern {tree.doc['pattern']})" if tree.doc.get("pattern") else ""
 
 
 def _sample_by_prompt(tree, prompt: str | None) -> KeySample | None:
@@ -162,7 +174,8 @@ def _why_tree_lost(f: _Facts, tree) -> tuple[str, str]:
         return "relevance: root post not stored", "the import did not store it (echo/sources)"
     rel = f.relevance.get(root, {})
     if rel.get("cheap") and not rel["cheap"]["passed"]:
-        return "relevance: cheap filter dropped the root", f"{WHERE['cheap_filter']}: {rel['cheap']['reason']}"
+        return "relevance: cheap filter dropped the root", \
+            f"{WHERE['cheap_filter']}: {rel['cheap']['reason']}{_pattern(tree)}"
     if rel.get("prefilter") and not rel["prefilter"]["passed"]:
         return "relevance: prefilter dropped the root", "echo/dedup/prefilter.py"
     logged = f.rel_log.get(root)
@@ -173,7 +186,7 @@ def _why_tree_lost(f: _Facts, tree) -> tuple[str, str]:
     if logged["score"] < 4:
         ev_ids = sorted(tree.relevance_evidence - set(logged["shown"]))
         return ("relevance: no evidence post shown with the root",
-                f"{WHERE['relevance_roots']}; evidence in {ev_ids[:3]}")
+                f"{WHERE['relevance_roots']}; evidence in {ev_ids[:3]}{_pattern(tree)}")
     return "relevance: oracle said relevant, not stored as passed", f"score {logged['score']}"
 
 
@@ -244,6 +257,14 @@ def explain(report: dict, key: AnswerKey, oracle: Oracle, store: Store, *, thres
         out.append(Miss("feedback_labels", "feedback: echo changed the oracle's labels", e["post_id"],
                         f"expected {e['expected']}, stored {e['got']} (echo/llm/stages.py: extract_trees step 7)"))
 
+    # beyond the evaluator: the benchmark decision of matched samples ------------------------------------------
+    for tree in key.trees:
+        stored = f.stored_samples(tree)
+        for e, p in ev._match([s.doc for s in tree.samples], stored):
+            s = next(x for x in tree.samples if x.doc is e)
+            if p["benchmark_decision"] != s.decision:
+                out.append(_explain_decision(f, s, p))
+
     # task / quality -------------------------------------------------------------------------------------------
     for metric in ("task", "quality"):
         for e in ex.get(f"{metric}_wrong", []):
@@ -259,21 +280,34 @@ def _explain_prompt(f: _Facts, tree, s: KeySample | None, got: str | None) -> Mi
         return Miss("prompt_exact", "prompt: wrong (no key sample with that prompt)", sid, f"stored {got!r}")
     logged = f.tree_log.get(tree.tid, {}).get("samples", {}).get(s.sid, {})
     returned = logged.get("returned_prompt")
-    where = f.where_is(s.text, tree) or f.where_is(s.doc.get("prompt"), tree)
+    where = f.where_is(s.text, tree, s) or f.where_is(s.doc.get("prompt"), tree, s)
+    loc = f" (prompt_location {s.doc['prompt_location']})" if s.doc.get("prompt_location") else ""
     if returned and norm(returned) == norm(s.doc.get("prompt")):
-        stored = next((x for x in f.stored_samples(tree) if norm(x["prompt"]) == norm(got)), None)
+        stored = [x for x in f.stored_samples(tree) if s.anchor_post_id in (x["evidence_post_ids"] or [])]
+        notes = "; ".join(x["notes"] or "" for x in stored)
+        if "placeholders left unfilled" in notes and not s.doc.get("prompt_fill_blank"):
+            return Miss("prompt_exact", "prompt: a complete prompt taken for a template, then dropped", sid,
+                        "echo/llm/stages.py: has_placeholder (_PLACEHOLDER) flags its brackets ([🎃], {x}, [Jackie Chan]) "
+                        "although the oracle said fill_blank=false (apply_roles ORs them); extract_trees step 5 then "
+                        "rejects fill_blank's unchanged prompt (has_placeholder(filled) / equal to the template) and "
+                        f"sets prompt None; notes: {notes[:200]}")
         return Miss("prompt_exact", "prompt: oracle gave the right prompt, echo changed it", sid,
-                    f"stored {got!r}; notes: {stored['notes'] if stored else None}")
+                    f"stored {got!r}; notes: {notes[:300]}")
     if returned and s.doc.get("prompt_fill_blank") and norm(returned) == norm(s.prompt_fill_blank):
         fill = f.fill_log.get(s.sid)
         values = placeholder_values(s.prompt_fill_blank, s.doc.get("prompt") or "") or {}
-        named = {h: f.where_is(v, tree) for h, v in values.items()}
+        named = {h: f.where_is(v, tree, s) for h, v in values.items()}
         if fill is None:
             return Miss("prompt_exact", "prompt: template never sent to fill_blank", sid,
                         "echo/llm/stages.py: extract_trees step 5 (fill_flag from image_roles / has_placeholder)")
-        if not fill["visible"]:
+        if not fill["visible"] and values and all(named.values()):
             return Miss("prompt_exact", "prompt: fill-in-the-blank value not shown to fill_blank", sid,
                         f"{WHERE['fill_posts']}; values {values} are named in {named}")
+        if not fill["visible"]:
+            unnamed = sorted(h for h, w in named.items() if not w)
+            return Miss("prompt_exact", "prompt: a fill-in-the-blank value is in no text at all (images only?)", sid,
+                        f"not in any post or alt text: {unnamed or 'the key has no filled values'}; "
+                        f"named elsewhere: {sorted(h for h, w in named.items() if w)} ({WHERE['fill_posts']})")
         return Miss("prompt_exact", "prompt: fill_blank answered, echo dropped the filled prompt", sid,
                     f"stored {got!r} (echo/llm/stages.py: extract_trees step 5)")
     if s.doc.get("is_screenshot"):
@@ -287,14 +321,50 @@ def _explain_prompt(f: _Facts, tree, s: KeySample | None, got: str | None) -> Mi
     if not where:
         return Miss("prompt_exact", "prompt: not in any stored post or alt text", sid,
                     "lost before the LLM path (import / parser)")
+    if all(w.endswith("(elsewhere)") for w in where):
+        return Miss("prompt_exact", "prompt: not in the tree's stored posts (only elsewhere in the corpus)", sid,
+                    f"{WHERE['tree_posts']}{loc}; found in {where[:2]}")
     if all(w.startswith("alt text") for w in where):
         return Miss("prompt_exact", "prompt: only in an image's alt text, which tree_to_samples never shows", sid,
-                    f"{WHERE['tree_alt']}; in {where}")
+                    f"{WHERE['tree_alt']}{loc}; in {where}")
     shown = set(f.tree_log.get(tree.tid, {}).get("shown", []))
     unseen = [w for w in where if w.startswith("post ") and w.split()[1] not in shown]
     if unseen:
-        return Miss("prompt_exact", "prompt: in a post not shown to tree_to_samples", sid, f"{WHERE['tree_posts']}; {unseen}")
-    return Miss("prompt_exact", "prompt: shown, but the oracle could not find it (check the oracle)", sid, f"in {where}")
+        return Miss("prompt_exact", "prompt: in a post not shown to tree_to_samples", sid,
+                    f"{WHERE['tree_posts']}{loc}; {unseen}")
+    return Miss("prompt_exact", "prompt: shown, but the oracle could not find it (check the oracle)", sid,
+                f"in {where}{loc}")
+
+
+def _explain_decision(f: _Facts, s: KeySample, p: dict) -> Miss:
+    got = f"{p['benchmark_decision']} {list(p['review_targets'] or [])}"
+    answered = f.filter_log.get(s.sid)
+    if p["benchmark_decision"] is None:
+        return Miss("decision", "decision: never made (an earlier step failed for the sample)", s.sid, f"notes: {p['notes']}")
+    if answered is None:
+        return Miss("decision", "decision: benchmark_filter never asked about it", s.sid, f"stored {got}")
+    if answered["decision"] == s.decision:
+        notes = p["notes"] or ""
+        if "unverified input_image" in notes and s.doc.get("is_screenshot"):
+            return Miss("decision", "decision: downgraded, a chat screenshot's input image is a box inside it", s.sid,
+                        "echo/llm/stages.py: guard_decision wants an input-role image for image_to_image and ignores "
+                        f"Draft.input_boxes (a screenshot has one role, here output); stored {got}")
+        if "unverified prompt" in notes and p["prompt"]:
+            texts = [f.posts[pid]["text"] or "" for pid in p["evidence_post_ids"] or [] if pid in f.posts]
+            origin = prompt_origin(p["prompt"], texts)
+            if origin == "not_found" and any(re.search(r"&(amp|lt|gt|quot);", t) for t in texts):
+                return Miss("decision", "decision: downgraded, stored post text keeps HTML escapes (&amp; &gt;)", s.sid,
+                            "echo/sources/x.py: parse_tweet and echo/sources/reddit.py: link_post / comment_post store "
+                            "text without html.unescape; echo/llm/stages.py: prompt_origin then finds the (unescaped) "
+                            f"prompt 'not_found' and guard_decision downgrades; stored {got}")
+            if origin == "not_found":
+                return Miss("decision", "decision: downgraded, prompt_origin cannot verify a prompt the posts show", s.sid,
+                            "echo/llm/stages.py: prompt_origin (a sentence split across thread posts, thread marks or "
+                            f"t.co links between the parts) -> 'not_found' -> guard_decision; stored {got}")
+        return Miss("decision", "decision: oracle gave the key's, echo downgraded it", s.sid,
+                    f"stored {got} (echo/llm/stages.py: guard_decision); notes: {notes[:200]}")
+    return Miss("decision", "decision: the benchmark_filter request showed a sample unlike the key's", s.sid,
+                f"differs in {answered['targets']} (upstream losses); stored {got}")
 
 
 def _explain_role_fn(f: _Facts, s: KeySample | None, url: str, role: str, got: set) -> Miss:

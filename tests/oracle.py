@@ -11,7 +11,7 @@ Answer keys: data/samples/answers.json, and the realistic corpus's key (same for
 `relevance_evidence_post_ids`, `pattern`, `split`; per sample `case`, `prompt_location`; templates there have
 prompt = null and prompt_fill_blank = the template). Fields a key lacks fall back: without
 relevance_evidence_post_ids any post of a relevant tree is evidence; without benchmark_decision the decision
-follows quality (benchmark -> benchmark, else discard).
+follows quality (benchmark -> benchmark, or manual_review when the key has no prompt; else discard).
 
     oracle = Oracle(AnswerKey.load("data/samples/answers.json"))
     with FakeOpenAI(responders=oracle.responders()) as server: ...
@@ -39,20 +39,24 @@ from urllib.parse import urlsplit
 import numpy as np
 from PIL import Image
 
-from echo.llm.evaluate import normalize_prompt
 from fake_openai import FakeRequest
+
+try:  # the evaluator is moving from echo/llm/evaluate.py to echo/evaluate.py
+    from echo.evaluate import normalize_prompt
+except ImportError:
+    from echo.llm.evaluate import normalize_prompt
 
 _POST_LINE_RE = re.compile(r'^(?P<ctx>\s*\(replying to\) )?<post (?P<attrs>[^>]*)>(?P<text>"(?:[^"\\]|\\.)*")</post>'
                            r'(?: \[(?P<n>\d+) image\(s\)(?:, alt text (?P<alt>"(?:[^"\\]|\\.)*"))?\])?\s*$')
 _ATTR_RE = re.compile(r'(\w+)=("(?:[^"\\]|\\.)*"|\S+)')
 _IMAGE_LINE_RE = re.compile(r"<image (?P<attrs>[^>]*)>")
 _SIZE_RE = re.compile(r"Screenshot (?P<id>\S+), (?P<w>\d+) x (?P<h>\d+) pixels")
-# Placeholders of a fill-in-the-blank template: [x], <x>, {x}, (x).
-_PLACEHOLDER = re.compile(r"\[[^\[\]\n]{1,40}\]|<[^<>\n]{1,40}>|\{[^{}\n]{1,40}\}|\([^()\n]{1,40}\)")
+# Placeholders of a fill-in-the-blank template: {{x}}, [x], <x>, {x}, (x).
+_PLACEHOLDER = re.compile(r"\{\{[^{}\n]{1,80}\}\}|\[[^\[\]\n]{1,80}\]|<[^<>\n]{1,80}>|\{[^{}\n]{1,80}\}|\([^()\n]{1,80}\)")
 
 THUMB = 16  # thumbnail side for pixel matching
 MATCH_MAE = 12.0  # mean absolute difference (0-255, RGB thumbnails) under which two images show the same picture
-TIE_MAE = 2.0  # candidates this close to the best are ties (identical pictures): broken by the post shown
+TIE_MAE = 2.0  # candidates this close to the best are ties (identical pictures): the first in key order wins
 MIN_PART = 12  # a part of a split prompt must be at least this many characters
 
 
@@ -170,7 +174,10 @@ class KeySample:
     def decision(self) -> str:
         if self.doc.get("benchmark_decision"):
             return self.doc["benchmark_decision"]
-        return "benchmark" if self.doc.get("quality") == "benchmark" else "discard"
+        if self.doc.get("quality") != "benchmark":
+            return "discard"
+        # an unfilled template (no prompt) is a task, but someone must supply the prompt
+        return "benchmark" if self.doc.get("prompt") else "manual_review"
 
     @property
     def feedback_by_post(self) -> dict[str, dict]:
@@ -315,8 +322,11 @@ class Oracle:
                 out[alias or f"i{n}"] = img
         return out
 
-    def _match_image(self, img: Image.Image, candidates: list[str], prefer: set[str] = frozenset()) -> tuple[str | None, float]:
-        """The key media URL among candidates showing the same picture (None if none is close enough)."""
+    def _match_image(self, img: Image.Image, candidates: list[str]) -> tuple[str | None, float]:
+        """The key media URL among candidates showing the same picture (None if none is close enough).
+
+        Candidates are the images of the sample the request is about (located by the post ids it shows), so
+        identical pictures of other samples or trees cannot be confused with them; ties keep key order."""
         t = thumbnail(img)
         scored = []
         for url in dict.fromkeys(candidates):
@@ -328,9 +338,7 @@ class Oracle:
         best = min(d for d, _ in scored)
         if best > MATCH_MAE:
             return None, best
-        ties = [u for d, u in scored if d <= best + TIE_MAE]
-        preferred = [u for u in ties if u in prefer]
-        return (preferred or ties)[0], best
+        return next(u for d, u in scored if d <= best + TIE_MAE), best
 
     @staticmethod
     def _texts(req: FakeRequest) -> tuple[list[str], list[str]]:
@@ -500,6 +508,13 @@ class Oracle:
         in_tree = [s for s in cands if s.tree in self.key.trees_of(posts)]
         sample = (in_tree or cands or [None])[0]
         entry = {"sample": sample.sid if sample else None, "template": template}
+        if sample is None:
+            complete = [s for s in self.key.samples if s.doc.get("prompt") and norm(s.prompt) == norm(template)]
+            if complete:  # no template at all: its brackets hold the values the user used
+                self._record("fill_blank", {**entry, "sample": complete[0].sid, "visible": True, "values": {},
+                                            "complete": True})
+                return {"prompt": template, "confident": True,
+                        "reason": "not a template: the brackets hold the values the user used"}
         if sample is None or not sample.doc.get("prompt"):
             self._record("fill_blank", {**entry, "visible": False, "values": None})
             return {"prompt": None, "confident": False, "reason": "nothing shown says what fills the blank"}
@@ -556,17 +571,19 @@ class Oracle:
         prompt = self._prompt_field(req)
         posts = req.posts
         trees = self.key.trees_of(p["id"] for p in posts)
+        for q in posts:  # a judging quote-post may be a tree of its own: the tree it judges counts too
+            if q["id"] in self.key.feedback_of_post and self.key.feedback_of_post[q["id"]][0].tree not in trees:
+                trees.append(self.key.feedback_of_post[q["id"]][0].tree)
         p = norm(prompt)
         by_prompt = [s for t in trees for s in t.samples
                      if p and p in (norm(s.doc.get("prompt")), norm(s.doc.get("prompt_fill_blank")))]
         judged = {self.key.feedback_of_post[q["id"]][0].sid for q in posts if q["id"] in self.key.feedback_of_post}
         if by_prompt:
             sample = by_prompt[0]
-        elif len(judged) == 1 and all(len(t.samples) == 1 for t in trees):
-            # no prompt shown to tell which generation: the replies judge the only one their tree has
-            sample = next(s for t in trees for s in t.samples if s.sid in judged)
         else:
-            sample = None
+            # No prompt shown to tell which generation: the replies judge the only one their thread has.
+            only = [s for s in self.key.samples if s.sid in judged]
+            sample = only[0] if len(only) == 1 and len(only[0].tree.samples) == 1 else None
         rows, entry = [], []
         for q in posts:
             got = self.key.feedback_of_post.get(q["id"])

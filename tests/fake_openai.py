@@ -5,14 +5,22 @@ request into an answer; the defaults behave like a plausible model reading the p
 and consumed one per request: "429" (with Retry-After), "500", "slow", "invalid_json", "invalid_schema",
 "refusal", "empty". `reject_json_schema=True` answers 400 to response_format json_schema, like endpoints
 without structured outputs. Every request is recorded; usage counts ~4 characters per token and 765 per image.
+
+It is also a load target: HTTP/1.1 with keep-alive, a listen backlog of 4096 and one thread per connection, so
+it serves many connections at once; `latency_s` adds a fixed delay to every request without holding any lock,
+so a client at concurrency C sees about C / latency_s requests per second. Arrival times are recorded
+(`times`, `FakeRequest.arrived`) and `max_in_window` gives the most requests seen in any window (a client's
+requests-per-minute limit is checked with it). bench/fake_server_capacity.py measures the capacity.
 """
 
 from __future__ import annotations
 
 import json
 import re
+import socket
 import threading
 import time
+import traceback
 from collections import defaultdict, deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -39,6 +47,8 @@ class FakeRequest:
     user_text: str
     n_images: int
     correction: bool  # the client is asking again after an invalid answer
+    image_parts: list[tuple[str | None, str]] = field(default_factory=list)  # (alias of "Image i1:" before it, url)
+    arrived: float = 0.0  # time.monotonic() when the request reached the server
 
     @property
     def response_format(self) -> str | None:
@@ -178,12 +188,20 @@ DEFAULTS: dict[str, Responder] = {
 }
 
 
+class _Server(ThreadingHTTPServer):
+    request_queue_size = 4096  # the listen backlog (the kernel caps it at net.core.somaxconn)
+    daemon_threads = True
+    allow_reuse_address = True
+
+
 @dataclass
 class FakeOpenAI:
     responders: dict[str, Responder] = field(default_factory=dict)
     reject_json_schema: bool = False
     retry_after: float = 0.2
     slow_s: float = 1.0
+    latency_s: float = 0.0  # added to every request, slept without holding a lock
+    idle_timeout_s: float = 30.0  # a keep-alive connection idle this long is closed
     requests: list[FakeRequest] = field(default_factory=list)
     faults: dict[str, deque] = field(default_factory=lambda: defaultdict(deque))
     statuses: list[int] = field(default_factory=list)
@@ -194,23 +212,59 @@ class FakeOpenAI:
         self.lock = threading.Lock()
         self.in_flight = 0
         self.max_in_flight = 0
-        self.times: list[float] = []
+        self.times: list[float] = []  # arrival times (time.monotonic()) of every POST, in order
+        self.connections = 0  # TCP connections accepted (fewer than requests: keep-alive works)
+        self.errors: list[str] = []  # exceptions raised by responders (answered 500)
+        self._open: set[socket.socket] = set()
         fake = self
 
         class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"  # persistent connections; every answer carries Content-Length
+            disable_nagle_algorithm = True  # headers and body are separate writes: no 40 ms delayed-ACK stall
+            timeout = fake.idle_timeout_s
+
             def log_message(self, *a):  # quiet
                 pass
 
+            def setup(self):
+                super().setup()
+                with fake.lock:
+                    fake.connections += 1
+                    fake._open.add(self.connection)
+
+            def finish(self):
+                with fake.lock:
+                    fake._open.discard(self.connection)
+                try:
+                    super().finish()
+                except OSError:
+                    pass
+
             def do_POST(self):
+                arrived = time.monotonic()
+                raw = self.rfile.read(int(self.headers.get("content-length", 0)))  # always read: keeps the stream aligned
                 if self.path.rstrip("/") != "/v1/chat/completions":
                     return self._send(404, {"error": {"message": "not found"}})
-                body = json.loads(self.rfile.read(int(self.headers.get("content-length", 0))))
+                try:
+                    body = json.loads(raw)
+                except ValueError as e:
+                    return self._send(400, {"error": {"message": f"body is not JSON: {e}"}})
                 with fake.lock:
                     fake.in_flight += 1
                     fake.max_in_flight = max(fake.max_in_flight, fake.in_flight)
-                    fake.times.append(time.monotonic())
+                    fake.times.append(arrived)
+                status = 500
                 try:
-                    status, payload, headers = fake.handle(body)
+                    try:
+                        status, payload, headers = fake.handle(body, arrived=arrived)
+                    except Exception as e:  # noqa: BLE001 - a broken responder must show, not hang the client
+                        with fake.lock:
+                            fake.errors.append(f"{type(e).__name__}: {e}\n{traceback.format_exc()}")
+                        status, payload, headers = 500, {"error": {"message": f"responder failed: {e}"}}, {}
+                    # The answer leaves latency_s after the request arrived (the responder's own time included).
+                    wait = arrived + fake.latency_s - time.monotonic()
+                    if wait > 0:
+                        time.sleep(wait)
                 finally:
                     with fake.lock:
                         fake.in_flight -= 1
@@ -227,7 +281,7 @@ class FakeOpenAI:
                 self.end_headers()
                 self.wfile.write(data)
 
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server = _Server(("127.0.0.1", 0), Handler)
         self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
 
     # -- lifecycle --------------------------------------------------------------------------------------
@@ -241,6 +295,13 @@ class FakeOpenAI:
 
     def __exit__(self, *exc) -> None:
         self.server.shutdown()
+        with self.lock:
+            conns = list(self._open)
+        for c in conns:  # wake threads waiting on idle keep-alive connections
+            try:
+                c.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
         self.server.server_close()
 
     def fault(self, stage: str, *kinds: str) -> None:
@@ -249,18 +310,38 @@ class FakeOpenAI:
     def count(self, stage: str | None = None) -> int:
         return sum(1 for r in self.requests if stage is None or r.stage == stage)
 
+    def max_in_window(self, window_s: float = 60.0, stage: str | None = None) -> int:
+        """The most requests that arrived within any window of window_s seconds (a sliding window)."""
+        with self.lock:
+            ts = sorted(r.arrived for r in self.requests if stage is None or r.stage == stage)
+        best, lo = 0, 0
+        for hi, t in enumerate(ts):
+            while t - ts[lo] >= window_s:
+                lo += 1
+            best = max(best, hi - lo + 1)
+        return best
+
     # -- one request ------------------------------------------------------------------------------------
-    def handle(self, body: dict) -> tuple[int, dict, dict]:
+    def handle(self, body: dict, *, arrived: float | None = None) -> tuple[int, dict, dict]:
         msgs = body["messages"]
         system = msgs[0]["content"] if isinstance(msgs[0]["content"], str) else ""
         m = re.search(r"^Step: (\w+)", system, flags=re.M)
         stage = m[1] if m else "unknown"
         user = msgs[1]["content"]
-        n_images = 0
+        n_images, image_parts = 0, []
         if isinstance(user, list):
-            n_images = sum(1 for p in user if p["type"] == "image_url")
+            alias = None
+            for p in user:
+                if p["type"] == "image_url":
+                    image_parts.append((alias, p["image_url"]["url"]))
+                    alias = None
+                elif p["type"] == "text":
+                    am = re.fullmatch(r"Image (\S+):", p.get("text", "").strip())
+                    alias = am[1] if am else None
+            n_images = len(image_parts)
             user = "\n".join(p.get("text", "") for p in user if p["type"] == "text")
-        req = FakeRequest(stage, body, system, user, n_images, correction=len(msgs) > 2)
+        req = FakeRequest(stage, body, system, user, n_images, correction=len(msgs) > 2, image_parts=image_parts,
+                          arrived=time.monotonic() if arrived is None else arrived)
         with self.lock:
             self.requests.append(req)
             fault = self.faults[stage].popleft() if self.faults[stage] else None

@@ -49,3 +49,36 @@ def llm_ctx(config, store, base_url: str):
     config.llm.base_url = base_url
     config.llm.backoff_base_s = 0.05
     return pipeline.start_run(config, store)
+
+
+# --- a whole corpus through the LLM path (the oracle's end-to-end test and bench/oracle_eval.py) -------------
+
+ROOT = Path(__file__).resolve().parent.parent
+LLM_PATH = ("crawl", "filter", "relevance", "media", "extract")
+
+
+def corpus_config(corpus: Path, workdir: Path, base_url: str):
+    """echo.toml with the import source reading `corpus`, its media URLs mapped to corpus/media, every output
+    under workdir, and the LLM endpoint given as ECHO_LLM_BASE_URL (as a user would)."""
+    import json
+
+    from echo.config import load_config
+
+    config = load_config(ROOT / "echo.toml", env={"ECHO_LLM_BASE_URL": base_url})
+    config.base_dir = str(workdir)
+    for name in ("db", "media_dir", "parquet_dir", "releases_dir", "exports_dir", "reports_dir", "analyst_dir"):
+        setattr(config.paths, name, str(workdir / Path(getattr(config.paths, name)).relative_to("data")))
+    config.paths.data_dir = str(workdir)
+    config.paths.samples_dir = str(corpus)
+    for s in config.sources:
+        if s.kind == "import":
+            s.paths = [str(corpus)]
+    prefix = json.loads((corpus / "answers.json").read_text(encoding="utf-8")).get("media_url_prefix")
+    config.media.url_map = {prefix: str(corpus / "media") + "/"} if prefix else {}
+    config.llm.backoff_base_s = 0.05
+    return config
+
+
+def run_llm_path(config, store, stages=LLM_PATH):
+    """crawl (import) .. extract over the configured corpus; returns the run context."""
+    return pipeline.refresh(config, store, only=list(stages))

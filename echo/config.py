@@ -82,7 +82,7 @@ class FilterSettings:
     # Cheap filter: a post (or its tree) must match one of these model names, case-insensitive.
     keywords: list[str] = field(
         default_factory=lambda: [
-            "4o", "gpt-4o", "gpt4o", "chatgpt", "gpt image", "gpt-image", "image gen", "imagegen",
+            "4o", "gpt-4o", "gpt4o", "chatgpt", "openai", "gpt image", "gpt-image", "image gen", "imagegen",
             "nano banana", "gemini", "flux", "midjourney", "dall-e", "dalle", "sora", "imagen",
         ]
     )

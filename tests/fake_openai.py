@@ -156,7 +156,8 @@ def default_screenshot(req: FakeRequest) -> dict:
 
 
 def default_fill_blank(req: FakeRequest) -> dict:
-    return {"prompt": None, "confident": False, "reason": "the images do not show what fills the blank"}
+    return {"is_template": True, "prompt": None, "confident": False,
+            "reason": "the images do not show what fills the blank"}
 
 
 def default_benchmark_filter(req: FakeRequest) -> dict:

@@ -515,11 +515,12 @@ class Oracle:
             if complete:  # no template at all: its brackets hold the values the user used
                 self._record("fill_blank", {**entry, "sample": complete[0].sid, "visible": True, "values": {},
                                             "complete": True})
-                return {"prompt": template, "confident": True,
+                return {"is_template": False, "prompt": template, "confident": True,
                         "reason": "not a template: the brackets hold the values the user used"}
         if sample is None or not sample.doc.get("prompt"):
             self._record("fill_blank", {**entry, "visible": False, "values": None})
-            return {"prompt": None, "confident": False, "reason": "nothing shown says what fills the blank"}
+            return {"is_template": True, "prompt": None, "confident": False,
+                    "reason": "nothing shown says what fills the blank"}
         values = placeholder_values(template, sample.prompt) or {}
         rest = "\n".join(line for line in req.user_text.splitlines() if not line.startswith("Template (JSON-encoded):"))
         texts, _ = self._texts(FakeRequest(req.stage, req.body, req.system, rest, req.n_images, req.correction))
@@ -527,8 +528,9 @@ class Oracle:
         missing = [h for h, v in values.items() if not re.search(rf"(?<!\w){re.escape(v)}(?!\w)", hay)]
         self._record("fill_blank", {**entry, "visible": bool(values) and not missing, "values": values, "missing": missing})
         if values and not missing:
-            return {"prompt": sample.prompt, "confident": True, "reason": "the value is named in the request"}
-        return {"prompt": None, "confident": False,
+            return {"is_template": True, "prompt": sample.prompt, "confident": True,
+                    "reason": "the value is named in the request"}
+        return {"is_template": True, "prompt": None, "confident": False,
                 "reason": f"nothing shown says what fills {', '.join(missing) or 'the blank'}"}
 
     # -- 6. benchmark_filter ------------------------------------------------------------------------------------------

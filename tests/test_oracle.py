@@ -165,9 +165,11 @@ def test_templates_are_returned_as_shown_and_filled_only_from_what_is_shown(back
                           output_images=(iv(media, "card.png", "k", alt=alt),))
 
     out = be.fill_blank([item("a trading card of my cat Miso")])  # the value is shown (alt text)
-    assert out.results["k0"] == {"prompt": FILLED, "confident": True, "reason": "the value is named in the request"}
+    assert out.results["k0"] == {"is_template": True, "prompt": FILLED, "confident": True,
+                                 "reason": "the value is named in the request"}
     out = be.fill_blank([item(None)])  # only the post names it: fill_blank requests show the sample's posts
-    assert out.results["k0"] == {"prompt": FILLED, "confident": True, "reason": "the value is named in the request"}
+    assert out.results["k0"] == {"is_template": True, "prompt": FILLED, "confident": True,
+                                 "reason": "the value is named in the request"}
     bare = SampleItem(key="k0", platform="x", root_id="k", prompt=TEMPLATE, prompt_modified=False,
                       task="text_to_image", quality="benchmark", posts=(pv("k", f"ChatGPT template: {TEMPLATE}"),),
                       prompt_fill_blank=TEMPLATE, output_images=(iv(media, "card.png", "k"),))

@@ -244,7 +244,7 @@ def test_placeholders(prompt, slots):
 
 def test_fill_blank_never_guesses():
     out = rules.RuleBackend().fill_blank([item("text_to_image", [P("r", "x")], [], prompt="[your pet] as a king")])
-    assert out.results["s"] == {"prompt": None, "confident": False,
+    assert out.results["s"] == {"is_template": True, "prompt": None, "confident": False,
                                 "reason": "rules: placeholders are never guessed; the template is kept for manual review"}
 
 

@@ -36,6 +36,12 @@ class TreePost:
     quoted_id: str | None = None
     lang: str | None = None
     n_images: int = 0
+    alt_text: str | None = None  # its images' alt texts (authors sometimes name the model only there)
+
+    @property
+    def said(self) -> str:
+        """Everything the post says: its text and its images' alt texts."""
+        return " ".join(t for t in (self.text, self.alt_text) if t)
 
 
 @dataclass(frozen=True)
@@ -118,26 +124,26 @@ def tree_keyword(tree: Mapping[str, TreePost], root_id: str, keywords: Sequence[
     then any other reply, then posts quoting the tree."""
     thread = author_thread(tree, root_id)
     for p in thread:
-        kw = matched_keyword(p.text, keywords)
+        kw = matched_keyword(p.said, keywords)
         if kw:
             return kw, "root" if p.post_id == root_id else "author_thread"
         q = (quoted or {}).get(p.quoted_id or "")
         if q is not None:
-            kw = matched_keyword(q.text, keywords)
+            kw = matched_keyword(q.said, keywords)
             if kw:
                 return kw, "quoted"
     in_thread = {p.post_id for p in thread}
     for p in tree.values():
         if p.post_id in in_thread:
             continue
-        kw = matched_keyword(p.text, keywords)
+        kw = matched_keyword(p.said, keywords)
         if kw:
             return kw, "reply"
         q = (quoted or {}).get(p.quoted_id or "")
-        if q is not None and (kw := matched_keyword(q.text, keywords)):
+        if q is not None and (kw := matched_keyword(q.said, keywords)):
             return kw, "quoted"
     for p in quoting:
-        kw = matched_keyword(p.text, keywords)
+        kw = matched_keyword(p.said, keywords)
         if kw:
             return kw, "quote"
     return None

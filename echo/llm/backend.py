@@ -73,8 +73,8 @@ class ImageView:
 
 @dataclass(frozen=True)
 class RelevanceItem:
-    """Score one post. `context` holds the root/parent posts a reply answers to (may be empty); `thread` holds
-    replies and quotes of the post's thread, which can show what a post that names no model is about."""
+    """Score one post. `context` holds the posts it answers: the post it replies to or quotes (may be empty);
+    `thread` holds replies and quotes of the post's thread, which can show what a post that names no model is about."""
 
     key: str
     platform: str

@@ -242,11 +242,12 @@ def guard_decision(d: Draft, doc: dict) -> tuple[str, list[str]]:
         return "discard", []
     if decision == "benchmark":
         needs = []
+        in_screenshot = {b["role"] for b in d.input_boxes or []}  # images cut out of a chat screenshot count too
         if not d.prompt or d.origin == "not_found":
             needs.append("prompt")
-        if d.task == "image_to_image" and not d.images_with("input"):
+        if d.task == "image_to_image" and not d.images_with("input") and "input" not in in_screenshot:
             needs.append("input_image")
-        if not d.images_with("output"):
+        if not d.images_with("output") and "output" not in in_screenshot:
             needs.append("output_image")
         if needs:
             d.notes.append("benchmark downgraded: missing or unverified " + ", ".join(needs))
@@ -339,6 +340,10 @@ def extract_trees(backend: Backend, trees: Sequence[Tree], *, record: Callable[[
     for d in blanks:
         d.prompt_fill_blank = d.prompt
     for d, doc in _answers(backend.fill_blank, blanks, "fill_blank", record):
+        if not doc["is_template"]:  # the brackets hold the values used ([Jackie Chan]): complete as written
+            d.prompt_fill_blank = None
+            d.notes.append(f"not a template: {doc['reason']}")
+            continue
         filled = doc["prompt"]
         if doc["confident"] and filled and filled.strip() and not has_placeholder(filled) \
                 and bare_prompt(filled) != bare_prompt(d.prompt_fill_blank):

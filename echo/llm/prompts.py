@@ -99,7 +99,9 @@ def relevance_block(item: RelevanceItem) -> str:
     """One post to score, with what a reader sees around it: the posts it replies to, its images' alt text, and
     (for a thread's first post) the replies and quotes of its thread, which may name the model it does not."""
     of = item.post.post_id
-    lines = [post_block(c, show_images=False, tag="context", relation="replied to", of=of) for c in item.context]
+    lines = [post_block(c, show_images=False, tag="context", of=of,
+                        relation="quoted by it" if c.post_id == item.post.quoted_id else "replied to")
+             for c in item.context]
     alts = [im.alt_text for im in item.images if im.alt_text]
     extra = ""
     if item.post.image_ids:

@@ -31,9 +31,9 @@ _PENDING_TREES = """
 
 _TREE_POSTS = f"""
     WITH pending AS ({_PENDING_TREES}),
-    images AS (SELECT platform, post_id, count(*) AS n FROM post_media GROUP BY ALL)
+    images AS (SELECT platform, post_id, count(*) AS n, string_agg(alt_text, ' ') AS alts FROM post_media GROUP BY ALL)
     SELECT p.platform, p.post_id, p.text, p.author, p.author_id, p.parent_id,
-           coalesce(p.root_id, p.post_id) AS tree, p.quoted_id, p.lang, coalesce(m.n, 0) AS n_images,
+           coalesce(p.root_id, p.post_id) AS tree, p.quoted_id, p.lang, coalesce(m.n, 0) AS n_images, m.alts,
            r.passed AS stored_passed, r.reason AS stored_reason
     FROM posts p
     JOIN pending t ON t.platform = p.platform AND t.tree = coalesce(p.root_id, p.post_id)
@@ -103,4 +103,4 @@ def run(ctx: RunContext, stats: StageStats) -> None:
 def _tree_post(r: dict) -> cheap.TreePost:
     return cheap.TreePost(post_id=r["post_id"], text=r["text"], author=r["author_id"] or r["author"],
                           parent_id=r["parent_id"], root_id=r["tree"], quoted_id=r["quoted_id"], lang=r["lang"],
-                          n_images=int(r["n_images"] or 0))
+                          n_images=int(r["n_images"] or 0), alt_text=r["alts"])

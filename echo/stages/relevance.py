@@ -3,8 +3,8 @@
 Reads: posts, post_media, relevance. Writes: relevance rows with judge 'llm', llm_usage, llm_failures,
 llm_cache (LLM backend). Done: a root has an 'llm' row for this model and prompt version, or a 'prefilter' row.
 Replies are judged with their root (the tree is what is kept or dropped), which saves a call per reply; the
-root is shown with the first replies and quotes of its thread (llm.relevance_thread_posts), so a post that names
-no model is kept when its thread is clearly about the target model.
+root is shown with the post it quotes and the first replies and quotes of its thread (llm.relevance_thread_posts),
+so a post that names no model is kept when what is around it is clearly about the target model.
 """
 
 from __future__ import annotations
@@ -82,6 +82,20 @@ def _thread_posts(ctx: RunContext, roots: Sequence[Post], limit: int) -> dict[tu
     return out
 
 
+def _quoted_posts(ctx: RunContext, posts: Sequence[Post]) -> dict[tuple[str, str], PostView]:
+    """The post each of `posts` quotes (a quote-post often only says "this!" about the picture it quotes)."""
+    quoting = [p for p in posts if p.quoted_id]
+    if not quoting:
+        return {}
+    cols = ", ".join(f'q."{c}"' for c in Post.__dataclass_fields__)
+    rows = ctx.store.query(f"""
+        SELECT {cols} FROM posts q
+        JOIN (SELECT unnest(?::VARCHAR[]) AS platform, unnest(?::VARCHAR[]) AS post_id) k
+          ON q.platform = k.platform AND q.post_id = k.post_id""",
+        [[p.platform for p in quoting], [p.quoted_id for p in quoting]])
+    return {(r["platform"], r["post_id"]): post_view(Post(**r)) for r in rows}
+
+
 def run(ctx: RunContext, stats: StageStats) -> None:
     backend = ctx.resources.backend
     backend.set_deadline(ctx.config.llm.stage_deadline_s)
@@ -92,9 +106,11 @@ def run(ctx: RunContext, stats: StageStats) -> None:
     for chunk in track(list(batches(posts, POSTS_PER_BATCH)), "relevance", enabled=ctx.progress):
         images = _post_images(ctx, chunk)
         threads = _thread_posts(ctx, chunk, ctx.config.llm.relevance_thread_posts)
+        quoted = _quoted_posts(ctx, chunk)
         items = [RelevanceItem(key=f"{p.platform}:{p.post_id}", platform=p.platform,
                                post=post_view(p, [im.image_id for im in images.get((p.platform, p.post_id), [])]),
                                images=tuple(images.get((p.platform, p.post_id), ())),
+                               context=tuple(q for q in [quoted.get((p.platform, p.quoted_id or ""))] if q),
                                thread=tuple(threads.get((p.platform, p.post_id), ())))
                  for p in chunk]
         out = backend.relevance(items, target_model=ctx.config.filter.target_model)

@@ -85,9 +85,15 @@ class RuleBackend:
 
     def fill_blank(self, items: Sequence[SampleItem]) -> Outcome:
         # Rules never guess what a placeholder stands for: the template stays, the prompt stays empty.
-        return self._run("fill_blank", items, lambda it: {
-            "prompt": None, "confident": False,
-            "reason": "rules: placeholders are never guessed; the template is kept for manual review"})
+        def one(it: SampleItem) -> dict[str, Any]:
+            template = it.prompt_fill_blank or it.prompt
+            if not placeholders(template):
+                return {"is_template": False, "prompt": template, "confident": True,
+                        "reason": "rules: no placeholder slots; the prompt is complete as written"}
+            return {"is_template": True, "prompt": None, "confident": False,
+                    "reason": "rules: placeholders are never guessed; the template is kept for manual review"}
+
+        return self._run("fill_blank", items, one)
 
     def benchmark_filter(self, items: Sequence[SampleItem]) -> Outcome:
         return self._run("benchmark_filter", items, benchmark_decision)

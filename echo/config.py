@@ -386,7 +386,7 @@ def _override_keys(cfg: Config) -> dict[str, tuple[str, str]]:
 
 def runtime_env_names() -> tuple[str, ...]:
     """ECHO_* variables read directly (config location, secrets, source credentials), not settings."""
-    from echo.sources.registry import KINDS
+    from echo.sources.kinds import KINDS
 
     credentials = [name for kind in KINDS.values() for name in (*kind.required_env, *kind.optional_env)]
     return tuple(dict.fromkeys([*RUNTIME_ENV, *credentials]))
@@ -446,7 +446,7 @@ def _check_ranges(cfg: Config, env: typing.Mapping[str, str]) -> None:
 
 
 def _check_source_kinds(cfg: Config) -> None:
-    from echo.sources.registry import ALL_KINDS
+    from echo.sources.kinds import ALL_KINDS
 
     for i, s in enumerate(cfg.sources):
         if s.kind not in ALL_KINDS:

@@ -19,15 +19,13 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from echo.store import StoreError
-
 # DuckDB's text for a database another process holds: '... Conflicting lock is held in /usr/bin/python3 (PID 42)'
 _DUCKDB_HOLDER = re.compile(r"Conflicting lock is held in (?P<exe>.*?) \(PID (?P<pid>\d+)\)")
 _NOT_WRITABLE = ("Permission denied", "Read-only file system")
 
 
-class DatabaseUnavailable(StoreError):
-    """The database cannot be opened for writing; the message is one line for the command line."""
+class DatabaseUnavailable(RuntimeError):
+    """The database cannot be opened; the message is one line for the command line."""
 
 
 class DatabaseBusy(DatabaseUnavailable):
@@ -196,7 +194,7 @@ def _unwritable(db: Path, target: Path) -> str:
             "(or ECHO_PATHS_DB) at a writable folder, or use a read-only command (echo-bench sql)")
 
 
-def open_error(db: str | os.PathLike, error: Exception, *, read_only: bool = False) -> StoreError:
+def open_error(db: str | os.PathLike, error: Exception, *, read_only: bool = False) -> DatabaseUnavailable:
     """The one-line error for a DuckDB IOException on opening `db`."""
     db = Path(db)
     text = str(error)
@@ -212,4 +210,4 @@ def open_error(db: str | os.PathLike, error: Exception, *, read_only: bool = Fal
         return DatabaseBusy(db, holder, advice)
     if not read_only and any(t in text for t in _NOT_WRITABLE):
         return DatabaseUnwritable(_unwritable(db, db if db.exists() else db.parent))
-    return StoreError(f"cannot open {db}: {text}")
+    return DatabaseUnavailable(f"cannot open {db}: {text}")

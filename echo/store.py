@@ -17,7 +17,7 @@ import duckdb
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from echo import schema
+from echo import runlock, schema
 
 
 class StoreError(RuntimeError):
@@ -79,8 +79,6 @@ class Store:
     """One DuckDB database. Thread-safe for the pipeline's use: a lock guards the connection."""
 
     def __init__(self, path: str | os.PathLike | None = None, *, read_only: bool = False):
-        from echo import runlock  # its errors are StoreErrors: imported here, not at the top
-
         self.path = Path(path) if path not in (None, ":memory:") else None
         if self.path is not None and not read_only:
             runlock.check_writable(self.path)

@@ -12,7 +12,8 @@ import pytest
 
 from echo.analyst.snapshot import open_snapshot, publish
 from echo.cli import main as cli_main
-from echo.store import Store, StoreError
+from echo.runlock import DatabaseUnavailable
+from echo.store import Store
 
 
 def _seed(store: Store, n: int, source: str = "samples") -> None:
@@ -58,7 +59,7 @@ def test_queries_succeed_while_a_refresh_holds_the_writer(config, tmp_path):
     assert writer.stdout.readline().strip() == "holding"
 
     # The live database is locked for everyone else ...
-    with pytest.raises(StoreError, match="snapshot"):
+    with pytest.raises(DatabaseUnavailable, match="snapshot"):
         Store(db, read_only=True)
     # ... but the snapshot answers, repeatedly, during the refresh.
     seen = set()

@@ -10,34 +10,12 @@ import importlib
 import inspect
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass
 from typing import Any
 
 from echo.config import Config, SourceConfig
+from echo.sources.kinds import ALL_KINDS, KINDS, LIVE_KINDS, Kind  # noqa: F401 - the registry's vocabulary
 from echo.sources.http import HttpClient
 
-
-@dataclass(frozen=True)
-class Kind:
-    module: str
-    required_env: tuple[str, ...]
-    optional_env: tuple[str, ...] = ()
-    help: str = ""
-
-
-KINDS: dict[str, Kind] = {
-    "x": Kind("echo.sources.x", ("ECHO_X_BEARER_TOKEN",),
-              help="an app bearer token from developer.x.com (Basic tier or higher for search)"),
-    "bluesky": Kind("echo.sources.bluesky", ("ECHO_BLUESKY_HANDLE", "ECHO_BLUESKY_APP_PASSWORD"),
-                    help="your handle and an app password (Settings > Privacy and security > App passwords)"),
-    "reddit": Kind("echo.sources.reddit", ("ECHO_REDDIT_CLIENT_ID", "ECHO_REDDIT_CLIENT_SECRET"),
-                   help="a script app's id and secret from reddit.com/prefs/apps"),
-    "mastodon": Kind("echo.sources.mastodon", (), ("ECHO_MASTODON_TOKEN",),
-                     help="optional access token: public timelines work without; full-text search needs it"),
-    "hackernews": Kind("echo.sources.hackernews", (), help="no credentials"),
-}
-LIVE_KINDS = tuple(KINDS)
-ALL_KINDS = ("import", *LIVE_KINDS)
 
 DEFAULT_MAX_WAIT_S = 900.0
 

@@ -101,9 +101,9 @@ class _Facts:
             self.alts[r["post_id"]].append((r["url"], r["alt_text"]))
         self.media = {r["url"]: r for r in store.query("SELECT url, status, error FROM media")}
         self.relevance = collections.defaultdict(dict)
-        for r in store.query("SELECT post_id, stage, score, passed, reason FROM relevance"):
-            self.relevance[r["post_id"]][r["stage"]] = r
-        self.failures = store.query("SELECT stage, item_key, error FROM llm_failures")
+        for r in store.query("SELECT post_id, judge, score, passed, reason FROM relevance"):
+            self.relevance[r["post_id"]][r["judge"]] = r
+        self.failures = store.query("SELECT step, item_key, error FROM llm_failures")
         self.samples = store.query("SELECT sample_id, root_id, anchor_post_id, prompt, prompt_fill_blank, task, quality, "
                                    "evidence_post_ids, input_media, output_media, notes, benchmark_decision, review_targets FROM samples")
         self.log = oracle.log
@@ -177,7 +177,7 @@ def _why_tree_lost(f: _Facts, tree) -> tuple[str, str]:
         return "relevance: prefilter dropped the root", "echo/dedup/prefilter.py"
     logged = f.rel_log.get(root)
     if logged is None:
-        fails = [x for x in f.failures if x["stage"] == "relevance" and x["item_key"].endswith(root)]
+        fails = [x for x in f.failures if x["step"] == "relevance" and x["item_key"].endswith(root)]
         return ("relevance: LLM call failed", fails[0]["error"][:200]) if fails else \
             ("relevance: root never asked", "echo/stages/relevance.py: pending_relevance")
     if logged["score"] < 4:
@@ -214,7 +214,7 @@ def explain(report: dict, key: AnswerKey, oracle: Oracle, store: Store, *, thres
         if not f.passed(tree):
             cause, detail = "samples: tree lost at relevance", " / ".join(_why_tree_lost(f, tree))
         elif logged is None:
-            fails = [x["error"][:200] for x in f.failures if x["stage"] == "tree_to_samples" and tree.doc["root_post_id"] in x["item_key"]]
+            fails = [x["error"][:200] for x in f.failures if x["step"] == "tree_to_samples" and tree.doc["root_post_id"] in x["item_key"]]
             cause, detail = "samples: tree never sent to tree_to_samples", fails[0] if fails else "not pending (echo/stages/extract.py: pending_trees)"
         elif s and not logged["samples"].get(s.sid, {}).get("returned"):
             missing = [pid for pid in s.evidence_post_ids if pid not in logged["shown"]]

@@ -19,6 +19,7 @@ from collections import Counter
 
 _QUOTES = str.maketrans({"“": '"', "”": '"', "„": '"', "‘": "'", "’": "'", "`": "'", "«": '"', "»": '"'})
 _SPACE = re.compile(r"\s+")
+URL = re.compile(r"(?:https?://|www\.)\S+", re.IGNORECASE)  # links in posts (X appends t.co links to media)
 EDGE_PUNCTUATION = " \"'.,;:!?…-"
 
 

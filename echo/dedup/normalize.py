@@ -22,7 +22,8 @@ import hashlib
 import re
 import unicodedata
 
-_URL = re.compile(r"(?:https?://|www\.)\S+", re.IGNORECASE)
+from echo.text import URL
+
 # @handle, including dotted Bluesky/Mastodon handles (@a.bsky.social, @user@instance.org)
 _HANDLE = re.compile(r"(?<![\w@])@[\w][\w.\-]*(?:@[\w.\-]+)?", re.UNICODE)
 _SPACE = re.compile(r"\s+")
@@ -37,7 +38,7 @@ def exact_dedup_text(text: str | None) -> str:
     if not text:
         return ""
     t = unicodedata.normalize("NFKC", text).casefold()
-    t = _URL.sub(" ", t)
+    t = URL.sub(" ", t)
     t = _HANDLE.sub(" ", t)
     t = _strip_symbols(t)
     return _SPACE.sub(" ", t).strip()

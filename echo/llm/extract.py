@@ -18,7 +18,7 @@ from echo import schema
 from echo.llm.backend import Backend, ImageView, Outcome, SampleItem, ScreenshotItem, TreeItem
 from echo.llm.trees import Tree
 from echo.records import FEEDBACK_CATEGORIES, sample_id
-from echo.text import bare_prompt, has_placeholder, normalize_prompt
+from echo.text import URL, bare_prompt, has_placeholder, normalize_prompt
 
 
 _THREAD_MARK = re.compile(r"(^|\s)[\(\[]?\d{1,2}\s*/\s*\d{1,2}[\)\]]?(?=\s|$)|🧵")
@@ -32,7 +32,8 @@ def prompt_origin(prompt: str | None, evidence_texts: Sequence[str]) -> str | No
     texts = [normalize_prompt(t) for t in evidence_texts]
     if any(p in t for t in texts):
         return "verbatim"
-    cleaned = [normalize_prompt(_THREAD_MARK.sub(" ", t)) for t in texts]
+    # thread numbering and the links X appends to a post are not part of a prompt split across posts
+    cleaned = [normalize_prompt(URL.sub(" ", _THREAD_MARK.sub(" ", t))) for t in texts]
     if p in " ".join(cleaned) or p in "".join(cleaned):
         return "stitched"
     parts = [bare_prompt(x) for x in re.split(r"(?<=[.!?;])\s+|\n+", prompt) if bare_prompt(x)]

@@ -6,6 +6,7 @@ import re
 from collections.abc import Iterable
 
 from echo.llm import lexicon as lx
+from echo.text import URL  # noqa: F401 - the one link pattern, shared by the rules
 
 F = re.IGNORECASE
 B0, B1 = r"(?<![a-z0-9])", r"(?![a-z0-9])"  # word edges that also work around hyphens and digits
@@ -39,7 +40,6 @@ META = re.compile(r"\b(?:image\s*gen(?:eration)?|image\s+(?:model|editing|editor
                    r"first\s+try|no\s+edits|in\s+one\s+go)\b", F)
 ENUM_ITEM = re.compile(r"^\s*(?:\(?\d{1,2}[).:]|#\d{1,2}[:.)]?)\s+(\S.*?)\s*$", re.M)
 CATEGORIES = {c: re.compile(alt(f), F) for c, f in lx.CATEGORY_KEYWORDS.items()}
-URL = re.compile(r"https?://\S+|www\.\S+", F)
 TRAILING_TAGS = re.compile(r"(?:[\s,.;:|]*(?:#[\w\-]+|@[\w.\-]+))+[\s.!]*$")
 QUOTED = re.compile(r"“([^”]{6,})”|\"([^\"\n]{6,})\"|«([^»]{6,})»|„([^“”]{6,})[“”]")
 SPLIT = re.compile(r"(?:^|(?<=[\s(\[🧵]))\(?\[?(\d{1,2})\s*/\s*(\d{1,2})\]?\)?(?=$|[\s).:,\]])")

@@ -1,9 +1,14 @@
 """Hugging Face export of a frozen release: a dataset repo folder that `datasets.load_dataset(DIR, config)` reads.
 
 DIR/
-  README.md                                dataset card (YAML front matter `configs`)
+  README.md                                dataset card (YAML front matter `configs` and `dataset_info`)
   data/<config>/test-0000i-of-0000n.parquet images embedded (datasets Image feature: struct {bytes, path})
   echo_release.json                        release manifest, and sha256/size/rows of every exported file
+
+`datasets` caches a local folder under its folder name and a hash of the card's YAML (`configs` and
+`dataset_info`), never of the data files. So the card carries the export's identity (version and release
+content hash, in each config's `description`) and the split sizes of the data: two different exports never
+share a cache entry, even in folders with the same name, and a stale entry fails the split-size check.
 """
 
 from __future__ import annotations
@@ -64,6 +69,12 @@ def features_for(arrow_schema: pa.Schema):
     return Features(out)
 
 
+def export_identity(manifest: dict, embedded: bool) -> str:
+    """What tells this export apart from every other in the card (and so in the HF datasets cache)."""
+    return (f"echo {manifest['version']}, release content sha256 {manifest['content_hash']}, "
+            f"images {'embedded' if embedded else 'not embedded'}")
+
+
 def _shards(rows: list[dict], sizes: list[int], max_bytes: int) -> list[list[int]]:
     shards, cur, cur_bytes = [], [], 0
     for i, n in enumerate(sizes):
@@ -89,6 +100,7 @@ def export_hf(release_dir: str | Path, out_dir: str | Path, config: Config, *,
     tmp.mkdir()
     embed = config.release.embed_images
     files = []
+    infos: dict[str, dict] = {}
     try:
         for cfg in CONFIGS:
             table = pq.read_table(release_dir / manifest["configs"][cfg]["files"][0])
@@ -98,6 +110,7 @@ def export_hf(release_dir: str | Path, out_dir: str | Path, config: Config, *,
                           if embed and (config.path("media_dir") / m["path"]).is_file() else 0
                           for c in IMAGE_COLUMNS for m in r[c]) for r in rows]
             shards = _shards(rows, sizes, max_shard_bytes)
+            infos[cfg] = {"features": feats, "rows": len(rows), "num_bytes": 0, "download_size": 0}
             (tmp / "data" / cfg).mkdir(parents=True)
             for k, idx in enumerate(shards):
                 out_rows = []
@@ -113,7 +126,10 @@ def export_hf(release_dir: str | Path, out_dir: str | Path, config: Config, *,
                 rel = f"data/{cfg}/{SPLIT}-{k:05d}-of-{len(shards):05d}.parquet"
                 pq.write_table(t, tmp / rel, compression="zstd", row_group_size=100)
                 files.append({"path": rel, "rows": len(out_rows), "config": cfg})
-        (tmp / "README.md").write_text(dataset_card(manifest, config, files), encoding="utf-8")
+                infos[cfg]["num_bytes"] += t.nbytes
+                infos[cfg]["download_size"] += (tmp / rel).stat().st_size
+        (tmp / "README.md").write_text(dataset_card(manifest, config, files, infos, embedded=embed),
+                                       encoding="utf-8")
         files.append({"path": "README.md", "rows": None, "config": None})
         for f in files:
             p = tmp / f["path"]
@@ -163,20 +179,41 @@ def _license_id(text: str) -> str:
     return t if t and " " not in t and ";" not in t else "other"
 
 
-def dataset_card(manifest: dict, config: Config, files: list[dict]) -> str:
+def card_metadata(manifest: dict, infos: dict[str, dict], *, embedded: bool) -> dict:
+    """The card's YAML front matter: licence, tags, `configs` (each naming this export's identity) and
+    `dataset_info` (features and split sizes of the data as written)."""
+    from datasets import DatasetInfo, SplitDict, SplitInfo
+    from datasets.info import DatasetInfosDict
+
+    lic = manifest["settings"]["license"]
+    meta: dict[str, Any] = {"license": _license_id(lic)}
+    if _license_id(lic) == "other":
+        meta.update(license_name="echo-release", license_details=lic)
+    meta.update(task_categories=["text-to-image", "image-to-image"], language=["en"],
+                tags=["benchmark", "image-generation", "echo"], pretty_name=f"echo {manifest['version']}")
+    identity = export_identity(manifest, embedded)
+    meta["configs"] = [{"config_name": cfg, "description": identity,
+                        "data_files": [{"split": SPLIT, "path": f"data/{cfg}/*.parquet"}],
+                        **({"default": True} if cfg == "text_to_image" else {})} for cfg in CONFIGS]
+    dataset_infos = {}
+    for cfg in CONFIGS:
+        splits = SplitDict()
+        splits.add(SplitInfo(name=SPLIT, num_bytes=infos[cfg]["num_bytes"], num_examples=infos[cfg]["rows"]))
+        dataset_infos[cfg] = DatasetInfo(features=infos[cfg]["features"], splits=splits,
+                                         download_size=infos[cfg]["download_size"],
+                                         dataset_size=infos[cfg]["num_bytes"])
+    DatasetInfosDict(dataset_infos).to_dataset_card_data(meta)
+    return meta
+
+
+def dataset_card(manifest: dict, config: Config, files: list[dict], infos: dict[str, dict], *,
+                 embedded: bool) -> str:
+    import yaml
+
     counts = manifest["counts"]
     lic = manifest["settings"]["license"]
-    front: list[str] = ["---", f"license: {_license_id(lic)}"]
-    if _license_id(lic) == "other":
-        front += ["license_name: echo-release", f"license_details: {json.dumps(lic)}"]
-    front += ["task_categories:", "- text-to-image", "- image-to-image", "language:", "- en", "tags:",
-              "- benchmark", "- image-generation", "- echo", "pretty_name: " + json.dumps(f"echo {manifest['version']}"),
-              "configs:"]
-    for cfg in CONFIGS:
-        front += [f"- config_name: {cfg}", "  data_files:", f"  - split: {SPLIT}", f"    path: data/{cfg}/*.parquet"]
-        if cfg == "text_to_image":
-            front.append("  default: true")
-    front.append("---")
+    meta = card_metadata(manifest, infos, embedded=embedded)
+    front = ["---", yaml.safe_dump(meta, sort_keys=False, allow_unicode=True, width=1000).rstrip("\n"), "---"]
     coll = manifest["collection"]
     per_platform = {}
     for cfg_counts in counts["per_platform"].values():
@@ -263,8 +300,9 @@ def dataset_card(manifest: dict, config: Config, files: list[dict]) -> str:
         "## Versions",
         "",
         f"This is version `{manifest['version']}`" + (f", following `{manifest['parent_version']}`." if manifest["parent_version"] else ", the first release.")
-        + f" Release content hash `{manifest['content_hash'][:16]}`, config hash `{manifest['config_hash']}`, "
-        f"code version `{manifest['code_version']}`.",
+        + f" Release content hash (sha256 over the rows) `{manifest['content_hash']}`: pin it with "
+        f"`echo.load(..., content_hash=...)`. Config hash `{manifest['config_hash']}`, code version "
+        f"`{manifest['code_version']}`.",
         "",
         "## Citation",
         "",

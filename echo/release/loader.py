@@ -125,6 +125,13 @@ def _load_hf(folder: Path, files: list[Path], config: str, *, as_dataset: bool, 
     from datasets import load_dataset
 
     ds = load_dataset(str(folder), config, split=SPLIT)
+    # The HF datasets cache answers for the folder: check that it answered with this export's rows.
+    expected = pa.concat_tables([pq.read_table(f, columns=["id"]) for f in files]).column("id").to_pylist()
+    got = ds.data.column("id").to_pylist()
+    if sorted(got) != sorted(expected):
+        raise LoadError(f"datasets returned {len(got)} rows for {folder} ({config}), but the export holds "
+                        f"{len(expected)} other rows: a stale HF datasets cache entry ({ds.cache_files[0]['filename'] if ds.cache_files else 'in memory'}); "
+                        "delete it and load again")
     if not images:
         from datasets import Image
 

@@ -47,11 +47,14 @@ def cmd_verify(args, config) -> int:
     if config.path("db").exists():
         try:
             with _store(config, read_only=True) as store:
-                expected = store.scalar("SELECT manifest_sha256 FROM releases WHERE version = ?", [folder.name])
+                rows = store.query("SELECT manifest_sha256, content_hash FROM releases WHERE version = ?",
+                                   [folder.name])
+                expected = rows[0] if rows else None
         except Exception:  # noqa: BLE001 - a locked database (a refresh running) still lets the files be checked
             print("echo-bench: database busy: checking the files against manifest.json only", file=sys.stderr)
     try:
-        m = verify_release(folder, expected_manifest_sha256=expected)
+        m = verify_release(folder, expected_manifest_sha256=expected and expected["manifest_sha256"],
+                           expected_content_hash=expected and expected["content_hash"])
     except ReleaseIntegrityError as e:
         print(f"echo-bench: VERIFY FAILED for {folder}", file=sys.stderr)
         for p in e.problems:
@@ -141,7 +144,7 @@ def cmd_releases(args, config) -> int:
     for r in rows:
         counts = json.loads(r["manifest"])["counts"]["per_config"]
         print(f"{r['version']:<16} parent={r['parent_version'] or '-':<14} {r['created_at']:%Y-%m-%d %H:%M} "
-              + " ".join(f"{k}={v}" for k, v in counts.items()))
+              f"content={r['content_hash'][:16]} " + " ".join(f"{k}={v}" for k, v in counts.items()))
     return 0
 
 

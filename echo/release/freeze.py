@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import collections
 import datetime as dt
-import hashlib
 import json
 import logging
 import os
@@ -30,7 +29,7 @@ from echo.release import diff as diffmod
 from echo.release.build import ReleaseContent, build_content
 from echo.release.privacy import Pseudonymizer, load_salt
 from echo.release.rows import BENCHMARK_CONFIGS, CONFIGS, row_schema, to_table, validate_rows
-from echo.release.verify import MANIFEST, read_manifest, sha256_file, verify_release
+from echo.release.verify import MANIFEST, read_manifest, rows_hash, sha256_file, verify_release
 from echo.store import Store
 
 log = logging.getLogger("echo.release")
@@ -88,12 +87,7 @@ def auto_version(store: Store, releases_dir: Path, today: dt.date | None = None)
 
 def content_hash(content: ReleaseContent) -> str:
     """sha256 over the rows as canonical JSON: independent of the Parquet library version."""
-    h = hashlib.sha256()
-    for cfg in CONFIGS:
-        h.update(f"config\x1f{cfg}\n".encode())
-        for r in content.rows[cfg]:
-            h.update(json.dumps(r, sort_keys=True, default=str, ensure_ascii=False).encode("utf-8") + b"\n")
-    return h.hexdigest()
+    return rows_hash(content.rows)
 
 
 def parent_benchmark_ids(parent_dir: Path) -> set[str]:
@@ -144,7 +138,8 @@ def freeze(store: Store, config: Config, version: str | None = None, *, run_id: 
     if parent_dir is not None:
         if parent_dir.is_dir():
             # sticky membership and the changelog trust the parent's files: check them first
-            verify_release(parent_dir, expected_manifest_sha256=parent.get("manifest_sha256"))
+            verify_release(parent_dir, expected_manifest_sha256=parent.get("manifest_sha256"),
+                           expected_content_hash=parent["content_hash"])
             parent_ids = parent_benchmark_ids(parent_dir)
             old_rows = diffmod.read_rows(parent_dir, read_manifest(parent_dir))
         else:
@@ -177,7 +172,8 @@ def freeze(store: Store, config: Config, version: str | None = None, *, run_id: 
                               new_version=version, reasons=content.reasons,
                               taken_down=taken_down_checker(store, pseudonymize))
         counts = _counts(content)
-        (tmp / CHANGELOG).write_text(diffmod.render_markdown(d, counts["per_config"]), encoding="utf-8")
+        (tmp / CHANGELOG).write_text(diffmod.render_markdown(d, counts["per_config"], content_hash=chash),
+                                     encoding="utf-8")
         files.append({"path": CHANGELOG, "rows": None})
         for f in files:
             p = tmp / f["path"]

@@ -27,7 +27,7 @@ import pyarrow.parquet as pq
 
 from echo.config import Config
 from echo.release.rows import CONFIGS
-from echo.release.verify import sha256_file, verify_release
+from echo.release.verify import iter_rows, rows_hash, sha256_file, verify_release
 
 log = logging.getLogger("echo.release")
 
@@ -39,7 +39,9 @@ PAPER = ("Ge, Luo et al. 2025. Constantly Improving Image Models Need Constantly
 
 
 class ExportError(RuntimeError):
-    pass
+    def __init__(self, message: str, problems: list[str] | None = None):
+        super().__init__(message)
+        self.problems = problems or [message]
 
 
 def media_file(config: Config, ref: dict) -> bytes:
@@ -148,8 +150,46 @@ def export_hf(release_dir: str | Path, out_dir: str | Path, config: Config, *,
     return export_manifest
 
 
-def verify_export(out_dir: str | Path) -> dict:
-    """Recompute the checksums of an export folder; raise ExportError naming each changed, missing or extra file."""
+def _refs_column(col: str) -> str:
+    return col.replace("_images", "_image_refs")
+
+
+def export_content_hash(out_dir: str | Path, doc: dict) -> str:
+    """The release content hash recomputed from an export's shards (image refs stand for the images)."""
+    out_dir = Path(out_dir)
+
+    def release_rows(cfg: str, names: list[str]):
+        read = [_refs_column(n) if n in IMAGE_COLUMNS else n for n in names]
+        for f in doc["files"]:
+            if f.get("config") == cfg:
+                for r in iter_rows(out_dir / f["path"], read):
+                    yield {n: r[c] for n, c in zip(names, read)}
+
+    return rows_hash({cfg: release_rows(cfg, list(info["schema"]["properties"]))
+                      for cfg, info in doc["release_manifest"]["configs"].items()})
+
+
+def embedded_image_problems(out_dir: str | Path, doc: dict, configs=CONFIGS) -> list[str]:
+    """Every embedded image whose bytes do not match the sha256 of its ref (a swapped image)."""
+    out_dir = Path(out_dir)
+    problems = []
+    for f in doc["files"]:
+        if f.get("config") not in configs:
+            continue
+        cols = ["id", *IMAGE_COLUMNS, *(_refs_column(c) for c in IMAGE_COLUMNS)]
+        for r in iter_rows(out_dir / f["path"], cols):
+            for col in IMAGE_COLUMNS:
+                for i, (img, ref) in enumerate(zip(r[col], r[_refs_column(col)])):
+                    if img["bytes"] is not None and hashlib.sha256(img["bytes"]).hexdigest() != ref["sha256"]:
+                        problems.append(f"{f['path']}: row {r['id']} {col}[{i}]: embedded image does not match "
+                                        f"its sha256 {ref['sha256']} (swapped)")
+    return problems
+
+
+def verify_export(out_dir: str | Path, *, expected_content_hash: str | None = None,
+                  image_configs=CONFIGS) -> dict:
+    """Recompute the checksums, the content hash and the sha256 of every embedded image of image_configs;
+    raise ExportError naming each changed, missing or extra file, or swapped image."""
     out_dir = Path(out_dir)
     p = out_dir / EXPORT_MANIFEST
     if not p.is_file():
@@ -169,8 +209,16 @@ def verify_export(out_dir: str | Path) -> dict:
         rel = fp.relative_to(out_dir).as_posix()
         if fp.is_file() and rel != EXPORT_MANIFEST and rel not in listed and not rel.startswith(".cache/"):
             problems.append(f"{rel}: extra file not in {EXPORT_MANIFEST}")
+    if not problems:  # every shard is as listed: check what the listing cannot, the rows and the images
+        got = export_content_hash(out_dir, doc)
+        claimed = doc["release_manifest"]["content_hash"]
+        if got != claimed:
+            problems.append(f"rows hash to {got}, the release manifest says {claimed}")
+        if expected_content_hash and got != expected_content_hash:
+            problems.append(f"content hash {got}, but the database's releases row says {expected_content_hash}")
+        problems += embedded_image_problems(out_dir, doc, image_configs)
     if problems:
-        raise ExportError(f"export {out_dir} failed verification:\n  " + "\n  ".join(problems))
+        raise ExportError(f"export {out_dir} failed verification:\n  " + "\n  ".join(problems), problems)
     return doc
 
 

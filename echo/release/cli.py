@@ -138,13 +138,23 @@ def cmd_forget(args, config) -> int:
 
 
 def cmd_releases(args, config) -> int:
+    if args.repair:
+        from echo.release.recover import recover
+
+        with _store(config) as store:
+            done = recover(store, config)
+        for line in done:
+            print(f"repaired: {line}")
+        if not done:
+            print("nothing to repair")
     with _store(config, read_only=True) as store:
-        rows = store.query("SELECT version, parent_version, created_at, content_hash, manifest FROM releases "
+        rows = store.query("SELECT version, parent_version, created_at, content_hash, manifest, status FROM releases "
                            "ORDER BY created_at")
     for r in rows:
         counts = json.loads(r["manifest"])["counts"]["per_config"]
         print(f"{r['version']:<16} parent={r['parent_version'] or '-':<14} {r['created_at']:%Y-%m-%d %H:%M} "
-              f"content={r['content_hash'][:16]} " + " ".join(f"{k}={v}" for k, v in counts.items()))
+              f"content={r['content_hash'][:16]} " + " ".join(f"{k}={v}" for k, v in counts.items())
+              + ("  FOLDER MISSING" if r["status"] == "missing" else ""))
     return 0
 
 
@@ -181,4 +191,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(func=cmd_forget)
 
     p = sub.add_parser("releases", help="list frozen releases")
+    p.add_argument("--repair", action="store_true",
+                   help="first finish or undo what a killed freeze or export left (tmp folders, a folder without "
+                        "its row, a missing export)")
     p.set_defaults(func=cmd_releases)

@@ -26,6 +26,8 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from echo.config import Config
+from echo.release import journal
+from echo.release.journal import killpoint
 from echo.release.rows import CONFIGS
 from echo.release.verify import iter_rows, rows_hash, sha256_file, verify_release
 
@@ -42,6 +44,10 @@ class ExportError(RuntimeError):
     def __init__(self, message: str, problems: list[str] | None = None):
         super().__init__(message)
         self.problems = problems or [message]
+
+
+def default_export_dir(config: Config, version: str) -> Path:
+    return config.path("exports_dir") / version / "hf"
 
 
 def media_file(config: Config, ref: dict) -> bytes:
@@ -98,11 +104,13 @@ def export_hf(release_dir: str | Path, out_dir: str | Path, config: Config, *,
         if not overwrite:
             raise ExportError(f"{out_dir} is not empty; pass --overwrite or choose another folder")
     out_dir.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out_dir.parent / f".{out_dir.name}.tmp-{uuid.uuid4().hex[:8]}"
+    # the pid ends the name: recovery removes tmp folders of dead processes only
+    tmp = out_dir.parent / f".{out_dir.name}.tmp-{uuid.uuid4().hex[:8]}-{os.getpid()}"
     tmp.mkdir()
     embed = config.release.embed_images
     files = []
     infos: dict[str, dict] = {}
+    old = None
     try:
         for cfg in CONFIGS:
             table = pq.read_table(release_dir / manifest["configs"][cfg]["files"][0])
@@ -141,12 +149,21 @@ def export_hf(release_dir: str | Path, out_dir: str | Path, config: Config, *,
                            "images_embedded": embed, "files": files}
         (tmp / EXPORT_MANIFEST).write_text(json.dumps(export_manifest, indent=2, sort_keys=True) + "\n",
                                            encoding="utf-8")
-        if out_dir.exists():
-            shutil.rmtree(out_dir)
+        journal.fsync_tree(tmp)
+        killpoint("export.tmp_written")
+        if out_dir.exists():  # moved aside, not deleted, until the new export is in place
+            old = out_dir.parent / f".{out_dir.name}.tmp-old{uuid.uuid4().hex[:8]}-{os.getpid()}"
+            os.rename(out_dir, old)
         os.rename(tmp, out_dir)
+        journal.fsync_dir(out_dir.parent)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
+        if old is not None and not out_dir.exists():
+            os.rename(old, out_dir)
         raise
+    if old is not None:
+        shutil.rmtree(old, ignore_errors=True)
+    killpoint("export.after_rename")
     return export_manifest
 
 

@@ -6,7 +6,6 @@ import logging
 
 from echo.pipeline import RunContext
 from echo.release.freeze import freeze
-from echo.release.hf import export_hf
 
 log = logging.getLogger("echo.release")
 
@@ -18,7 +17,8 @@ def run(ctx: RunContext) -> None:
     if not cfg.release.freeze_on_refresh and not version:
         stats["disabled"] += 1
         return
-    result = freeze(ctx.store, cfg, version, run_id=ctx.run_id, only_if_changed=version is None)
+    result = freeze(ctx.store, cfg, version, run_id=ctx.run_id, only_if_changed=version is None,
+                    export=cfg.release.export_hf)
     if result is None:
         stats["unchanged"] += 1
         return
@@ -29,8 +29,6 @@ def run(ctx: RunContext) -> None:
         stats["added"] += change["added"]
         stats["removed"] += change["removed"]
     ctx.cache["release_version"] = result.version
-    if cfg.release.export_hf:
-        out = cfg.path("exports_dir") / result.version / "hf"
-        export_hf(result.path, out, cfg)
+    if result.export_dir is not None:
         stats["hf_exports"] += 1
     log.info("release %s frozen at %s", result.version, result.path)

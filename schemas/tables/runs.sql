@@ -8,9 +8,13 @@ CREATE TABLE IF NOT EXISTS runs (
     trigger        VARCHAR,
     params         JSON,
     stage_stats    JSON,
-    code_version   VARCHAR
+    code_version   VARCHAR,
+    pid            INTEGER,
+    host           VARCHAR
 );
 COMMENT ON TABLE runs IS 'One row per refresh, written even when a stage fails.';
-COMMENT ON COLUMN runs.status IS 'running, ok or failed';
+COMMENT ON COLUMN runs.status IS 'running, ok, failed, or interrupted (its process died: echo.release.recover.mark_interrupted)';
 COMMENT ON COLUMN runs.stage_stats IS '{stage: {counter: n, ..., seconds: s}} in stage order';
 COMMENT ON COLUMN runs.trigger IS 'cli or prefect (with the flow run id)';
+COMMENT ON COLUMN runs.pid IS 'process id of the run (with host): a running row whose process is gone was interrupted';
+COMMENT ON COLUMN runs.host IS 'host name of the process that ran it';

@@ -122,16 +122,29 @@ def cmd_export(args, config) -> int:
 
 
 def cmd_forget(args, config) -> int:
-    from echo.release.forget import ForgetError, forget
+    from echo.release.forget import ForgetError, compact_database, forget, forget_in_derived_files
 
-    with _store(config) as store:
+    what = dict(post=args.post, author=args.author, platform=args.platform, reason=args.reason)
+    with _store(config) as store:  # held open: no refresh publishes a snapshot or a report meanwhile
         try:
-            res = forget(store, config, post=args.post, author=args.author, platform=args.platform, reason=args.reason)
+            res = forget(store, config, **what)
         except ForgetError as e:
             return _err(str(e))
+        derived = forget_in_derived_files(config, res.traces, **what)
+        size = compact_database(store) if res.posts else None
     print(f"forgot {len(res.posts)} post(s); removed: "
           + (", ".join(f"{t}={n}" for t, n in sorted(res.counts.items()) if n) or "nothing else")
           + f"; {res.keys_recorded} takedown key(s) recorded. The next release drops it; frozen releases are not rewritten.")
+    if derived.snapshots:
+        print(f"rewrote {len(derived.snapshots)} analyst snapshot(s) without it")
+    if derived.reports_rebuilt:
+        print(f"rebuilt the newest report ({derived.reports_rebuilt[0].name} and latest.html) without it")
+    if size:
+        print(f"compacted the database ({size[0] / 1e6:.1f} MB -> {size[1] / 1e6:.1f} MB): the deleted rows leave no "
+              "bytes behind in the file")
+    if derived.reports_deleted:
+        print(f"deleted {len(derived.reports_deleted)} older run report(s) that showed it: "
+              + ", ".join(p.name for p in derived.reports_deleted))
     if not res.posts:
         print("note: no stored post matched; the takedown is recorded so crawls and imports skip it", file=sys.stderr)
     return 0

@@ -12,6 +12,7 @@ import datetime as dt
 import hashlib
 import json
 import logging
+import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -102,6 +103,9 @@ class ForgetResult:
     posts: list[tuple[str, str]] = field(default_factory=list)
     counts: collections.Counter = field(default_factory=collections.Counter)
     keys_recorded: int = 0
+    # what identifies the removed data in files derived from the database (reports): texts, prompts, URLs,
+    # ids and handles; kept in memory only
+    traces: set[str] = field(default_factory=set)
 
 
 def _text_hashes(texts: list[str]) -> list[str]:
@@ -136,8 +140,11 @@ def _find_posts(store: Store, post: str | None, platform: str | None, author: st
 
 
 def forget(store: Store, config: Config, *, post: str | None = None, author: str | None = None,
-           platform: str | None = None, reason: str | None = None) -> ForgetResult:
-    """Remove a post (URL or id) and/or every post of an author, with everything derived from them."""
+           platform: str | None = None, reason: str | None = None, delete_files: bool = True) -> ForgetResult:
+    """Remove a post (URL or id) and/or every post of an author, with everything derived from them.
+
+    delete_files=False leaves the media store alone (for copies of the database, such as analyst snapshots).
+    """
     if not post and not author:
         raise ForgetError("forget needs --post URL|ID and/or --author HANDLE")
     salt = load_salt(config)
@@ -167,6 +174,9 @@ def forget(store: Store, config: Config, *, post: str | None = None, author: str
         urls = sorted(r["url"] for r in store.query(
             "SELECT DISTINCT m.url FROM post_media m JOIN _forget_posts f USING (platform, post_id)"))
         texts = [p["text"] for p in posts] + [r["prompt"] for r in sample_rows]
+        res.traces.update(t for t in texts if t)
+        res.traces.update(v for p in posts for v in (p["url"], p["post_id"], p["author"], p["author_id"]) if v)
+        res.traces.update(sids)
 
         c = res.counts
         in_posts = "(platform, post_id) IN (SELECT platform, post_id FROM _forget_posts)"
@@ -213,7 +223,7 @@ def forget(store: Store, config: Config, *, post: str | None = None, author: str
         store.execute("DROP TABLE IF EXISTS _forget_posts")
     res.keys_recorded = len(keys)
     # Files go after the commit: a failed transaction must not leave rows pointing at deleted files.
-    for f in files:
+    for f in files if delete_files else []:
         for rel in (f["path"], f["thumb_path"]):
             if rel and rel not in kept_paths:
                 p = media_dir / rel
@@ -221,6 +231,79 @@ def forget(store: Store, config: Config, *, post: str | None = None, author: str
                     p.unlink()
                     c["media_files"] += 1
     return res
+
+
+@dataclass
+class DerivedResult:
+    snapshots: list = field(default_factory=list)       # analyst snapshot folders rewritten
+    reports_rebuilt: list = field(default_factory=list)
+    reports_deleted: list = field(default_factory=list)
+
+
+def forget_in_derived_files(config: Config, traces: set[str], *, post: str | None = None, author: str | None = None,
+                            platform: str | None = None, reason: str | None = None) -> DerivedResult:
+    """After forget(): the same takedown in every analyst snapshot (each rewritten without the rows, so the
+    history stays), then every run report that shows the removed data rebuilt (the current snapshot's run,
+    and latest.html) or deleted (older runs). Frozen releases and their exports are immutable: not touched."""
+    from echo.analyst.snapshot import rewrite_snapshots
+    from echo.report.html import scrub_reports
+
+    res = DerivedResult()
+    found: set[str] = set(traces)
+
+    def change(snapshot_store: Store) -> bool:
+        r = forget(snapshot_store, config, post=post, author=author, platform=platform, reason=reason,
+                   delete_files=False)
+        found.update(r.traces)
+        return bool(r.posts or sum(r.counts.values()))
+
+    res.snapshots = rewrite_snapshots(config, change)
+    res.reports_rebuilt, res.reports_deleted = scrub_reports(config, found)
+    return res
+
+
+def compact_database(store: Store) -> tuple[int, int]:
+    """Rewrite the database file so that deleted rows leave no bytes behind: DuckDB reuses freed blocks but
+    never clears them, so a forgotten post's text stays readable in the file until then. Every table, view,
+    constraint and comment is copied into a fresh file that replaces the old one while this connection still
+    holds the writer lock (no other process can write in between). Closes `store`; returns the file size
+    before and after."""
+    import duckdb
+
+    from echo.release.journal import fsync_dir
+
+    db = store.path
+    if db is None:
+        store.close()
+        return 0, 0
+    tmp = db.with_name(f".{db.name}.compact-{os.getpid()}")
+    wal = tmp.with_name(tmp.name + ".wal")
+    for p in (tmp, wal):
+        p.unlink(missing_ok=True)
+    before = db.stat().st_size
+    try:
+        with store._lock:
+            name = store.scalar("SELECT current_database()")
+            store.execute("ATTACH '" + str(tmp).replace("'", "''") + "' AS echo_compact")
+            try:
+                store.execute(f'COPY FROM DATABASE "{name}" TO echo_compact')
+                store.execute("CHECKPOINT echo_compact")
+            finally:
+                store.execute("DETACH echo_compact")
+            store.execute("CHECKPOINT")
+            if wal.exists():
+                raise duckdb.IOException(f"{wal} left after the copy: the compacted file is incomplete")
+            fd = os.open(tmp, os.O_RDONLY)
+            try:
+                os.fsync(fd)
+            finally:
+                os.close(fd)
+            os.replace(tmp, db)
+            fsync_dir(db.parent)
+    finally:
+        tmp.unlink(missing_ok=True)
+        store.close()
+    return before, db.stat().st_size
 
 
 LINK_COLUMNS = ("parent_id", "root_id", "quoted_id", "anchor_post_id")

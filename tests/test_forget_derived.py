@@ -7,6 +7,7 @@ from __future__ import annotations
 import datetime as dt
 import html
 import json
+import re
 from pathlib import Path
 
 import pyarrow.parquet as pq
@@ -58,11 +59,8 @@ def _traces_in(path: Path) -> list[str]:
     texts = [data.decode("utf-8", "replace")]
     if path.suffix == ".parquet":
         texts.append(json.dumps(pq.read_table(path).to_pylist(), default=str, ensure_ascii=False))
-    if path.suffix == ".html":
-        t = json.loads(json.dumps(texts[0]))  # (a no-op; plotly's JSON escapes are decoded below)
-        import re
-
-        t = re.sub(r"\\u([0-9a-fA-F]{4})", lambda m: chr(int(m.group(1), 16)), t)
+    if path.suffix == ".html":  # plotly's JSON escapes, HTML entities, hover line breaks
+        t = re.sub(r"\\u([0-9a-fA-F]{4})", lambda m: chr(int(m.group(1), 16)), texts[0])
         texts.append(" ".join(html.unescape(t).replace("<br>", " ").split()))
     return [n for n in (HANDLE, TEXT[:40], PROMPT[:40], URL) if any(n in t for t in texts)]
 
@@ -102,3 +100,24 @@ def test_forget_leaves_no_trace_in_snapshots_and_reports(config, tmp_path, capsy
     # a second forget of the same author finds nothing anywhere and changes nothing
     assert cli.main(["--config", str(cfg_file), "forget", "--author", HANDLE]) == 0
     assert "rewrote" not in capsys.readouterr().out
+
+
+def test_rewrite_reads_a_snapshot_older_than_the_schema(config):
+    """A snapshot written before a column existed loads with that column NULL and is rewritten whole."""
+    from echo.analyst.snapshot import rewrite_snapshots
+
+    with Store(config.path("db")) as store:
+        store.upsert("posts", [records.Post(platform="x", post_id=str(i), author=f"user{i}", text=f"post {i}",
+                                            source="samples") for i in range(3)])
+        folder = publish(store, config, "run-old")
+    posts = folder / "tables" / "posts.parquet"
+    pq.write_table(pq.read_table(posts).drop_columns(["author_id"]), posts)  # as an older echo wrote it
+
+    def drop_user1(store: Store) -> bool:
+        return store.delete("posts", "author = 'user1'") > 0
+
+    assert rewrite_snapshots(config, drop_user1) == [folder]
+    rows = pq.read_table(posts).to_pylist()
+    assert [(r["post_id"], r["author"], r["author_id"]) for r in rows] == [("0", "user0", None), ("2", "user2", None)]
+    assert rewrite_snapshots(config, drop_user1) == []  # nothing left to change: the files stay as they are
+    assert not list(folder.parent.glob(".*rewrite*"))  # the scratch database is gone

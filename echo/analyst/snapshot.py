@@ -98,7 +98,7 @@ def load_snapshot(folder: Path, store: Store) -> None:
         path = tables_dir / f"{name}.parquet"
         if not path.is_file():
             continue
-        have = {r["name"] for r in store.query("SELECT name FROM parquet_schema(?)", [str(path)])}
+        have = {r["column_name"] for r in store.query("DESCRIBE SELECT * FROM read_parquet(?)", [str(path)])}
         cols = [c["column_name"] for c in store.query(
             "SELECT column_name FROM duckdb_columns() WHERE table_name = ? AND database_name = current_database() "
             "ORDER BY column_index", [name]) if c["column_name"] in have]

@@ -133,8 +133,8 @@ def test_forged_export_is_refused_by_the_pin_and_the_database(release, config, c
 
     doc["release_manifest"]["content_hash"] = export_content_hash(out, doc)
     (out / "echo_release.json").write_text(json.dumps(doc))
-    with pytest.raises(ReleaseIntegrityError, match="not the pinned"):
-        echo.load(str(out), "text_to_image", content_hash=h)
+    with pytest.raises(ReleaseIntegrityError, match="not the pinned"):  # the pin alone (no database named)
+        echo.load(str(out), "text_to_image", content_hash=h, exports_dir=config.path("exports_dir"))
     with pytest.raises(ReleaseIntegrityError, match="database"):
         echo.load("v1", "text_to_image", releases_dir=Path("/nonexistent"), exports_dir=config.path("exports_dir"),
                   db=config.path("db"))
@@ -170,3 +170,23 @@ def test_swapped_image_in_an_export_is_refused(release, config, tmp_path):
     for kw in ({}, {"as_dataset": True, "images": True}, {"images": True}):
         with pytest.raises(ReleaseIntegrityError, match=f"s_cat output_images\\[0\\]: embedded image does not match its sha256 {sha}"):
             echo.load(str(out), "image_to_image", **kw)
+
+
+def test_rows_are_hashed_only_when_no_anchor_vouches_for_the_manifest(release, config, monkeypatch):
+    """Hashing rows is the slow check: skipped when the manifest matches the database's sha256, and done
+    once per process for the same bytes otherwise."""
+    import echo.release.verify as verify
+
+    calls = []
+    real = verify.release_content_hash
+    monkeypatch.setattr(verify, "release_content_hash", lambda *a: calls.append(a) or real(*a))
+    monkeypatch.setattr(verify, "_CONTENT_HASHES", {})
+    with Store(config.path("db"), read_only=True) as store:
+        row = store.query("SELECT manifest_sha256, content_hash FROM releases WHERE version = 'v1'")[0]
+    verify.verify_release(release.path, expected_manifest_sha256=row["manifest_sha256"],
+                          expected_content_hash=row["content_hash"])
+    assert calls == []
+    rd = config.path("releases_dir")
+    for cfg in ("text_to_image", "image_to_image", "analysis"):
+        echo.load("v1", cfg, releases_dir=rd)
+    assert len(calls) == 1

@@ -241,7 +241,7 @@ def freeze(store: Store, config: Config, version: str | None = None, *, run_id: 
     store.upsert("releases", [row])
     killpoint("freeze.after_row")
     if export_dir is not None:
-        export_hf(final, export_dir, config, overwrite=True)
+        export_hf(final, export_dir, config, overwrite=True, manifest_sha256=row["manifest_sha256"])
     journal.clear_intent(releases_dir, version)
     log.info("froze release %s at %s: %s", version, final, counts["per_config"])
     return FreezeResult(version, final, manifest, content, d, export_dir)

@@ -96,10 +96,12 @@ def _shards(rows: list[dict], sizes: list[int], max_bytes: int) -> list[list[int
 
 
 def export_hf(release_dir: str | Path, out_dir: str | Path, config: Config, *,
-              max_shard_bytes: int = 256 * 1024 * 1024, overwrite: bool = False) -> dict:
-    """Write the HF dataset folder for a verified release; returns the export manifest."""
+              max_shard_bytes: int = 256 * 1024 * 1024, overwrite: bool = False,
+              manifest_sha256: str | None = None) -> dict:
+    """Write the HF dataset folder for a verified release (against its releases row's manifest_sha256 when
+    given); returns the export manifest."""
     release_dir, out_dir = Path(release_dir), Path(out_dir)
-    manifest = verify_release(release_dir)
+    manifest = verify_release(release_dir, expected_manifest_sha256=manifest_sha256)
     if out_dir.exists() and any(out_dir.iterdir()):
         if not overwrite:
             raise ExportError(f"{out_dir} is not empty; pass --overwrite or choose another folder")

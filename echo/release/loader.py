@@ -21,7 +21,7 @@ import pyarrow.parquet as pq
 
 from echo.release.hf import EXPORT_MANIFEST, IMAGE_COLUMNS, SPLIT, ExportError, verify_export
 from echo.release.rows import CONFIGS
-from echo.release.verify import MANIFEST, ReleaseIntegrityError, check_pinned, sha256_file, verify_release
+from echo.release.verify import ReleaseIntegrityError, check_pinned, verify_release
 
 
 class LoadError(RuntimeError):
@@ -121,19 +121,23 @@ def load(version: str, config: str = "text_to_image", *, as_dataset: bool = Fals
     if db is None and cfg is not None and _inside(folder, releases_dir, exports_dir) and cfg.path("db").exists():
         db = cfg.path("db")
 
+    row = _anchor_row(folder, Path(db), cfg) if db is not None else None
+    expected_hash = row["content_hash"] if row else None
     if kind == "hf":
         try:
-            doc = verify_export(folder, image_configs=(config,))
+            doc = verify_export(folder, expected_content_hash=expected_hash, image_configs=(config,))
         except ExportError as e:
             raise ReleaseIntegrityError(folder, e.problems) from e
-        manifest, manifest_sha = doc["release_manifest"], doc["release_manifest_sha256"]
+        manifest = doc["release_manifest"]
+        if row and row["manifest_sha256"] and doc["release_manifest_sha256"] != row["manifest_sha256"]:
+            raise ReleaseIntegrityError(folder, [
+                f"the export names release manifest {doc['release_manifest_sha256']}, the database's releases row "
+                f"{row['manifest_sha256']}"])
     else:
-        manifest = verify_release(folder)
-        manifest_sha = sha256_file(folder / MANIFEST)
+        manifest = verify_release(folder, expected_manifest_sha256=row["manifest_sha256"] if row else None,
+                                  expected_content_hash=expected_hash)
     if content_hash is not None:
         check_pinned(folder, manifest["content_hash"], content_hash)
-    if db is not None:
-        _check_against_database(folder, Path(db), manifest, manifest_sha, cfg)
 
     if kind == "hf":
         files = [folder / f["path"] for f in doc["files"] if f.get("config") == config]
@@ -177,26 +181,31 @@ def load(version: str, config: str = "text_to_image", *, as_dataset: bool = Fals
     return ds
 
 
-def _check_against_database(folder: Path, db: Path, manifest: dict, manifest_sha: str, config) -> None:
-    version = manifest["version"]
+def _anchor_row(folder: Path, db: Path, config) -> dict | None:
+    """The database's releases row that anchors this folder; None (with a warning) when the database cannot
+    be read. A folder the database does not know is refused."""
+    version = _folder_version(folder)
     try:
         row = _release_row(db, version, config)
     except LookupError as e:
         warnings.warn(f"{e}: {folder} was checked against its own manifest only", AnchorWarning, stacklevel=3)
-        return
+        return None
     if row is None:
         raise ReleaseIntegrityError(folder, [
             f"release {version} is not in the database's releases table ({db}): a folder echo did not record "
             "(`echo-bench releases --repair` records a complete one), or load it with content_hash=... pinned"])
-    problems = []
-    if row["manifest_sha256"] and row["manifest_sha256"] != manifest_sha:
-        problems.append(f"{MANIFEST}: sha256 expected {row['manifest_sha256']} (the database's releases row), "
-                        f"got {manifest_sha} (the manifest was rewritten after the freeze)")
-    if row["content_hash"] != manifest["content_hash"]:
-        problems.append(f"content hash {manifest['content_hash']}, but the database's releases row says "
-                        f"{row['content_hash']}")
-    if problems:
-        raise ReleaseIntegrityError(folder, problems)
+    return row
+
+
+def _folder_version(folder: Path) -> str:
+    import json
+
+    if (folder / EXPORT_MANIFEST).is_file():
+        try:
+            return json.loads((folder / EXPORT_MANIFEST).read_text(encoding="utf-8"))["version"]
+        except (ValueError, KeyError):
+            raise ReleaseIntegrityError(folder, [f"{EXPORT_MANIFEST}: not an echo export manifest"]) from None
+    return folder.name
 
 
 def _to_dataset(table: pa.Table):

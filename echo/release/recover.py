@@ -74,9 +74,10 @@ def _export_ok(out: Path, manifest_sha256: str) -> bool:
         return False
 
 
-def _make_export(config: Config, version: str, folder: Path, out: Path, actions: list[str]) -> bool:
+def _make_export(config: Config, version: str, folder: Path, out: Path, manifest_sha256: str,
+                 actions: list[str]) -> bool:
     try:
-        export_hf(folder, out, config, overwrite=True)
+        export_hf(folder, out, config, overwrite=True, manifest_sha256=manifest_sha256)
     except (ExportError, ReleaseIntegrityError, OSError) as e:
         actions.append(f"{version}: the Hugging Face export failed again ({e}); retried at the next recovery")
         return False
@@ -115,7 +116,7 @@ def _finish_intents(store: Store, config: Config, releases_dir: Path, actions: l
             continue
         out = Path(intent["export"]) if intent.get("export") else None
         if out is not None and not _export_ok(out, row["manifest_sha256"]):
-            if not _make_export(config, version, final, out, actions):
+            if not _make_export(config, version, final, out, row["manifest_sha256"], actions):
                 continue
         journal.clear_intent(releases_dir, version)
         actions.append(f"{version}: published (folder, releases row{', export' if out else ''}); intent cleared")
@@ -199,7 +200,7 @@ def _export_newest_refresh_release(store: Store, config: Config, actions: list[s
     out = default_export_dir(config, r["version"])
     folder = _folder_of(config.path("releases_dir"), r)
     if folder is not None and not _export_ok(out, r["manifest_sha256"]):
-        _make_export(config, r["version"], folder, out, actions)
+        _make_export(config, r["version"], folder, out, r["manifest_sha256"], actions)
 
 
 def mark_interrupted(store: Store, *, current_run_id: str | None = None) -> list[str]:

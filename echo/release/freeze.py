@@ -136,8 +136,7 @@ def freeze(store: Store, config: Config, version: str | None = None, *, run_id: 
     from echo.release.recover import recover
 
     releases_dir = config.path("releases_dir")
-    for action in recover(store, config):
-        log.warning("recovered before freezing: %s", action)
+    recover(store, config)  # (logs what it did)
     if version is not None:
         check_version(version)
         if (releases_dir / version).exists() or release_row(store, version) is not None:

@@ -28,8 +28,8 @@ from echo import __version__, schema
 from echo.config import Config
 from echo.release import diff as diffmod
 from echo.release import journal
-from echo.release.journal import killpoint
 from echo.release.build import ReleaseContent, build_content
+from echo.release.journal import killpoint
 from echo.release.privacy import Pseudonymizer, load_salt
 from echo.release.rows import BENCHMARK_CONFIGS, CONFIGS, row_schema, to_table, validate_rows
 from echo.release.verify import MANIFEST, read_manifest, rows_hash, sha256_file, verify_release

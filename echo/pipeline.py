@@ -17,6 +17,7 @@ from typing import Any
 
 from echo import __version__
 from echo.config import Config
+from echo.release import recover
 from echo.run import RunContext, RunResources, Stage, StageStats, stage_name
 from echo.stages import STAGES
 from echo.store import Store
@@ -30,15 +31,24 @@ def new_run_id() -> str:
 
 def start_run(config: Config, store: Store, *, trigger: str = "cli", params: dict | None = None,
               progress: bool = False, source_http: Mapping[str, Any] | None = None) -> RunContext:
-    """A new run and its `runs` row. `source_http` overrides the live sources' HTTP client (tests: a fake clock)."""
+    """A new run and its `runs` row, after finishing what a killed run left: its row becomes 'interrupted', and a
+    release or export it was publishing is completed or rolled back (echo.release.recover).
+    `source_http` overrides the live sources' HTTP client (tests: a fake clock)."""
     ctx = RunContext(config=config, store=store, run_id=new_run_id(), trigger=trigger, params=params or {},
                      progress=progress,
                      resources=RunResources(config, store, source_http=dict(source_http or {})))
     store.upsert("runs", [{
         "run_id": ctx.run_id, "started_at": dt.datetime.now(dt.UTC), "status": "running",
         "trigger": trigger, "params": {"config_hash": config.hash(), **ctx.params},
-        "stage_stats": {}, "code_version": __version__,
+        "stage_stats": {}, "code_version": __version__, **recover.process_fields(),
     }])
+    startup = ctx.stage_stats("startup")
+    for run_id in recover.mark_interrupted(store, current_run_id=ctx.run_id):
+        log.warning("run %s was interrupted (its process is gone): marked so", run_id)
+        startup["runs_marked_interrupted"] += 1
+    for action in recover.recover(store, config):
+        log.warning("recovered: %s", action)
+        startup["releases_recovered"] += 1
     return ctx
 
 

@@ -90,6 +90,54 @@ def _prune(snapshots: Path, keep: int, current: Path) -> None:
             shutil.rmtree(old, ignore_errors=True)
 
 
+def load_snapshot(folder: Path, store: Store) -> None:
+    """Fill `store` (a scratch database with the current schema) with a snapshot's tables; columns the
+    snapshot predates stay NULL."""
+    tables_dir = folder / "tables"
+    for name in schema.tables():
+        path = tables_dir / f"{name}.parquet"
+        if not path.is_file():
+            continue
+        have = {r["column_name"] for r in store.query("DESCRIBE SELECT * FROM read_parquet(?)", [str(path)])}
+        cols = [c["column_name"] for c in store.query(
+            "SELECT column_name FROM duckdb_columns() WHERE table_name = ? AND database_name = current_database() "
+            "ORDER BY column_index", [name]) if c["column_name"] in have]
+        col_sql = ", ".join(f'"{c}"' for c in cols)
+        store.execute(f'INSERT INTO "{name}" ({col_sql}) SELECT {col_sql} FROM read_parquet(?)', [str(path)])
+
+
+def rewrite_snapshots(config: Config, change, *, why: str = "takedown") -> list[Path]:
+    """Apply `change(store) -> bool` to a scratch copy of every snapshot; each snapshot it changed is rebuilt
+    in place (its Parquet files and view database replaced atomically, snapshot.json noting the rewrite).
+    Readers that hold the old files open keep their consistent view. Returns the rewritten folders."""
+    root = config.path("analyst_dir") / "snapshots"
+    if not root.is_dir():
+        return []
+    done = []
+    for folder in sorted(p for p in root.iterdir() if p.is_dir() and (p / "tables").is_dir()):
+        scratch = folder.parent / f".{folder.name}.rewrite.duckdb"
+        for leftover in (scratch, scratch.with_name(scratch.name + ".wal")):
+            leftover.unlink(missing_ok=True)
+        try:
+            with Store(scratch) as store:
+                load_snapshot(folder, store)
+                if not change(store):
+                    continue
+                build_snapshot(store, folder)
+                meta_path = folder / "snapshot.json"
+                meta = json.loads(meta_path.read_text()) if meta_path.is_file() else {"run_id": folder.name}
+                meta["tables"] = store.counts()
+                meta.setdefault("rewritten", []).append({"at": dt.datetime.now(dt.UTC).isoformat(), "why": why})
+                tmp = meta_path.with_name(".snapshot.json.tmp")
+                tmp.write_text(json.dumps(meta, indent=2, sort_keys=True))
+                os.replace(tmp, meta_path)
+            done.append(folder)
+        finally:
+            for leftover in (scratch, scratch.with_name(scratch.name + ".wal")):
+                leftover.unlink(missing_ok=True)
+    return done
+
+
 def current_snapshot_db(config: Config) -> Path:
     db = config.path("analyst_dir") / "current" / SNAPSHOT_DB
     if not db.exists():

@@ -43,11 +43,14 @@ def cmd_verify(args, config) -> int:
     if config.path("db").exists():
         try:
             with open_store(config, read_only=True) as store:
-                expected = store.scalar("SELECT manifest_sha256 FROM releases WHERE version = ?", [folder.name])
+                rows = store.query("SELECT manifest_sha256, content_hash FROM releases WHERE version = ?",
+                                   [folder.name])
+                expected = rows[0] if rows else None
         except Exception:  # noqa: BLE001 - a locked database (a refresh running) still lets the files be checked
             print("echo-bench: database busy: checking the files against manifest.json only", file=sys.stderr)
     try:
-        m = verify_release(folder, expected_manifest_sha256=expected)
+        m = verify_release(folder, expected_manifest_sha256=expected and expected["manifest_sha256"],
+                           expected_content_hash=expected and expected["content_hash"])
     except ReleaseIntegrityError as e:
         print(f"echo-bench: VERIFY FAILED for {folder}", file=sys.stderr)
         for p in e.problems:
@@ -115,29 +118,53 @@ def cmd_export(args, config) -> int:
 
 
 def cmd_forget(args, config) -> int:
+    from echo.erasure import forget_in_derived_files
     from echo.release.forget import ForgetError, forget
 
-    with open_store(config) as store:
+    what = dict(post=args.post, author=args.author, platform=args.platform, reason=args.reason)
+    with open_store(config) as store:  # held open: no refresh publishes a snapshot or a report meanwhile
         try:
-            res = forget(store, config, post=args.post, author=args.author, platform=args.platform, reason=args.reason)
+            res = forget(store, config, **what)
         except ForgetError as e:
             return _err(str(e))
+        derived = forget_in_derived_files(config, res.traces, **what)
+        size = store.compact() if res.posts else None
     print(f"forgot {len(res.posts)} post(s); removed: "
           + (", ".join(f"{t}={n}" for t, n in sorted(res.counts.items()) if n) or "nothing else")
           + f"; {res.keys_recorded} takedown key(s) recorded. The next release drops it; frozen releases are not rewritten.")
+    if derived.snapshots:
+        print(f"rewrote {len(derived.snapshots)} analyst snapshot(s) without it")
+    if derived.reports_rebuilt:
+        print(f"rebuilt the newest report ({derived.reports_rebuilt[0].name} and latest.html) without it")
+    if size:
+        print(f"compacted the database ({size[0] / 1e6:.1f} MB -> {size[1] / 1e6:.1f} MB): the deleted rows leave no "
+              "bytes behind in the file")
+    if derived.reports_deleted:
+        print(f"deleted {len(derived.reports_deleted)} older run report(s) that showed it: "
+              + ", ".join(p.name for p in derived.reports_deleted))
     if not res.posts:
         print("note: no stored post matched; the takedown is recorded so crawls and imports skip it", file=sys.stderr)
     return 0
 
 
 def cmd_releases(args, config) -> int:
+    if args.repair:
+        from echo.release.recover import recover
+
+        with open_store(config) as store:
+            done = recover(store, config)
+        for line in done:
+            print(f"repaired: {line}")
+        if not done:
+            print("nothing to repair")
     with open_store(config, read_only=True) as store:
-        rows = store.query("SELECT version, parent_version, created_at, content_hash, manifest FROM releases "
+        rows = store.query("SELECT version, parent_version, created_at, content_hash, manifest, status FROM releases "
                            "ORDER BY created_at")
     for r in rows:
         counts = json.loads(r["manifest"])["counts"]["per_config"]
         print(f"{r['version']:<16} parent={r['parent_version'] or '-':<14} {r['created_at']:%Y-%m-%d %H:%M} "
-              + " ".join(f"{k}={v}" for k, v in counts.items()))
+              f"content={r['content_hash'][:16]} " + " ".join(f"{k}={v}" for k, v in counts.items())
+              + ("  FOLDER MISSING" if r["status"] == "missing" else ""))
     return 0
 
 
@@ -174,4 +201,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(func=cmd_forget)
 
     p = sub.add_parser("releases", help="list frozen releases")
+    p.add_argument("--repair", action="store_true",
+                   help="first finish or undo what a killed freeze or export left (tmp folders, a folder without "
+                        "its row, a missing export)")
     p.set_defaults(func=cmd_releases)

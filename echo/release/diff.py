@@ -99,8 +99,12 @@ def diff_rows(old: dict[str, dict[str, dict]], new: dict[str, dict[str, dict]], 
     return ReleaseDiff(old_version, new_version, out)
 
 
-def render_markdown(diff: ReleaseDiff, counts: dict[str, int] | None = None) -> str:
+def render_markdown(diff: ReleaseDiff, counts: dict[str, int] | None = None, *,
+                    content_hash: str | None = None) -> str:
     lines = [f"# echo {diff.new_version}", ""]
+    if content_hash:
+        lines += [f"Content hash (sha256 over the rows; pin it with `echo.load(..., content_hash=...)`): "
+                  f"`{content_hash}`", ""]
     if diff.old_version is None:
         lines += ["First release: no parent version.", ""]
     else:

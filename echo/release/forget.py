@@ -45,6 +45,9 @@ class ForgetResult:
     posts: list[tuple[str, str]] = field(default_factory=list)
     counts: collections.Counter = field(default_factory=collections.Counter)
     keys_recorded: int = 0
+    # what identifies the removed data in files derived from the database (reports): texts, prompts, URLs,
+    # ids and handles; kept in memory only
+    traces: set[str] = field(default_factory=set)
 
 
 def _text_hashes(texts: list[str]) -> list[str]:
@@ -79,8 +82,11 @@ def _find_posts(store: Store, post: str | None, platform: str | None, author: st
 
 
 def forget(store: Store, config: Config, *, post: str | None = None, author: str | None = None,
-           platform: str | None = None, reason: str | None = None) -> ForgetResult:
-    """Remove a post (URL or id) and/or every post of an author, with everything derived from them."""
+           platform: str | None = None, reason: str | None = None, delete_files: bool = True) -> ForgetResult:
+    """Remove a post (URL or id) and/or every post of an author, with everything derived from them.
+
+    delete_files=False leaves the media store alone (for copies of the database, such as analyst snapshots).
+    """
     if not post and not author:
         raise ForgetError("forget needs --post URL|ID and/or --author HANDLE")
     salt = load_salt(config)
@@ -110,6 +116,9 @@ def forget(store: Store, config: Config, *, post: str | None = None, author: str
         urls = sorted(r["url"] for r in store.query(
             "SELECT DISTINCT m.url FROM post_media m JOIN _forget_posts f USING (platform, post_id)"))
         texts = [p["text"] for p in posts] + [r["prompt"] for r in sample_rows]
+        res.traces.update(t for t in texts if t)
+        res.traces.update(v for p in posts for v in (p["url"], p["post_id"], p["author"], p["author_id"]) if v)
+        res.traces.update(sids)
 
         c = res.counts
         in_posts = "(platform, post_id) IN (SELECT platform, post_id FROM _forget_posts)"
@@ -156,7 +165,7 @@ def forget(store: Store, config: Config, *, post: str | None = None, author: str
         store.execute("DROP TABLE IF EXISTS _forget_posts")
     res.keys_recorded = len(keys)
     # Files go after the commit: a failed transaction must not leave rows pointing at deleted files.
-    for f in files:
+    for f in files if delete_files else []:
         for rel in (f["path"], f["thumb_path"]):
             if rel and rel not in kept_paths:
                 p = media_dir / rel

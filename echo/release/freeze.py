@@ -6,19 +6,19 @@
   manifest.json           files with sha256/size/rows, row schemas, parent, hashes, source runs, counts
 
 The freeze time is kept only in the releases table, so the same database and config give the same bytes.
+Publishing follows the journal's order (echo.release.journal): a kill at any point is finished or undone by
+echo.release.recover, which freeze runs first.
 """
 
 from __future__ import annotations
 
 import collections
 import datetime as dt
-import hashlib
 import json
 import logging
 import os
 import re
 import shutil
-import uuid
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -27,10 +27,12 @@ import pyarrow.parquet as pq
 from echo import __version__, schema
 from echo.config import Config
 from echo.release import diff as diffmod
-from echo.release.build import ReleaseContent, build_content
+from echo.release import journal
 from echo.privacy import Pseudonymizer, load_salt
+from echo.release.build import ReleaseContent, build_content
+from echo.release.journal import killpoint
 from echo.release.rows import BENCHMARK_CONFIGS, CONFIGS, row_schema, to_table, validate_rows
-from echo.release.verify import MANIFEST, read_manifest, sha256_file, verify_release
+from echo.release.verify import MANIFEST, parent_benchmark_ids, read_manifest, rows_hash, sha256_file, verify_release
 from echo.store import Store
 
 log = logging.getLogger("echo.release")
@@ -57,6 +59,7 @@ class FreezeResult:
     manifest: dict
     content: ReleaseContent
     diff: diffmod.ReleaseDiff
+    export_dir: Path | None = None
 
 
 def check_version(version: str) -> str:
@@ -88,21 +91,7 @@ def auto_version(store: Store, releases_dir: Path, today: dt.date | None = None)
 
 def content_hash(content: ReleaseContent) -> str:
     """sha256 over the rows as canonical JSON: independent of the Parquet library version."""
-    h = hashlib.sha256()
-    for cfg in CONFIGS:
-        h.update(f"config\x1f{cfg}\n".encode())
-        for r in content.rows[cfg]:
-            h.update(json.dumps(r, sort_keys=True, default=str, ensure_ascii=False).encode("utf-8") + b"\n")
-    return h.hexdigest()
-
-
-def parent_benchmark_ids(parent_dir: Path) -> set[str]:
-    manifest = read_manifest(parent_dir)
-    ids: set[str] = set()
-    for cfg in BENCHMARK_CONFIGS:
-        for f in manifest["configs"].get(cfg, {}).get("files", []):
-            ids.update(pq.read_table(parent_dir / f, columns=["id"]).column("id").to_pylist())
-    return ids
+    return rows_hash(content.rows)
 
 
 def _counts(content: ReleaseContent) -> dict:
@@ -127,11 +116,18 @@ def _write_json(path: Path, doc: dict) -> None:
 
 
 def freeze(store: Store, config: Config, version: str | None = None, *, run_id: str | None = None,
-           only_if_changed: bool = False) -> FreezeResult | None:
-    """Build and freeze a release. Returns None when only_if_changed and the content equals the latest release."""
+           only_if_changed: bool = False, export: bool = False) -> FreezeResult | None:
+    """Build and freeze a release, and with export=True its Hugging Face export (<exports_dir>/<version>/hf).
+    Returns None when only_if_changed and the content equals the latest release.
+
+    What a killed earlier run left is recovered first, so the same content is never frozen twice.
+    """
     from echo.release.forget import taken_down_checker
+    from echo.release.hf import default_export_dir, export_hf
+    from echo.release.recover import recover
 
     releases_dir = config.path("releases_dir")
+    recover(store, config)  # (logs what it did)
     if version is not None:
         check_version(version)
         if (releases_dir / version).exists() or release_row(store, version) is not None:
@@ -144,7 +140,8 @@ def freeze(store: Store, config: Config, version: str | None = None, *, run_id: 
     if parent_dir is not None:
         if parent_dir.is_dir():
             # sticky membership and the changelog trust the parent's files: check them first
-            verify_release(parent_dir, expected_manifest_sha256=parent.get("manifest_sha256"))
+            verify_release(parent_dir, expected_manifest_sha256=parent.get("manifest_sha256"),
+                           expected_content_hash=parent["content_hash"])
             parent_ids = parent_benchmark_ids(parent_dir)
             old_rows = diffmod.read_rows(parent_dir, read_manifest(parent_dir))
         else:
@@ -163,21 +160,28 @@ def freeze(store: Store, config: Config, version: str | None = None, *, run_id: 
     version = version or auto_version(store, releases_dir)
 
     releases_dir.mkdir(parents=True, exist_ok=True)
-    tmp = releases_dir / f".tmp-{version}-{uuid.uuid4().hex[:8]}"
+    tmp = journal.tmp_release_dir(releases_dir, version)
+    if tmp.exists():  # a dead process with this pid left it
+        shutil.rmtree(tmp)
     (tmp / "data").mkdir(parents=True)
+    final = releases_dir / version
+    export_dir = default_export_dir(config, version) if export else None
+    intent_written = False
     try:
         files = []
         for cfg in CONFIGS:
             rel = f"data/{cfg}.parquet"
             pq.write_table(to_table(cfg, content.rows[cfg]), tmp / rel, **PARQUET_OPTIONS)
             files.append({"path": rel, "rows": len(content.rows[cfg])})
+            killpoint("freeze.partial_tmp")
 
         new_rows = {cfg: {r["id"]: diffmod.fingerprint(r) for r in content.rows[cfg]} for cfg in CONFIGS}
         d = diffmod.diff_rows(old_rows, new_rows, old_version=parent["version"] if parent else None,
                               new_version=version, reasons=content.reasons,
                               taken_down=taken_down_checker(store, pseudonymize))
         counts = _counts(content)
-        (tmp / CHANGELOG).write_text(diffmod.render_markdown(d, counts["per_config"]), encoding="utf-8")
+        (tmp / CHANGELOG).write_text(diffmod.render_markdown(d, counts["per_config"], content_hash=chash),
+                                     encoding="utf-8")
         files.append({"path": CHANGELOG, "rows": None})
         for f in files:
             p = tmp / f["path"]
@@ -207,16 +211,27 @@ def freeze(store: Store, config: Config, version: str | None = None, *, run_id: 
         for p in tmp.rglob("*"):
             if p.is_file():
                 p.chmod(0o444)
-        final = releases_dir / version
+        journal.fsync_tree(tmp)
+        killpoint("freeze.tmp_written")
+        row = journal.release_row_of(manifest, final, run_id=run_id, created_at=dt.datetime.now(dt.UTC),
+                             manifest_sha256=sha256_file(tmp / MANIFEST))
+        journal.write_intent(releases_dir, version, {
+            "version": version, "tmp": tmp.name, "row": {**row, "created_at": row["created_at"].isoformat()},
+            "export": str(export_dir) if export_dir else None})
+        intent_written = True
+        killpoint("freeze.after_intent")
         os.rename(tmp, final)  # atomic: a crash never leaves a half-written release under its version name
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
+        if intent_written:
+            journal.clear_intent(releases_dir, version)
         raise
-    store.upsert("releases", [{
-        "version": version, "parent_version": manifest["parent_version"], "path": str(final),
-        "content_hash": chash, "config_hash": manifest["config_hash"], "code_version": __version__,
-        "manifest": manifest, "run_id": run_id, "created_at": dt.datetime.now(dt.UTC),
-        "manifest_sha256": sha256_file(final / MANIFEST),
-    }])
+    journal.fsync_dir(releases_dir)
+    killpoint("freeze.after_rename")
+    store.upsert("releases", [row])
+    killpoint("freeze.after_row")
+    if export_dir is not None:
+        export_hf(final, export_dir, config, overwrite=True, manifest_sha256=row["manifest_sha256"])
+    journal.clear_intent(releases_dir, version)
     log.info("froze release %s at %s: %s", version, final, counts["per_config"])
-    return FreezeResult(version, final, manifest, content, d)
+    return FreezeResult(version, final, manifest, content, d, export_dir)

@@ -1,9 +1,14 @@
 """Hugging Face export of a frozen release: a dataset repo folder that `datasets.load_dataset(DIR, config)` reads.
 
 DIR/
-  README.md                                dataset card (YAML front matter `configs`)
+  README.md                                dataset card (YAML front matter `configs` and `dataset_info`)
   data/<config>/test-0000i-of-0000n.parquet images embedded (datasets Image feature: struct {bytes, path})
   echo_release.json                        release manifest, and sha256/size/rows of every exported file
+
+`datasets` caches a local folder under its folder name and a hash of the card's YAML (`configs` and
+`dataset_info`), never of the data files. So the card carries the export's identity (version and release
+content hash, in each config's `description`) and the split sizes of the data: two different exports never
+share a cache entry, even in folders with the same name, and a stale entry fails the split-size check.
 """
 
 from __future__ import annotations
@@ -21,8 +26,10 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from echo.config import Config
+from echo.release import journal
+from echo.release.journal import killpoint
 from echo.release.rows import CONFIGS
-from echo.release.verify import sha256_file, verify_release
+from echo.release.verify import iter_rows, rows_hash, sha256_file, verify_release
 
 log = logging.getLogger("echo.release")
 
@@ -34,7 +41,13 @@ PAPER = ("Ge, Luo et al. 2025. Constantly Improving Image Models Need Constantly
 
 
 class ExportError(RuntimeError):
-    pass
+    def __init__(self, message: str, problems: list[str] | None = None):
+        super().__init__(message)
+        self.problems = problems or [message]
+
+
+def default_export_dir(config: Config, version: str) -> Path:
+    return config.path("exports_dir") / version / "hf"
 
 
 def media_file(config: Config, ref: dict) -> bytes:
@@ -64,6 +77,12 @@ def features_for(arrow_schema: pa.Schema):
     return Features(out)
 
 
+def export_identity(manifest: dict, embedded: bool) -> str:
+    """What tells this export apart from every other in the card (and so in the HF datasets cache)."""
+    return (f"echo {manifest['version']}, release content sha256 {manifest['content_hash']}, "
+            f"images {'embedded' if embedded else 'not embedded'}")
+
+
 def _shards(rows: list[dict], sizes: list[int], max_bytes: int) -> list[list[int]]:
     shards, cur, cur_bytes = [], [], 0
     for i, n in enumerate(sizes):
@@ -77,18 +96,23 @@ def _shards(rows: list[dict], sizes: list[int], max_bytes: int) -> list[list[int
 
 
 def export_hf(release_dir: str | Path, out_dir: str | Path, config: Config, *,
-              max_shard_bytes: int = 256 * 1024 * 1024, overwrite: bool = False) -> dict:
-    """Write the HF dataset folder for a verified release; returns the export manifest."""
+              max_shard_bytes: int = 256 * 1024 * 1024, overwrite: bool = False,
+              manifest_sha256: str | None = None) -> dict:
+    """Write the HF dataset folder for a verified release (against its releases row's manifest_sha256 when
+    given); returns the export manifest."""
     release_dir, out_dir = Path(release_dir), Path(out_dir)
-    manifest = verify_release(release_dir)
+    manifest = verify_release(release_dir, expected_manifest_sha256=manifest_sha256)
     if out_dir.exists() and any(out_dir.iterdir()):
         if not overwrite:
             raise ExportError(f"{out_dir} is not empty; pass --overwrite or choose another folder")
     out_dir.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out_dir.parent / f".{out_dir.name}.tmp-{uuid.uuid4().hex[:8]}"
+    # the pid ends the name: recovery removes tmp folders of dead processes only
+    tmp = out_dir.parent / f".{out_dir.name}.tmp-{uuid.uuid4().hex[:8]}-{os.getpid()}"
     tmp.mkdir()
     embed = config.release.embed_images
     files = []
+    infos: dict[str, dict] = {}
+    old = None
     try:
         for cfg in CONFIGS:
             table = pq.read_table(release_dir / manifest["configs"][cfg]["files"][0])
@@ -98,6 +122,7 @@ def export_hf(release_dir: str | Path, out_dir: str | Path, config: Config, *,
                           if embed and (config.path("media_dir") / m["path"]).is_file() else 0
                           for c in IMAGE_COLUMNS for m in r[c]) for r in rows]
             shards = _shards(rows, sizes, max_shard_bytes)
+            infos[cfg] = {"features": feats, "rows": len(rows), "num_bytes": 0, "download_size": 0}
             (tmp / "data" / cfg).mkdir(parents=True)
             for k, idx in enumerate(shards):
                 out_rows = []
@@ -113,7 +138,10 @@ def export_hf(release_dir: str | Path, out_dir: str | Path, config: Config, *,
                 rel = f"data/{cfg}/{SPLIT}-{k:05d}-of-{len(shards):05d}.parquet"
                 pq.write_table(t, tmp / rel, compression="zstd", row_group_size=100)
                 files.append({"path": rel, "rows": len(out_rows), "config": cfg})
-        (tmp / "README.md").write_text(dataset_card(manifest, config, files), encoding="utf-8")
+                infos[cfg]["num_bytes"] += t.nbytes
+                infos[cfg]["download_size"] += (tmp / rel).stat().st_size
+        (tmp / "README.md").write_text(dataset_card(manifest, config, files, infos, embedded=embed),
+                                       encoding="utf-8")
         files.append({"path": "README.md", "rows": None, "config": None})
         for f in files:
             p = tmp / f["path"]
@@ -123,17 +151,64 @@ def export_hf(release_dir: str | Path, out_dir: str | Path, config: Config, *,
                            "images_embedded": embed, "files": files}
         (tmp / EXPORT_MANIFEST).write_text(json.dumps(export_manifest, indent=2, sort_keys=True) + "\n",
                                            encoding="utf-8")
-        if out_dir.exists():
-            shutil.rmtree(out_dir)
+        journal.fsync_tree(tmp)
+        killpoint("export.tmp_written")
+        if out_dir.exists():  # moved aside, not deleted, until the new export is in place
+            old = out_dir.parent / f".{out_dir.name}.tmp-old{uuid.uuid4().hex[:8]}-{os.getpid()}"
+            os.rename(out_dir, old)
         os.rename(tmp, out_dir)
+        journal.fsync_dir(out_dir.parent)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
+        if old is not None and not out_dir.exists():
+            os.rename(old, out_dir)
         raise
+    if old is not None:
+        shutil.rmtree(old, ignore_errors=True)
+    killpoint("export.after_rename")
     return export_manifest
 
 
-def verify_export(out_dir: str | Path) -> dict:
-    """Recompute the checksums of an export folder; raise ExportError naming each changed, missing or extra file."""
+def _refs_column(col: str) -> str:
+    return col.replace("_images", "_image_refs")
+
+
+def export_content_hash(out_dir: str | Path, doc: dict) -> str:
+    """The release content hash recomputed from an export's shards (image refs stand for the images)."""
+    out_dir = Path(out_dir)
+
+    def release_rows(cfg: str, names: list[str]):
+        read = [_refs_column(n) if n in IMAGE_COLUMNS else n for n in names]
+        for f in doc["files"]:
+            if f.get("config") == cfg:
+                for r in iter_rows(out_dir / f["path"], read):
+                    yield {n: r[c] for n, c in zip(names, read)}
+
+    return rows_hash({cfg: release_rows(cfg, list(info["schema"]["properties"]))
+                      for cfg, info in doc["release_manifest"]["configs"].items()})
+
+
+def embedded_image_problems(out_dir: str | Path, doc: dict, configs=CONFIGS) -> list[str]:
+    """Every embedded image whose bytes do not match the sha256 of its ref (a swapped image)."""
+    out_dir = Path(out_dir)
+    problems = []
+    for f in doc["files"]:
+        if f.get("config") not in configs:
+            continue
+        cols = ["id", *IMAGE_COLUMNS, *(_refs_column(c) for c in IMAGE_COLUMNS)]
+        for r in iter_rows(out_dir / f["path"], cols):
+            for col in IMAGE_COLUMNS:
+                for i, (img, ref) in enumerate(zip(r[col], r[_refs_column(col)])):
+                    if img["bytes"] is not None and hashlib.sha256(img["bytes"]).hexdigest() != ref["sha256"]:
+                        problems.append(f"{f['path']}: row {r['id']} {col}[{i}]: embedded image does not match "
+                                        f"its sha256 {ref['sha256']} (swapped)")
+    return problems
+
+
+def verify_export(out_dir: str | Path, *, expected_content_hash: str | None = None,
+                  image_configs=CONFIGS) -> dict:
+    """Recompute the checksums, the content hash and the sha256 of every embedded image of image_configs;
+    raise ExportError naming each changed, missing or extra file, or swapped image."""
     out_dir = Path(out_dir)
     p = out_dir / EXPORT_MANIFEST
     if not p.is_file():
@@ -153,8 +228,16 @@ def verify_export(out_dir: str | Path) -> dict:
         rel = fp.relative_to(out_dir).as_posix()
         if fp.is_file() and rel != EXPORT_MANIFEST and rel not in listed and not rel.startswith(".cache/"):
             problems.append(f"{rel}: extra file not in {EXPORT_MANIFEST}")
+    if not problems:  # every shard is as listed: check what the listing cannot, the rows and the images
+        got = export_content_hash(out_dir, doc)
+        claimed = doc["release_manifest"]["content_hash"]
+        if got != claimed:
+            problems.append(f"rows hash to {got}, the release manifest says {claimed}")
+        if expected_content_hash and got != expected_content_hash:
+            problems.append(f"content hash {got}, but the database's releases row says {expected_content_hash}")
+        problems += embedded_image_problems(out_dir, doc, image_configs)
     if problems:
-        raise ExportError(f"export {out_dir} failed verification:\n  " + "\n  ".join(problems))
+        raise ExportError(f"export {out_dir} failed verification:\n  " + "\n  ".join(problems), problems)
     return doc
 
 
@@ -163,20 +246,41 @@ def _license_id(text: str) -> str:
     return t if t and " " not in t and ";" not in t else "other"
 
 
-def dataset_card(manifest: dict, config: Config, files: list[dict]) -> str:
+def card_metadata(manifest: dict, infos: dict[str, dict], *, embedded: bool) -> dict:
+    """The card's YAML front matter: licence, tags, `configs` (each naming this export's identity) and
+    `dataset_info` (features and split sizes of the data as written)."""
+    from datasets import DatasetInfo, SplitDict, SplitInfo
+    from datasets.info import DatasetInfosDict
+
+    lic = manifest["settings"]["license"]
+    meta: dict[str, Any] = {"license": _license_id(lic)}
+    if _license_id(lic) == "other":
+        meta.update(license_name="echo-release", license_details=lic)
+    meta.update(task_categories=["text-to-image", "image-to-image"], language=["en"],
+                tags=["benchmark", "image-generation", "echo"], pretty_name=f"echo {manifest['version']}")
+    identity = export_identity(manifest, embedded)
+    meta["configs"] = [{"config_name": cfg, "description": identity,
+                        "data_files": [{"split": SPLIT, "path": f"data/{cfg}/*.parquet"}],
+                        **({"default": True} if cfg == "text_to_image" else {})} for cfg in CONFIGS]
+    dataset_infos = {}
+    for cfg in CONFIGS:
+        splits = SplitDict()
+        splits.add(SplitInfo(name=SPLIT, num_bytes=infos[cfg]["num_bytes"], num_examples=infos[cfg]["rows"]))
+        dataset_infos[cfg] = DatasetInfo(features=infos[cfg]["features"], splits=splits,
+                                         download_size=infos[cfg]["download_size"],
+                                         dataset_size=infos[cfg]["num_bytes"])
+    DatasetInfosDict(dataset_infos).to_dataset_card_data(meta)
+    return meta
+
+
+def dataset_card(manifest: dict, config: Config, files: list[dict], infos: dict[str, dict], *,
+                 embedded: bool) -> str:
+    import yaml
+
     counts = manifest["counts"]
     lic = manifest["settings"]["license"]
-    front: list[str] = ["---", f"license: {_license_id(lic)}"]
-    if _license_id(lic) == "other":
-        front += ["license_name: echo-release", f"license_details: {json.dumps(lic)}"]
-    front += ["task_categories:", "- text-to-image", "- image-to-image", "language:", "- en", "tags:",
-              "- benchmark", "- image-generation", "- echo", "pretty_name: " + json.dumps(f"echo {manifest['version']}"),
-              "configs:"]
-    for cfg in CONFIGS:
-        front += [f"- config_name: {cfg}", "  data_files:", f"  - split: {SPLIT}", f"    path: data/{cfg}/*.parquet"]
-        if cfg == "text_to_image":
-            front.append("  default: true")
-    front.append("---")
+    meta = card_metadata(manifest, infos, embedded=embedded)
+    front = ["---", yaml.safe_dump(meta, sort_keys=False, allow_unicode=True, width=1000).rstrip("\n"), "---"]
     coll = manifest["collection"]
     per_platform = {}
     for cfg_counts in counts["per_platform"].values():
@@ -263,8 +367,9 @@ def dataset_card(manifest: dict, config: Config, files: list[dict]) -> str:
         "## Versions",
         "",
         f"This is version `{manifest['version']}`" + (f", following `{manifest['parent_version']}`." if manifest["parent_version"] else ", the first release.")
-        + f" Release content hash `{manifest['content_hash'][:16]}`, config hash `{manifest['config_hash']}`, "
-        f"code version `{manifest['code_version']}`.",
+        + f" Release content hash (sha256 over the rows) `{manifest['content_hash']}`: pin it with "
+        f"`echo.load(..., content_hash=...)`. Config hash `{manifest['config_hash']}`, code version "
+        f"`{manifest['code_version']}`.",
         "",
         "## Citation",
         "",

@@ -108,8 +108,7 @@ def newest_release(db: Any) -> ReleaseInfo:
     rows = query(db, "SELECT version, path FROM releases ORDER BY created_at DESC NULLS LAST, version DESC LIMIT 1")
     if not rows:
         return ReleaseInfo(None, note="no release has been frozen yet")
-    from echo.release.freeze import parent_benchmark_ids
-    from echo.release.verify import ReleaseIntegrityError
+    from echo.release.verify import ReleaseIntegrityError, parent_benchmark_ids
 
     folder = Path(rows[0]["path"])
     try:

@@ -9,7 +9,10 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
+import html as html_lib
+import json
 import os
+import re
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -202,3 +205,58 @@ def build_report(db: Any, config: Config, run_id: str, *, stage_order: Sequence[
     rd.timings["render"] = time.perf_counter() - t0
     return write_report(page, reports_dir, run_id), rd
 
+
+MIN_TRACE = 6  # shorter strings identify nobody and would match everywhere
+
+
+def _page_text(page: str) -> str:
+    """A report as plain text: data: URIs dropped, plotly's JSON escapes and HTML entities decoded, hover
+    line breaks and runs of whitespace made single spaces."""
+    page = re.sub(r"data:[^\"')\s]+", "", page)
+    page = re.sub(r"\\u([0-9a-fA-F]{4})", lambda m: chr(int(m.group(1), 16)), page).replace("\\/", "/")
+    return " ".join(html_lib.unescape(page).replace("<br>", " ").split())
+
+
+def reports_showing(reports_dir: Path, traces) -> list[Path]:
+    """The report files that show any of `traces` (a text's first 40 characters are enough: hover labels
+    are cut)."""
+    needles = {" ".join(t.split())[:40] for t in traces if t and len(t.strip()) >= MIN_TRACE}
+    if not needles or not reports_dir.is_dir():
+        return []
+    out = []
+    for path in sorted(reports_dir.glob("*.html")):
+        text = _page_text(path.read_text(encoding="utf-8", errors="replace"))
+        if any(n in text for n in needles):
+            out.append(path)
+    return out
+
+
+def scrub_reports(config: Config, traces) -> tuple[list[Path], list[Path]]:
+    """After a takedown: the reports that show the removed data. The current snapshot's run report (and
+    latest.html) is rebuilt from the snapshot, already rewritten without it; older per-run reports are
+    deleted (the data they showed is no longer kept). Returns (rebuilt, deleted)."""
+    from echo.analyst.snapshot import current_snapshot_db, open_snapshot
+
+    reports_dir = config.path("reports_dir")
+    hits = reports_showing(reports_dir, traces)
+    if not hits:
+        return [], []
+    rebuilt: list[Path] = []
+    try:
+        meta = json.loads((current_snapshot_db(config).parent / "snapshot.json").read_text(encoding="utf-8"))
+        current = meta.get("run_id")
+    except (FileNotFoundError, ValueError):
+        current = None
+    if current and {LATEST, f"{current}.html"} & {p.name for p in hits}:
+        con = open_snapshot(config)
+        try:
+            path, _ = build_report(con, config, current)
+            rebuilt = [path, reports_dir / LATEST]
+        finally:
+            con.close()
+    still = set(reports_showing(reports_dir, traces))  # a rebuilt page must not show it either
+    deleted = [p for p in hits if p not in rebuilt] + [p for p in rebuilt if p in still]
+    rebuilt = [p for p in rebuilt if p not in still]
+    for p in deleted:
+        p.unlink(missing_ok=True)
+    return rebuilt, deleted

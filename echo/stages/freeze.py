@@ -10,7 +10,6 @@ from __future__ import annotations
 import logging
 
 from echo.release.freeze import freeze
-from echo.release.hf import export_hf
 from echo.run import RunContext, StageStats
 
 log = logging.getLogger("echo.release")
@@ -22,7 +21,8 @@ def run(ctx: RunContext, stats: StageStats) -> None:
     if not cfg.release.freeze_on_refresh and not version:
         stats["disabled"] += 1
         return
-    result = freeze(ctx.store, cfg, version, run_id=ctx.run_id, only_if_changed=version is None)
+    result = freeze(ctx.store, cfg, version, run_id=ctx.run_id, only_if_changed=version is None,
+                    export=cfg.release.export_hf)
     if result is None:
         stats["unchanged"] += 1
         return
@@ -32,8 +32,6 @@ def run(ctx: RunContext, stats: StageStats) -> None:
     for name, change in result.manifest["changes"].items():
         stats["added"] += change["added"]
         stats["removed"] += change["removed"]
-    if cfg.release.export_hf:
-        out = cfg.path("exports_dir") / result.version / "hf"
-        export_hf(result.path, out, cfg)
+    if result.export_dir is not None:
         stats["hf_exports"] += 1
     log.info("release %s frozen at %s", result.version, result.path)

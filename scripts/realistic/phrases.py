@@ -148,7 +148,7 @@ THREAD_INTROS = [
 # Root posts that say the prompt is in the alt text.
 ALT_TEASERS = [
     "{model} generation, prompt in the alt text",
-    "prompt's in the ALT",
+    "prompt's in the ALT ({model})",
     "{model}. Full prompt in ALT",
     "alt text has the prompt ({model})",
     "made with {model} — check the alt for the prompt",

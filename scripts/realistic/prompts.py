@@ -89,7 +89,7 @@ class RealPrompt:
                 raise ValueError(f"case {self.case}: placeholder {slot} not in the template")
             text = text.replace(slot, value)
         values = list(dict.fromkeys(TEMPLATE_FILLS[self.case].values()))
-        return text, " / ".join(values[:2])
+        return text, " / ".join(values)  # every value is named: a reader must be able to fill every slot
 
     @property
     def input_kind(self) -> str:

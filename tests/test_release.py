@@ -263,3 +263,34 @@ def test_stage_makes_no_empty_first_release_and_refuses_a_tampered_parent(config
         add_sample(store, "s_new", "x", "1900000000000000008", "a bridge at dawn")
         with pytest.raises(ReleaseIntegrityError, match="text_to_image.parquet"):
             freeze(store, config, "v2")
+
+
+def test_a_run_with_failures_never_freezes_a_smaller_benchmark(db, config):
+    """Issue 13 §3: when LLM answers failed, the samples they would have kept are missing; freezing then would
+    publish a shrunken (or, the first time, an empty) benchmark. The freeze stage holds it and says why; a
+    complete run freezes it."""
+    from echo.pipeline import run_stage, start_run
+    from echo.stages import freeze as freeze_stage
+
+    store, expected = db
+    problem = "extract: 3 item(s) got no valid answer (llm_failures); asked again next run"
+
+    def freeze_in(degraded: bool):
+        ctx = start_run(config, store)
+        if degraded:
+            ctx.degrade("extract", problem)
+        return ctx, run_stage(ctx, freeze_stage.run)
+
+    ctx, stats = freeze_in(degraded=True)
+    assert stats["held"] == 1 and store.count("releases") == 0
+    assert ctx.degraded["freeze"] == [f"not frozen: a first release waits for a run without failures ({problem})"]
+    ctx, stats = freeze_in(degraded=False)
+    assert stats["releases"] == 1 and store.count("releases") == 1
+    # a re-extraction that lost a benchmark sample while steps failed
+    store.execute("DELETE FROM samples WHERE sample_id = 's_fox'")
+    ctx, stats = freeze_in(degraded=True)
+    assert stats["held"] == 1 and store.count("releases") == 1
+    assert "shrink from 4 to 3 samples" in ctx.degraded["freeze"][0]
+    assert store.scalar("SELECT status FROM runs WHERE run_id = ?", [ctx.run_id]) == "running"  # (finish_run sets it)
+    ctx, stats = freeze_in(degraded=False)  # the same content from a complete run is a deliberate change
+    assert stats["releases"] == 1 and store.count("releases") == 2

@@ -52,6 +52,10 @@ class ReleaseExists(ReleaseError):
     pass
 
 
+class ReleaseHeld(RuntimeError):
+    """A release that would lose benchmark samples while the run that built it had failures: not frozen."""
+
+
 @dataclass
 class FreezeResult:
     version: str
@@ -116,9 +120,12 @@ def _write_json(path: Path, doc: dict) -> None:
 
 
 def freeze(store: Store, config: Config, version: str | None = None, *, run_id: str | None = None,
-           only_if_changed: bool = False, export: bool = False) -> FreezeResult | None:
+           only_if_changed: bool = False, export: bool = False,
+           hold_if_shrinking: str | None = None) -> FreezeResult | None:
     """Build and freeze a release, and with export=True its Hugging Face export (<exports_dir>/<version>/hf).
-    Returns None when only_if_changed and the content equals the latest release.
+    Returns None when only_if_changed and the content equals the latest release. With `hold_if_shrinking` (why
+    the run is not complete), a first release, or one with fewer benchmark samples than its parent, raises
+    ReleaseHeld.
 
     What a killed earlier run left is recovered first, so the same content is never frozen twice.
     """
@@ -157,6 +164,12 @@ def freeze(store: Store, config: Config, version: str | None = None, *, run_id: 
         return None
     if only_if_changed and parent is None and not any(content.rows.values()):
         return None  # nothing to release yet: no empty first version
+    kept = sum(len(content.rows[cfg]) for cfg in BENCHMARK_CONFIGS)
+    if hold_if_shrinking and parent is None:
+        raise ReleaseHeld(f"not frozen: a first release waits for a run without failures ({hold_if_shrinking})")
+    if hold_if_shrinking and kept < len(parent_ids):
+        raise ReleaseHeld(f"not frozen: the benchmark would shrink from {len(parent_ids)} to {kept} samples while "
+                          f"this run had failures ({hold_if_shrinking}); the next complete run freezes it")
     version = version or auto_version(store, releases_dir)
 
     releases_dir.mkdir(parents=True, exist_ok=True)

@@ -2,14 +2,15 @@
 
 Reads: samples, duplicates, clusters, feedback, posts, media, releases, takedowns. Writes: a release folder
 under releases_dir, its row in releases, its HF export under exports_dir. Done: the newest release's
-content hash equals what a freeze would write now.
+content hash equals what a freeze would write now. A run with failures (degraded) never freezes a release with
+fewer benchmark samples than the last one: it is held, and the next complete run freezes it.
 """
 
 from __future__ import annotations
 
 import logging
 
-from echo.release.freeze import freeze
+from echo.release.freeze import ReleaseHeld, freeze
 from echo.run import RunContext, StageStats
 
 log = logging.getLogger("echo.release")
@@ -21,8 +22,15 @@ def run(ctx: RunContext, stats: StageStats) -> None:
     if not cfg.release.freeze_on_refresh and not version:
         stats["disabled"] += 1
         return
-    result = freeze(ctx.store, cfg, version, run_id=ctx.run_id, only_if_changed=version is None,
-                    export=cfg.release.export_hf)
+    problems = "; ".join(p for ps in ctx.degraded.values() for p in ps)
+    try:
+        result = freeze(ctx.store, cfg, version, run_id=ctx.run_id, only_if_changed=version is None,
+                        export=cfg.release.export_hf, hold_if_shrinking=problems or None)
+    except ReleaseHeld as e:  # a partial run must not publish a smaller benchmark
+        stats["held"] += 1
+        ctx.degrade("freeze", str(e))
+        log.warning("%s", e)
+        return
     if result is None:
         stats["unchanged"] += 1
         return

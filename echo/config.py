@@ -286,7 +286,7 @@ RANGES: dict[type, dict[str, Range]] = {
 # ECHO_* variables that are not setting overrides: where the config is, and secrets that live only in the
 # environment. Source credentials are listed with their kinds (echo/sources/registry.py).
 CONFIG_ENV = "ECHO_CONFIG"
-# ECHO_TEST_KILL_AT is the fault-injection hook of the crash tests (echo.release.journal.killpoint).
+# ECHO_TEST_KILL_AT is the fault-injection hook of the crash tests (echo.killpoints).
 RUNTIME_ENV = (CONFIG_ENV, "ECHO_LLM_API_KEY", "ECHO_PSEUDONYM_SALT", "ECHO_REVIEWER", "ECHO_TEST_KILL_AT")
 
 

@@ -17,6 +17,7 @@ from typing import Any
 
 from echo import __version__
 from echo.config import Config
+from echo.killpoints import killpoint
 from echo.release import recover
 from echo.run import RunContext, RunResources, Stage, StageStats, stage_name
 from echo.stages import STAGES
@@ -55,6 +56,7 @@ def start_run(config: Config, store: Store, *, trigger: str = "cli", params: dic
 def run_stage(ctx: RunContext, stage: Stage) -> StageStats:
     """Run one stage, time it, and record its counts on the run row (so a crash keeps them)."""
     name = stage_name(stage)
+    killpoint(f"stage.{name}.start")
     t0 = time.perf_counter()
     # A retried stage starts its counters afresh: stages are idempotent, so only the last attempt counts.
     stats = ctx.stats[name] = StageStats()
@@ -63,6 +65,7 @@ def run_stage(ctx: RunContext, stage: Stage) -> StageStats:
     finally:
         ctx.seconds[name] = time.perf_counter() - t0
         ctx.store.upsert("runs", [{"run_id": ctx.run_id, "stage_stats": ctx.stats_json()}], update=["stage_stats"])
+    killpoint(f"stage.{name}.done")
     log.info("stage %s done in %.1fs: %s", name, ctx.seconds[name], dict(stats))
     return stats
 

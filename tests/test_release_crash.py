@@ -2,7 +2,7 @@
 run ends where a clean run ends (same releases row, same files, the export loadable, nothing left over).
 
 Each test runs the freeze stage's call (freeze + HF export) in a subprocess that SIGKILLs itself at a named
-point (ECHO_TEST_KILL_AT, echo.release.journal.killpoint), then runs recover() and the same call again.
+point (ECHO_TEST_KILL_AT, echo.killpoints), then runs recover() and the same call again.
 """
 
 from __future__ import annotations

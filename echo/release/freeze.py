@@ -30,7 +30,7 @@ from echo.release import diff as diffmod
 from echo.release import journal
 from echo.privacy import Pseudonymizer, load_salt
 from echo.release.build import ReleaseContent, build_content
-from echo.release.journal import killpoint
+from echo.killpoints import killpoint
 from echo.release.rows import BENCHMARK_CONFIGS, CONFIGS, row_schema, to_table, validate_rows
 from echo.release.verify import MANIFEST, parent_benchmark_ids, read_manifest, rows_hash, sha256_file, verify_release
 from echo.store import Store

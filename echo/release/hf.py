@@ -27,7 +27,7 @@ import pyarrow.parquet as pq
 
 from echo.config import Config
 from echo.release import journal
-from echo.release.journal import killpoint
+from echo.killpoints import killpoint
 from echo.release.rows import CONFIGS
 from echo.release.verify import iter_rows, rows_hash, sha256_file, verify_release
 

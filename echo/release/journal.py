@@ -20,18 +20,11 @@ from __future__ import annotations
 import datetime as dt
 import json
 import os
-import signal
 from pathlib import Path
 
-KILL_ENV = "ECHO_TEST_KILL_AT"
 INTENT_PREFIX = ".intent-"
 TMP_PREFIX = ".tmp-"
 
-
-def killpoint(name: str) -> None:
-    """Tests only: SIGKILL this process here when $ECHO_TEST_KILL_AT names this point; a no-op otherwise."""
-    if os.environ.get(KILL_ENV) == name:
-        os.kill(os.getpid(), signal.SIGKILL)
 
 
 def fsync_dir(path: Path) -> None:

@@ -193,9 +193,14 @@ def json_schema(name: str) -> dict:
     return doc
 
 
+@functools.cache
+def _validator(name: str) -> jsonschema.Draft202012Validator:
+    return jsonschema.Draft202012Validator(json_schema(name))
+
+
 def validate(name: str, document: Any) -> Any:
     """Validate a document against schemas/<name>.json; raise SchemaError listing every problem."""
-    validator = jsonschema.Draft202012Validator(json_schema(name))
+    validator = _validator(name)
     errors = sorted(validator.iter_errors(document), key=lambda e: list(e.absolute_path))
     if errors:
         lines = [f"{'/'.join(map(str, e.absolute_path)) or '<root>'}: {e.message}" for e in errors[:10]]

@@ -40,6 +40,11 @@ from typing import Any, TypeVar
 
 import openai
 
+try:  # the raw response class of the openai client (httpx2 from openai 3, httpx before)
+    import httpx2 as _http
+except ImportError:  # pragma: no cover - older openai releases
+    import httpx as _http
+
 from echo import schema
 from echo.config import Config, llm_api_key
 from echo.llm import prompts
@@ -68,6 +73,9 @@ _FATAL = (openai.AuthenticationError, openai.PermissionDeniedError, openai.NotFo
 # What one image costs on OpenAI, used only to pace the TPM limiter: high detail at 1024 px, and low detail.
 IMAGE_TOKENS = {"high": 765, "auto": 765, "low": 85}
 DETAILS = ("auto", "low", "high")
+# The HTTP connection pool does work per request that grows with its connections: spread high concurrency
+# over several clients of at most this many connections each.
+CONNECTIONS_PER_CLIENT = 16
 
 
 class LLMConfigError(RuntimeError):
@@ -125,6 +133,7 @@ class RateLimiter:
         self.clock = clock
         self.sleep = sleep
         self.events: collections.deque[tuple[float, int]] = collections.deque()
+        self.tokens_in_window = 0
         self._lock: asyncio.Lock | None = None
         self.waited_s = 0.0
         self.granted: list[float] = []  # start times of every request let through (checked by tests and benches)
@@ -136,11 +145,11 @@ class RateLimiter:
             while True:
                 now = self.clock()
                 while self.events and now - self.events[0][0] >= self.window:
-                    self.events.popleft()
-                used = sum(t for _, t in self.events)
+                    self.tokens_in_window -= self.events.popleft()[1]
                 # a request bigger than the whole budget still goes, alone in its window
-                if not self.events or (len(self.events) < self.rpm and used + tokens <= self.tpm):
+                if not self.events or (len(self.events) < self.rpm and self.tokens_in_window + tokens <= self.tpm):
                     self.events.append((now, tokens))
+                    self.tokens_in_window += tokens
                     self.granted.append(now)
                     return
                 wait = max(0.001, self.window - (now - self.events[0][0]))
@@ -208,7 +217,8 @@ class OpenAIBackend:
         self.unavailable: str | None = None  # why the breaker opened
         self._loop: asyncio.AbstractEventLoop | None = None
         self._thread: threading.Thread | None = None
-        self._client: openai.AsyncOpenAI | None = None
+        self._clients: list[openai.AsyncOpenAI] = []
+        self._next_client = 0
         self._sem: asyncio.Semaphore | None = None
         self._start_lock = threading.Lock()
 
@@ -229,9 +239,9 @@ class OpenAIBackend:
         if self._loop is None:
             return
         loop, self._loop = self._loop, None
-        if self._client is not None:
-            asyncio.run_coroutine_threadsafe(self._client.close(), loop).result()
-            self._client = None
+        for client in self._clients:
+            asyncio.run_coroutine_threadsafe(client.close(), loop).result()
+        self._clients = []
         loop.call_soon_threadsafe(loop.stop)
         self._thread.join()
         loop.close()
@@ -269,11 +279,15 @@ class OpenAIBackend:
         return asyncio.run_coroutine_threadsafe(coro_factory(), self._loop).result()
 
     def _client_here(self) -> openai.AsyncOpenAI:
-        if self._client is None:
-            self._client = openai.AsyncOpenAI(base_url=self.llm.base_url, api_key=self.api_key, max_retries=0,
-                                              timeout=self.llm.timeout_s)
-            self._sem = asyncio.Semaphore(max(1, self.llm.concurrency))
-        return self._client
+        """The next of the run's clients (made on the loop, on first use), round robin."""
+        if not self._clients:
+            concurrency = max(1, self.llm.concurrency)
+            self._clients = [openai.AsyncOpenAI(base_url=self.llm.base_url, api_key=self.api_key, max_retries=0,
+                                                timeout=self.llm.timeout_s)
+                             for _ in range(math.ceil(concurrency / CONNECTIONS_PER_CLIENT))]
+            self._sem = asyncio.Semaphore(concurrency)
+        self._next_client = (self._next_client + 1) % len(self._clients)
+        return self._clients[self._next_client]
 
     # -- asking, in bulk ------------------------------------------------------------------------------
     def _prepare(self, req: _Request) -> None:
@@ -426,9 +440,11 @@ class OpenAIBackend:
                 self._check_open()  # the breaker may have opened while this request waited for a slot
                 ans.calls += 1
                 try:
-                    resp = await client.chat.completions.create(
-                        model=model, messages=payload, temperature=self.llm.temperature,
-                        response_format=self._response_format(mode, step, wire_schema))
+                    # the documented raw request: the SDK's typed path costs more CPU per call than the model's
+                    # answer takes to read at high concurrency; the answer is parsed and validated here
+                    raw = await client.post("/chat/completions", cast_to=_http.Response, body={
+                        "model": model, "messages": payload, "temperature": self.llm.temperature,
+                        "response_format": self._response_format(mode, step, wire_schema)})
                 except _FATAL as e:
                     raise LLMConfigError(f"{step}: the endpoint {self.llm.base_url} refused the request "
                                          f"({e.status_code}): {e.message}. Check ECHO_LLM_API_KEY and the model name "
@@ -455,13 +471,14 @@ class OpenAIBackend:
                         wait = self.llm.backoff_base_s * 2 ** (attempt - 1)
                     log.info("%s: %s, retry %d in %.1fs", step, type(e).__name__, attempt, wait)
                 else:
-                    if not hasattr(resp, "choices"):
+                    completion = _completion(raw)
+                    if completion is None:
                         # e.g. a proxy's HTML error page answered with 200: nothing to parse, likely to persist
                         self._failed_attempt(step, "the answer is not a chat completion")
                         if self.unavailable:
                             raise _Stopped("unavailable", self.unavailable)
-                        raise _NotACompletion(str(resp)[:2000])
-                    return resp
+                        raise _NotACompletion(raw.text[:2000])
+                    return completion
             await asyncio.sleep(min(wait, 120.0))
 
     async def _ask(self, req: _Request) -> None:
@@ -480,16 +497,16 @@ class OpenAIBackend:
             except openai.APIError as e:
                 ans.error = f"{type(e).__name__}: {getattr(e, 'message', e)}"
                 return
-            if resp.usage:
-                ans.tokens_in += resp.usage.prompt_tokens or 0
-                ans.tokens_out += resp.usage.completion_tokens or 0
-            if not resp.choices:
+            usage = resp.get("usage") or {}
+            ans.tokens_in += usage.get("prompt_tokens") or 0
+            ans.tokens_out += usage.get("completion_tokens") or 0
+            if not resp["choices"]:
                 self._failed_attempt(req.step, "no choices in the answer")
                 ans.error = "no choices in the answer"
                 return
-            msg = resp.choices[0].message
-            raw = msg.content
-            refusal = getattr(msg, "refusal", None)
+            msg = resp["choices"][0].get("message") or {}
+            raw = msg.get("content")
+            refusal = msg.get("refusal")
             if refusal or not (raw or "").strip():
                 ans.error = f"refusal: {refusal}" if refusal else "empty answer"
                 ans.raw = refusal or raw
@@ -675,6 +692,19 @@ class OpenAIBackend:
             return {"feedback": rows}
 
         return _Request("feedback", self._messages(system, [{"type": "text", "text": user}]), "feedback", finish)
+
+
+def _completion(response: _http.Response) -> dict | None:
+    """The chat completion in a 2xx answer, or None when the body is not one (HTML, truncated JSON ...)."""
+    try:
+        doc = response.json()
+    except ValueError:
+        return None
+    if not isinstance(doc, dict) or not isinstance(doc.get("choices"), list):
+        return None
+    if doc["choices"] and not isinstance(doc["choices"][0], dict):
+        return None
+    return doc
 
 
 class _NotACompletion(Exception):

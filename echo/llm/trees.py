@@ -111,62 +111,55 @@ def build_tree(root: Post, members: Sequence[Post], post_media: Sequence[PostMed
 
 def load_trees(store: Store, roots: Sequence[tuple[str, str]], *, media_dir: str | Path | None = None,
                max_posts: int = 150) -> list[Tree]:
-    """Trees for (platform, root_id) pairs: posts by root_id, posts quoting any of them, and posts they quote."""
+    """Trees for (platform, root_id) pairs: posts by root_id, posts quoting any of them, and posts they quote.
+
+    Every join is an equality join (a join on "a OR b" degrades to a join on platform alone), and the posts,
+    images and media rows of all the trees are read in one query each.
+    """
     if not roots:
         return []
-    store.execute("CREATE OR REPLACE TEMP TABLE _llm_roots (platform VARCHAR, root_id VARCHAR)")
-    store.con.executemany("INSERT INTO _llm_roots VALUES (?, ?)", [list(r) for r in roots])
     cols = ", ".join(f'p."{c}"' for c in Post.__dataclass_fields__)
     rows = store.query(f"""
-        WITH tree AS (
-            SELECT r.root_id AS tree_root, {cols} FROM posts p JOIN _llm_roots r
-              ON p.platform = r.platform AND (p.post_id = r.root_id OR p.root_id = r.root_id)
+        WITH roots AS (SELECT unnest(?::VARCHAR[]) AS platform, unnest(?::VARCHAR[]) AS root_id),
+        tree AS (
+            SELECT r.root_id AS tree_root, {cols} FROM posts p JOIN roots r
+              ON p.platform = r.platform AND p.post_id = r.root_id
+            UNION
+            SELECT r.root_id AS tree_root, {cols} FROM posts p JOIN roots r
+              ON p.platform = r.platform AND p.root_id = r.root_id
+        ),
+        quotes AS (
+            SELECT t.tree_root, {cols} FROM posts p JOIN tree t ON p.platform = t.platform AND p.quoted_id = t.post_id
+            UNION
+            SELECT t.tree_root, {cols} FROM posts p JOIN tree t ON p.platform = t.platform AND p.post_id = t.quoted_id
         )
         SELECT * FROM tree
         UNION ALL BY NAME
-        SELECT t.tree_root, {cols} FROM posts p JOIN tree t ON p.platform = t.platform
-          AND (p.quoted_id = t.post_id OR p.post_id = t.quoted_id)
-          AND coalesce(p.root_id, p.post_id) <> t.tree_root
-    """)
+        SELECT * FROM quotes q WHERE coalesce(q.root_id, q.post_id) <> q.tree_root""",
+        [[r[0] for r in roots], [r[1] for r in roots]])
     members: dict[tuple[str, str], list[Post]] = {}
     for r in rows:
         tree_root = r.pop("tree_root")
         members.setdefault((r["platform"], tree_root), []).append(Post(**r))
-    keys = {(p, pid) for (p, root) in members for pid in [m.post_id for m in members[(p, root)]]}
-    store.execute("CREATE OR REPLACE TEMP TABLE _llm_posts (platform VARCHAR, post_id VARCHAR)")
-    store.con.executemany("INSERT INTO _llm_posts VALUES (?, ?)", [list(k) for k in keys])
-    pm_rows = store.records("post_media", "WHERE (platform, post_id) IN (SELECT platform, post_id FROM _llm_posts)")
-    urls = {pm.url for pm in pm_rows}
-    media = {m.url: m for m in store.records("media", "WHERE url IN (SELECT url FROM post_media "
-                                             "WHERE (platform, post_id) IN (SELECT platform, post_id FROM _llm_posts))")}
-    hints = _screenshot_hints(store, urls)
-    pms_by_platform: dict[str, list[PostMedia]] = {}
+    keys = sorted({(p.platform, p.post_id) for posts in members.values() for p in posts})
+    pm_rows = store.records("post_media", """
+        JOIN (SELECT unnest(?::VARCHAR[]) AS k_platform, unnest(?::VARCHAR[]) AS k_post_id) k
+          ON post_media.platform = k.k_platform AND post_media.post_id = k.k_post_id""",
+        [[k[0] for k in keys], [k[1] for k in keys]])
+    urls = sorted({pm.url for pm in pm_rows})
+    media = {m.url: m for m in store.records(
+        "media", "JOIN (SELECT unnest(?::VARCHAR[]) AS k_url) k ON media.url = k.k_url", [urls])}
+    hints = {url: bool(m.is_screenshot) for url, m in media.items() if m.is_screenshot is not None}
+    pms_by_post: dict[tuple[str, str], list[PostMedia]] = {}
     for pm in pm_rows:
-        pms_by_platform.setdefault(pm.platform, []).append(pm)
+        pms_by_post.setdefault((pm.platform, pm.post_id), []).append(pm)
     trees = []
     for platform, root_id in roots:
         posts = members.get((platform, root_id), [])
         root = next((p for p in posts if p.post_id == root_id), None)
         if root is None:
             continue
-        ids = {p.post_id for p in posts}
-        pms = [pm for pm in pms_by_platform.get(platform, []) if pm.post_id in ids]
+        pms = [pm for p in posts for pm in pms_by_post.get((platform, p.post_id), [])]
         trees.append(build_tree(root, posts, pms, media, media_dir=media_dir, screenshot_hints=hints,
                                 max_posts=max_posts))
-    store.execute("DROP TABLE IF EXISTS _llm_roots")
-    store.execute("DROP TABLE IF EXISTS _llm_posts")
     return trees
-
-
-def _screenshot_hints(store: Store, urls: set[str]) -> dict[str, bool]:
-    """The media layer's is-screenshot guess, when its table has one (media.is_screenshot)."""
-    from echo import schema
-
-    try:
-        cols = schema.table("media").column_names
-    except KeyError:
-        return {}
-    if "is_screenshot" not in cols or not urls:
-        return {}
-    rows = store.query("SELECT url, is_screenshot FROM media WHERE is_screenshot IS NOT NULL")
-    return {r["url"]: bool(r["is_screenshot"]) for r in rows if r["url"] in urls}

@@ -20,14 +20,14 @@ from echo.media.validate import Decoded, ValidationError, decode_image
 @dataclass
 class Stored:
     row: dict
-    decoded: Decoded | None
     new_file: bool
 
 
 def store_image(media_dir: Path, data: bytes, decoded: Decoded, thumb_size: int) -> dict:
     """Write the file and thumbnail (once per content) and return the media columns they fill."""
     sha, rel, new = mstore.put_bytes(media_dir, data, decoded.ext)
-    thumb = mstore.make_thumbnail(media_dir, sha, decoded.image, thumb_size)
+    thumb = mstore.make_thumbnail(media_dir, sha, decoded.image, thumb_size, original=rel,
+                                  image_format=decoded.format, rotated=decoded.rotated)
     return {
         "sha256": sha, "path": rel, "thumb_path": thumb, "format": decoded.format, "size_bytes": len(data),
         "width": decoded.width, "height": decoded.height, "phash": mstore.perceptual_hash(decoded.image),
@@ -50,21 +50,24 @@ def failure_row(url: str, reason: str, detail: str, *, retryable: bool, attempts
     }
 
 
-def process(url: str, result: Fetched | FetchError, *, config, run_id: str, prior_attempts: int) -> Stored:
-    """A fetch result -> the media row (and the decoded image for the screenshot check)."""
+def process(url: str, result: Fetched | FetchError, *, config, run_id: str, prior_attempts: int,
+            screenshot_hint: bool = False) -> Stored:
+    """A fetch result -> the media row. The image is decoded once: validated, stored, thumbnailed, hashed and
+    checked for a chat-screenshot layout (`screenshot_hint`: its post or alt text says screenshot); an image that
+    cannot be one gets is_screenshot = false now, the others are left for OCR. The pixels are dropped after."""
     media = config.media
     max_attempts = max(1, media.max_retries)
     if isinstance(result, FetchError):
         row = failure_row(url, result.reason, result.detail, retryable=result.retryable,
                           attempts=prior_attempts + 1, max_attempts=max_attempts, run_id=run_id)
-        return Stored(row, None, False)
+        return Stored(row, False)
     try:
         decoded = decode_image(result.data, max_pixels=media.max_pixels, content_type=result.content_type)
     except ValidationError as e:
         row = failure_row(url, e.reason, e.detail, retryable=False, attempts=prior_attempts + 1,
                           max_attempts=max_attempts, run_id=run_id, content_type=result.content_type,
                           size=len(result.data), final_url=result.final_url)
-        return Stored(row, None, False)
+        return Stored(row, False)
     cols = store_image(config.path("media_dir"), result.data, decoded, media.thumb_size)
     new = cols.pop("_new_file")
     row = {
@@ -72,7 +75,16 @@ def process(url: str, result: Fetched | FetchError, *, config, run_id: str, prio
         "content_type": result.content_type, "final_url": result.final_url,
         "fetched_at": dt.datetime.now(dt.UTC), "run_id": run_id, **cols,
     }
-    return Stored(row, decoded, new)
+    if media.ocr and not may_be_screenshot(decoded.image, screenshot_hint):
+        row["is_screenshot"] = False
+    return Stored(row, new)
+
+
+def may_be_screenshot(image: Image.Image, hint: bool) -> bool:
+    """Worth an OCR look: a chat-window layout, or a big enough image its post calls a screenshot."""
+    from echo.media import ocr
+
+    return ocr.could_be_screenshot(image) or (hint and min(image.size) >= 150)
 
 
 def crop_url(parent_sha: str, box: list[int]) -> str:

@@ -34,12 +34,16 @@ class ValidationError(ValueError):
         self.detail = detail
 
 
+ORIENTATION = 0x0112  # the EXIF tag
+
+
 @dataclass
 class Decoded:
     image: Image.Image  # upright (EXIF orientation applied), fully loaded
     format: str
     width: int
     height: int
+    rotated: bool = False  # the stored bytes need their EXIF orientation applied to look upright
 
     @property
     def ext(self) -> str:
@@ -73,7 +77,8 @@ def decode_image(data: bytes, *, max_pixels: int, content_type: str | None = Non
                 raise ValidationError("too_many_pixels", f"{w}x{h} = {w * h} > max_pixels {max_pixels}")
             try:
                 img.load()
-                upright = ImageOps.exif_transpose(img)
+                rotated = img.getexif().get(ORIENTATION, 1) not in (0, 1)
+                ImageOps.exif_transpose(img, in_place=True)  # in place: no second copy of the pixels
             except (Image.DecompressionBombError, Image.DecompressionBombWarning) as e:
                 raise ValidationError("too_many_pixels", str(e)) from None
             except (OSError, SyntaxError, ValueError, EOFError) as e:
@@ -85,4 +90,4 @@ def decode_image(data: bytes, *, max_pixels: int, content_type: str | None = Non
         main = content_type.split(";", 1)[0].strip().lower()
         if main not in UNDECLARED and main not in FORMATS[fmt][1]:
             raise ValidationError("content_type_mismatch", f"declared {main}, decoded {fmt}")
-    return Decoded(image=upright, format=fmt, width=upright.width, height=upright.height)
+    return Decoded(image=img, format=fmt, width=img.width, height=img.height, rotated=rotated)

@@ -21,7 +21,7 @@ from typing import Any
 
 from echo.media import ocr
 from echo.media.fetch import FetchError, Fetched, Fetcher
-from echo.media.ingest import Stored, crop_rows, failure_row, open_stored, process
+from echo.media.ingest import Stored, crop_rows, failure_row, may_be_screenshot, open_stored, process
 from echo.media.validate import ValidationError
 from echo.progress import track
 from echo.run import RunContext, StageStats
@@ -122,6 +122,7 @@ def download(ctx: RunContext, stats: StageStats, urls: list[str], *,
     config, store = ctx.config, ctx.store
     prior = {r["url"]: int(r["attempts"] or 0) for r in store.query(
         "SELECT url, attempts FROM media WHERE url IN (SELECT unnest(?))", [urls])} if urls else {}
+    hints = screenshot_hints(store, urls)
     buffer: list[dict] = []
     lock = threading.Lock()
     new_shas: set[str] = set()
@@ -134,12 +135,13 @@ def download(ctx: RunContext, stats: StageStats, urls: list[str], *,
 
     def handle(url: str, result: Fetched | FetchError) -> None:
         try:
-            stored = process(url, result, config=config, run_id=ctx.run_id, prior_attempts=prior.get(url, 0))
+            stored = process(url, result, config=config, run_id=ctx.run_id, prior_attempts=prior.get(url, 0),
+                             screenshot_hint=url in hints)
         except Exception as e:  # noqa: BLE001 - one bad image never stops the stage
             log.exception("media: processing %s failed", url)
             stored = Stored(failure_row(url, "internal_error", f"{type(e).__name__}: {e}", retryable=False,
                                         attempts=prior.get(url, 0) + 1, max_attempts=1, run_id=ctx.run_id),
-                            None, False)
+                            False)
         row = stored.row
         with lock:
             if isinstance(result, Fetched):
@@ -185,7 +187,7 @@ def download(ctx: RunContext, stats: StageStats, urls: list[str], *,
 
 
 def screenshot_pass(ctx: RunContext, stats: StageStats, hints: set[str]) -> None:
-    """Check unchecked ok images for a chat layout; OCR those that may be one; cut out their images."""
+    """OCR the images that may be chat screenshots (ingest left is_screenshot unset for them); cut out their images."""
     config, store = ctx.config, ctx.store
     rows = store.query(
         """SELECT m.url, m.sha256, m.path, m.format, m.is_screenshot, o.version AS ocr_version
@@ -206,7 +208,7 @@ def screenshot_pass(ctx: RunContext, stats: StageStats, hints: set[str]) -> None
             log.warning("media: cannot reopen %s: %s", r["url"], e)
             continue
         stats["screenshot_checked"] += 1
-        if not (ocr.could_be_screenshot(image) or (r["url"] in hints and min(image.size) >= 150)):
+        if not may_be_screenshot(image, r["url"] in hints):  # images stored before the check moved to ingest
             not_screenshots.append({"url": r["url"], "is_screenshot": False})
             continue
         try:

@@ -28,7 +28,7 @@ from __future__ import annotations
 MODEL_FAMILIES: dict[str, tuple[str, ...]] = {
     "gpt-4o": (
         r"gpt[\s\-_]?4o", r"gpt[\s\-_]?image(?:[\s\-_]?1)?", r"chat[\s\-_]?gpt", r"sora(?:[\s\-_]?images?)?",
-        r"openai(?:'s)?\s+(?:new\s+)?image", r"4o[\s\-_]?image(?:[\s\-_]?gen(?:eration)?)?", r"gpt[\s\-_]?4\.?o",
+        r"openai(?:'s)?\s+(?:new\s+)?image", r"4o[\s\-_]?images?(?:[\s\-_]?gen(?:eration)?)?", r"gpt[\s\-_]?4\.?o",
         r"image[\s\-_]?gen\s+(?:in|on)\s+chat[\s\-_]?gpt",
     ),
     "nano banana": (r"nano[\s\-_]?banana", r"gemini(?:[\s\-_]?2\.5)?(?:[\s\-_]?flash)?(?:[\s\-_]?image)?", r"imagen[\s\-_]?\d*"),
@@ -86,37 +86,70 @@ SPAM = (
 
 # --- prompts --------------------------------------------------------------------------------------
 
-# "Prompt:", "My prompt -", "Prompt used —", "Full prompt (1/2):". The group must be followed by one of
-# the separators; the text after it is the prompt.
+# "Prompt:", "My prompt -", "Prompt used —", "Full prompt (1/2):", "📝 Prompt (copy/paste):", "Prompt 👇 ...",
+# "プロンプト↓", "提示词：", "the whole prompt was ...". The label must be followed by one of the separators; the
+# text after it is the prompt (when nothing prompt-like follows, the label is a promise instead).
+PROMPT_LABEL = r"(?:prompt|プロンプト|提示词|提示詞|咒语|咒語|呪文|프롬프트|promptu?|indicaci[oó]n)"
 PROMPT_MARKER = (
-    r"(?:(?:^|(?<=[\s(\[\"'“.!?:]))(?:my\s+|the\s+|full\s+|exact\s+|original\s+|image\s+|text\s+)?"
-    r"(?:prompt|プロンプト|提示词|프롬프트|promptu?|indicaci[oó]n)(?:\s+(?:i\s+used|used|was|is|text|here))?\s*"
-    r"(?:\(\s*\d{1,2}\s*/\s*\d{1,2}\s*\))?\s*(?:[:：=]|\s[-–—]\s|\n|[-–—]\s*(?=[\"“]))"
+    r"(?:(?:^|(?<=[\s(\[\"'“.!?:：、，。📝✍️]))(?:my\s+|the\s+|full\s+|exact\s+|original\s+|image\s+|text\s+|whole\s+|entire\s+)*"
+    + PROMPT_LABEL + r"(?:\s+(?:i\s+used|used|text|here))?[ \t]*"
+    r"(?:[(（][^()（）\n]{1,24}[)）])?[ \t]*"
+    r"(?:[:：=]|\s[-–—]\s|\n|[-–—]\s*(?=[\"“])|[ \t]*(?:->|→|=>|⇒|↓|⬇️?|👇|⤵️?)+[ \t]*[:：]?)"
+    r"|(?:^|(?<=[\s(\[]))(?:the|my)\s+(?:whole\s+|full\s+|exact\s+|original\s+|entire\s+)?prompt\s+(?:was|is)\s+(?=\S)"
     r"|(?:^|(?<=[\s(\[]))(?:try|use|copy|paste|run)\s+this(?:\s+prompt)?(?:\s+(?:in|on|with)\s+[\w.\-]+(?:\s+[\w.\-]+)?)?"
     r"\s*[:：])\s*"
 )
-# The author says the prompt comes in a reply / the comments / the thread.
+# The author says the prompt comes in a reply / the comments / the thread / the alt text.
 PROMPT_PROMISE = (
-    r"\bprompts?\s+(?:is\s+|are\s+)?(?:below|in\s+(?:the\s+)?(?:comments?|replies|reply|thread|alt(?:\s+text)?)|"
-    r"down\s+below|in\s+(?:the\s+)?next\s+(?:post|tweet|toot|skeet)|👇|⬇️?|🧵)",
+    r"\bprompts?\s+(?:is\s+|are\s+)?(?:below|in\s+(?:the\s+)?(?:comments?|replies|reply|thread|alt(?:\s+text)?|"
+    r"image\s+description|description)|down\s+below|in\s+(?:the\s+)?next\s+(?:post|tweet|toot|skeet)|👇|⬇️?|🧵)",
     r"\b(?:prompts?\s+)?(?:in|see)\s+(?:the\s+)?(?:first\s+)?(?:comment|reply)\b.*\bprompt",
     r"\bwill\s+(?:post|share|drop)\s+(?:the\s+)?prompt",
     r"\bprompts?\s+(?:\w+\s+){0,2}(?:👇|⬇️?)",
+    r"\b(?:the\s+)?prompts?\s+(?:is\s+)?in\s+(?:the\s+)?alt\b",
+    r"(?:提示词|咒语|プロンプト)[^\n]{0,6}(?:评论|評論|楼下|下面|见下|リプ|返信|スレッド|代替テキスト|ALT)",
+)
+# A reply that asks for the prompt ("prompt?", "sauce?", "how did you prompt this?"): the author's answer to it
+# is the prompt, and the question itself is not feedback.
+PROMPT_REQUEST = (
+    r"\bprompts?\s*[?？]", r"\b(?:what|which)\s+(?:was|is|were|'s)?\s*(?:the|your|ur|ya)\s+prompt",
+    r"\bhow\s+did\s+(?:you|u|ya)\s+(?:prompt|make|do|get|create|generate|write)\b",
+    r"\b(?:share|drop|post|send|give|paste|dm)\s+(?:us\s+|me\s+)?(?:the|your|ur|that)\s+prompt",
+    r"\bprompts?\s+(?:pl(?:ea)?se?|pls|plz|🙏|por\s+favor|bitte|svp|s'il)", r"\bsauce\b",
+    r"\b(?:is|was)\s+the\s+prompt\s+(?:a\s+)?(?:secret|public|available|shared|posted|somewhere)",
+    r"\b(?:can|could|would)\s+(?:you|u)\s+(?:share|post|drop|give|paste|send)\b", r"\bmind\s+sharing\b",
+    r"\bprompt\s+or\s+it\s+didn'?t\s+happen", r"(?:求|要)(?:一下)?(?:提示词|咒语|prompt)",
+    r"(?:提示词|咒语|プロンプト)[^\n]{0,8}(?:吗|呢|嗎|[?？]|教えて|ください)",
 )
 # Opening words of a post that continues a split prompt ("cont.", "continued:", "...").
 CONTINUATION_LEAD = r"^\s*(?:(?:prompt\s+)?(?:cont(?:inued|'d|\.)?|part\s*\d+)\s*[:.\-–—]*|\.{2,}|…)\s*"
 # Lines that end a prompt and start commentary or settings.
 PROMPT_END_LINE = (
     r"^\s*(?:result|results|output|outputs|model|tool|settings|made\s+with|generated\s+(?:with|by|in|using)|"
-    r"created\s+(?:with|by|in|using)|via|edit|update|ps|p\.s\.|source|credit)\b"
+    r"created\s+(?:with|by|in|using)|via|edit|update|ps|p\.s\.|source|credit|let\s+me\s+know|have\s+fun|enjoy|"
+    r"lmk|thoughts\??|feel\s+free)\b"
 )
 # Words that say another user's reply reuses the root's prompt.
 PROMPT_REUSE = (
     r"\b(?:same|your|this|that|the\s+same|op'?s|identical)\s+prompt\b",
-    r"\b(?:tried|ran|used|copied|reran|re-ran|plugged\s+in)\s+(?:it|this|yours|your\s+prompt|the\s+prompt)\b",
-    r"\bhere'?s\s+(?:mine|my\s+(?:version|attempt|try|result))\b",
-    r"\bmy\s+(?:version|attempt|try|result)\s+(?:with|of|using)\s+(?:the\s+same|your|this)\b",
+    r"\b(?:tried|ran|used|copied|reran|re-ran|plugged\s+in|stole|borrowed)\s+(?:it|this|yours|your\s+prompt|the\s+prompt|this\s+one)\b",
+    r"\bhere'?s\s+(?:mine|my\s+(?:version|attempt|try|result|run|take))\b",
+    r"\bmy\s+(?:version|attempt|try|result|run|take)\b",
     r"\b(?:got|gave\s+me)\s+(?:this|something\s+similar|a\s+similar)\b",
+    r"\b(?:here'?s|this\s+is)\s+what\s+i\s+got\b", r"\bresult\s+attached\b",
+)
+# The poster names the values they put into a template's slots: "used the template with a fox / the moon",
+# "filled it in with Lisbon", "here's mine with Paper Moons / shoegaze", "(I used my friend Dev)". Group "values"
+# holds them, several separated by " / ".
+FILL_STATEMENT = (
+    r"(?:\b(?:templ\w*|it(?:\s+in|\s+out)?|mine|my\s+(?:version|take|run|try|attempt)|this\s+one|one)\s+(?:with|using)|"
+    r"\bi\s+(?:used|put\s+in|went\s+with|chose|picked|filled\s+in))\s+(?P<values>[^\n]+)"
+)
+# Words that open a polite lead-in before an answer ("sure! <prompt>", "here you go: <prompt>").
+COURTESY = (
+    "sure", "ofc", "of course", "here you go", "here it is", "here", "np", "no problem", "yep", "yes", "yeah",
+    "ok", "okay", "absolutely", "gladly", "for sure", "happy to", "there you go", "voilà", "voila", "claro",
+    "klar", "bien sûr", "当然", "好的", "どうぞ",
 )
 # Opening words that make text commentary rather than a description of a picture.
 COMMENTARY_OPENERS = (
@@ -126,8 +159,23 @@ COMMENTARY_OPENERS = (
     "tried", "trying", "testing", "made", "asked", "here", "here's", "heres", "new", "finally", "still", "yes",
     "no", "not", "hot", "unpopular", "thread", "psa", "tip", "compare", "comparing", "comparison", "gpt",
     "chatgpt", "4o", "gpt-4o", "midjourney", "flux", "gemini", "dall-e", "sora", "openai", "had", "got",
+    "used", "using", "sharing", "dropping", "posting", "save", "saving", "stole", "first", "another", "been",
+    "plug", "reusable", "fill", "same", "love", "loving", "pretty", "kinda", "lowkey", "ngl", "tbh", "imo",
+    # Spanish, German, French, Portuguese
+    "otra", "otro", "aquí", "aqui", "mira", "probando", "hice", "les", "hier", "noch", "erster", "gemacht", "voici",
+    "voilà", "encore", "olha", "fiz", "mais",
 )
-FIRST_SECOND_PERSON = ("i", "i'm", "im", "i've", "ive", "i'd", "me", "my", "mine", "we", "our", "us", "you", "your")
+FIRST_SECOND_PERSON = ("i", "i'm", "im", "i've", "ive", "i'd", "me", "my", "mine", "we", "our", "us", "you", "your",
+                       "u", "ur", "yo", "mi", "mis", "ich", "mein", "meine", "mir", "mich", "wir", "je", "j'ai", "mon",
+                       "moi", "nous", "vous", "eu", "meu", "minha", "você", "voce")
+# Chat words: a sentence with one of them is someone talking, not a prompt.
+SLANG = ("lol", "lmao", "lmfao", "tbh", "ngl", "fr", "imo", "imho", "haha", "hahaha", "omg", "rip", "btw", "smh",
+         "idk", "bruh", "wtf", "jk", "fwiw", "iykyk")
+# Chinese / Japanese fragments that mark someone talking about their own post (first person, "try it", "came out").
+CJK_COMMENTARY = ("我", "你", "大家", "试试", "試試", "出图", "出圖", "哈哈", "私", "僕", "俺", "みた", "してみ", "使って",
+                  "できた", "作った", "ですね", "でした", "修正なし", "没有修改", "沒有修改")
+# Chinese / Japanese openings of an instruction (a prompt): "把…", "给…画", "请生成…", "生成一张…".
+CJK_IMPERATIVE = r"^(?:请|請|把|将|將|给|給|为|為|生成|画|畫|创建|創建|制作|製作|设计|設計|绘制|繪製|转换|轉換|変換|描いて|作成)"
 
 # --- tasks and image roles ------------------------------------------------------------------------
 
@@ -169,6 +217,9 @@ SCREENSHOT_TALL_RATIO = 1.9
 
 # --- prompt injection ------------------------------------------------------------------------------
 
+# Who a steering attempt addresses: annotators, labellers, raters, reviewers, graders, AI models and bots.
+_READERS = (r"(?:annotators?|labell?ers?|label(?:l)?ing\s+(?:models?|ai|bots?|tools?|systems?|pipelines?)|raters?|graders?|"
+            r"reviewers?|classifiers?|curators?|(?:ai|llm|language\s+model|model|bot|assistant)s?)")
 INJECTION = (
     r"\bignore\s+(?:all\s+|any\s+)?(?:the\s+)?(?:previous|prior|above|earlier|preceding|your)\s+"
     r"(?:instructions?|prompts?|rules?|messages?|directions?)",
@@ -184,8 +235,23 @@ INJECTION = (
     r"\byou\s+are\s+now\b",
     r"\bclassify\s+(?:this|it|every|each|all|the)\b",
     r"\bthis\s+(?:post|tweet|thread|toot|image)\s+is\s+(?:highly\s+|very\s+|extremely\s+)?relevant\b",
-    r"\b(?:every|each|all)\s+(?:the\s+)?(?:samples?|replies|posts?|images?)\b[^.!?]*\b(?:is|are|as)\s+(?:an?\s+)?"
-    r"(?:benchmark|success|relevant)\b",
+    r"\b(?:every|each|all)\s+(?:the\s+)?(?:samples?|replies|posts?|images?|feedback|comments?)\b[^.!?]*\b(?:is|are|as)\s+"
+    r"(?:an?\s+)?(?:benchmark|success|relevant|positive|negative|correct|good|high[\s\-]quality)\b",
+    # Text addressed to whoever (or whatever) labels the data: "note to the annotator", "annotator note:",
+    # "P.S. to any AI reading this", "AI reviewers, please ...", "if you are an AI model ...".
+    r"\b(?:note|notes|message|memo|reminder|hint|p\.?\s?s\.?|psa|heads[\s\-]up)\s+(?:to|for)\s+(?:the\s+|any\s+|all\s+|every\s+|"
+    r"our\s+|you\s+)?" + _READERS,
+    r"\b(?:annotators?|labell?ers?|raters?|graders?|curators?|reviewers)\s*(?:note|notes|instructions?|guidance)?\s*[:,]",
+    r"\b(?:ai|llm|model|bot|automated|machine)\s+(?:reviewers?|annotators?|labell?ers?|graders?|raters?|readers?|judges?|scorers?)\b",
+    r"\b(?:to|for|hey|dear|attention|calling)\s+(?:any|all|the|every|you)?\s*(?:ai|llms?|language\s+models?|models?|bots?|"
+    r"assistants?|agents?|crawlers?|scrapers?)\s+(?:reading|parsing|summari[sz]ing|processing|labell?ing|scraping|indexing|"
+    r"annotating|reviewing|grading|evaluating|analy[sz]ing|looking|that\s+reads?|who\s+reads?)\b",
+    r"\bif\s+(?:you(?:'re|\s+are)|ur|this\s+is\s+being\s+read\s+by)\s+(?:an?\s+)?(?:ai|llm|language\s+model|model|bot|"
+    r"assistant|annotator|labell?er|grader|rater|classifier|scraper)\b",
+    r"\bthis\s+(?:post|tweet|thread|toot|image|one|sample)\s+is\s+(?:a\s+|an\s+)?(?:benchmark|gold(?:en)?|training|test|"
+    r"eval(?:uation)?|reference)[\s\-]+(?:sample|example|item|post|entry|data|quality)\b",
+    r"\bignore\s+(?:the|this|that|my|every|all)\s+(?:\w+\s+)?(?:posts?|replies|reply|comments?|messages?|text|tweets?)\s+"
+    r"(?:above|below|before|after)\b",
 )
 
 # --- feedback polarity ----------------------------------------------------------------------------
@@ -200,9 +266,22 @@ SUCCESS: dict[str, float] = {
     "clean": 0.5, "crisp": 1, "sharp": 0.5, "readable": 1, "legible": 1, "correct": 1, "correctly": 1, "right": 0.5,
     "best": 1, "better than": 0.5, "works": 0.5, "worked": 1, "got it right": 2, "gets it right": 2, "cute": 1,
     "lovely": 1, "fantastic": 1.5, "brilliant": 1.5, "excellent": 1.5, "beautifully": 1, "consistent": 1, "kept": 0.5,
-    "preserved": 1, "faithful": 1, "realistic": 0.5, "convincing": 1, "magic": 1, "chef's kiss": 2, "🔥": 1, "😍": 1,
-    "🤯": 1, "👏": 1, "❤️": 1, "🙌": 1, "10/10": 2, "no notes": 2, "blown away": 1.5, "on point": 1.5,
+    "preserved": 1, "faithful": 1, "realistic": 0.5, "convincing": 1, "magic": 1, "chef's kiss": 2, "🔥": 0.3, "😍": 0.3,
+    "🤯": 0.3, "👏": 0.3, "❤️": 0.3, "🙌": 0.3, "10/10": 2, "no notes": 2, "blown away": 1.5, "on point": 1.5,
     "unreal": 1.5, "speechless": 1, "scary good": 2, "so clean": 1.5, "not bad": 1, "holy": 1, "damn": 0.5, "stunned": 1, "nice": 1, "cool": 1, "finally": 0.5, "solved": 1.5,
+    # plain-language praise
+    "crazy": 1, "progress": 1, "insanely": 1, "ridiculous": 0.5, "goated": 2, "elite": 1.5, "clean af": 2,
+    "charm": 1.5, "obsessed": 1.5, "chef kiss": 2, "so real": 1.5, "can't tell": 1.5,
+    "fooled me": 1.5, "gem": 1, "masterpiece": 2,
+    "banger": 1.5, "slaps": 1.5, "blew my mind": 2, "identical": 1.5,
+    "exactly what i wanted": 2.5, "exactly what i asked": 2.5, "worked perfectly": 2, "turned out great": 2,
+    # Spanish, German, French, Portuguese, Chinese, Japanese
+    "perfecto": 1.5, "perfecta": 1.5, "increíble": 1.5, "genial": 1, "brutal": 1, "precioso": 1.5, "bonito": 1,
+    "perfekt": 1.5, "toll": 1, "krass": 1, "wunderschön": 1.5, "parfait": 1.5, "génial": 1, "magnifique": 1.5,
+    "incroyable": 1.5, "perfeito": 1.5, "incrível": 1.5, "lindo": 1,
+    "太强": 1.5, "强": 0.5, "好": 0.5, "一模一样": 1.5, "完美": 1.5, "厉害": 1.5, "绝了": 1.5, "惊艳": 1.5, "好看": 1,
+    "漂亮": 1, "牛": 1, "逼真": 1, "太棒": 1.5, "すごい": 1.5, "凄い": 1.5, "完璧": 1.5, "最高": 1.5,
+    "きれい": 1, "綺麗": 1, "やばい": 1,
 }
 FAILURE: dict[str, float] = {
     "garbled": 2, "gibberish": 2, "wrong": 1.5, "off": 1, "fail": 1.5, "failed": 1.5, "fails": 1.5, "failure": 1.5,
@@ -219,13 +298,70 @@ FAILURE: dict[str, float] = {
     "lost": 1, "floating": 0.5, "merged": 1, "inconsistent": 1.5, "incorrect": 1.5, "mistake": 1.5,
     "mistakes": 1.5, "error": 1, "errors": 1, "artifact": 1, "artifacts": 1.5, "smudged": 1.5, "fake": 0.5,
     "plastic": 1, "oversaturated": 1.5, "wonky": 1.5, "janky": 1.5, "slop": 1.5, "unreadable": 2, "illegible": 2,
-    "😬": 1, "🤦": 1.5, "💀": 0.5, "yikes": 1.5, "oof": 1, "lol no": 1.5, "still can't": 1.5, "can't even": 1,
+    "😬": 0.3, "🤦": 1, "💀": 0.3, "yikes": 1.5, "oof": 1, "lol no": 1.5, "still can't": 1.5, "can't even": 1,
     "shifted": 1, "skewed": 1, "squashed": 1.5, "mutated": 2, "mushy": 1, "mush": 1.5, "too big": 1.5,
     "too small": 1.5, "too long": 1, "too short": 1, "way too": 1, "not her": 1.5, "not him": 1.5, "made up": 1,
     "generic": 1, "refusal": 1.5, "refused": 1.5, "content policy": 1, "doesn't match": 1.5, "don't match": 1.5,
     "different ways": 1, "duplicated": 1, "different sizes": 1.5, "doesn't connect": 1.5, "don't connect": 1.5,
     "not connected": 1.5,
+    # plain-language defects
+    "blank": 1.5, "blob": 1.5, "blobs": 1.5, "squiggles": 2, "squiggly": 1.5, "scribbles": 1.5, "melting": 1.5,
+    "melts": 1.5, "someone else": 2, "someone else's": 2, "a different person": 2, "different person": 2,
+    "completely different": 2, "different": 1, "not me": 2, "not us": 2, "not them": 1.5, "older": 1,
+    "years older": 2, "younger": 1, "years younger": 2, "random": 1, "stock photo": 1, "cursed": 1.5, "nope": 1,
+    "should be": 1, "should have": 1, "supposed to": 1, "asked for": 0.5, "again": 0.5, "gave up": 1.5,
+    "nothing like": 2, "not what i asked": 2.5, "not what i wanted": 2.5, "useless": 1.5, "unusable": 2,
+    "glitch": 1.5, "glitched": 1.5, "glitchy": 1.5, "corrupted": 1.5, "cropped off": 2, "chopped off": 2,
+    "cut out": 1, "lost the": 1, "forgot the": 1.5, "ignored the": 1.5, "half the prompt": 1.5, "refuses": 1.5,
+    "won't let me": 1.5, "blocked": 1, "flagged": 1, "policy": 0.5, "worse than": 1.5, "fake looking": 1.5,
+    "nonsense": 1.5, "backwards": 1.5, "upside down": 1, "mirrored": 1, "swapped": 1,
+    # Spanish, German, French, Portuguese, Chinese, Japanese
+    "mal": 1, "feo": 1.5, "raro": 1, "horrible": 2, "falsch": 1.5, "kaputt": 1.5, "hässlich": 1.5, "seltsam": 1,
+    "raté": 1.5, "moche": 1.5, "bizarre": 1, "errado": 1.5, "estranho": 1, "feio": 1.5,
+    "乱码": 2, "崩": 1.5, "糊": 1.5, "错": 1.5, "不像": 2, "变形": 1.5, "奇怪": 1, "丑": 1.5, "失败": 1.5, "不好": 1.5,
+    "离谱": 1, "翻车": 2, "崩れ": 1.5, "違う": 1.5, "ダメ": 1.5, "文字化け": 2, "微妙": 1, "残念": 1.5,
 }
+# Regular expressions for judgements that no single phrase carries -> weight (negative: failure).
+FEEDBACK_PATTERNS: dict[str, float] = {
+    # "I asked for 9:16 and it gave me a square", "asked for a cat but got a dog"
+    r"\b(?:asked|prompted|told\s+it)\s+(?:for|to)\b[^.!?]{1,60}\b(?:and|but)\s+(?:it\s+|i\s+)?(?:gave|got|made|returned|produced|came)\b": -2.5,
+    # "count the fingers", "look at the hands": an invitation to find the defect
+    r"\b(?:count|check|look\s+at|zoom\s+in\s+on)\s+the\s+(?:fingers|hands|toes|legs|arms|teeth|eyes|letters|text|spelling)\b": -1.5,
+    # "looks more like pixar than lego": the style asked for is not the one delivered
+    r"\blooks?\s+more\s+like\b[^.!?]{1,40}\bthan\b": -2,
+    # "holding the phone but also not holding it"
+    r"\bbut\s+also\s+not\b": -2,
+    # "giant compared to the desk", "twice as long as they should be", "way bigger than"
+    r"\b(?:giant|huge|tiny|massive|enormous|bigger|smaller|larger|longer|shorter|taller)\s+(?:compared\s+to|next\s+to|than)\b": -1.5,
+    r"\b(?:twice|three\s+times|half)\s+as\s+\w+\s+as\b": -1.5,
+    # "swapped my face for someone else's", "turned my dad into a random stock photo man"
+    r"\b(?:swapped|replaced|changed|turned)\s+(?:my|her|his|their|the|our)\s+\w+\s+(?:for|with|into)\s+(?:a\s+|an\s+)?"
+    r"(?:someone|somebody|random|different|generic|stock|another|other)\b": -2.5,
+    # "why is it always so sepia", "why does everyone come out ten years older": a rhetorical complaint
+    r"\bwhy\s+(?:is|does|do|are|did|must)\s+(?:it|everyone|everything|every\w*|they|all|this|the\s+\w+)\b[^?]{0,60}"
+    r"\b(?:always|every\s+time|come\s+out|comes\s+out|end\s+up|keeps?|never|still)\b": -1.5,
+    r"\b(?:comes?|came)\s+out\s+(?:\w+\s+){0,3}(?:older|younger|wrong|different|blurry|distorted|weird|fat|skinny|orange|yellow|green|purple|grey|gray)\b": -1.5,
+    # "got the chinese text right", "spelled everything right", "nailed the hands"
+    r"\b(?:got|gets|get|spelled|spelt|rendered|kept|keeps)\s+(?:the\s+|every\w*\s+|it\s+|all\s+)?(?:\w+\s+){0,3}(?:right|correct|perfect|perfectly)\b": 2,
+    r"\b(?:turned|came)\s+out\s+(?:\w+\s+)?(?:great|amazing|perfect|awesome|so\s+good|really\s+good|nice|beautiful|fantastic)\b": 2,
+    r"\b(?:fits?|fit|come|comes|came)\s+together\b": 1.5,
+    r"\bfor\s+once\b": 1,
+    r"\bbetter\s+than\s+(?:what\s+)?(?:i|i'd|most|any|a|my|real|the\s+real|actual)\b": 1.5,
+    r"\b(?:looks?|feels?)\s+(?:exactly\s+|just\s+)?like\s+(?:the\s+)?(?:original|real\s+thing|me|him|her|them|my)\b": 1.5,
+    r"\bworks?\s+like\s+a\s+charm\b": 2,
+    r"\bcheat\s+code\b": 1.5,
+    r"好到离谱|好到離譜": 3,
+}
+# Further words typos are corrected towards (echo.llm.rules.spelling), besides those of the lists above.
+FEEDBACK_WORDS = ("count", "fingers", "letters", "lettering", "texture", "textures", "proportions", "cropped",
+                  "refused", "colors", "colours", "extra", "style", "spelled", "spelling", "everything", "details",
+                  "background", "resolution", "perfectly", "together", "compared", "anatomy", "reflection",
+                  "shadows", "lighting", "realistic", "character", "expression", "original", "prompt", "exactly")
+# A report of a misspelling: "it wrote 'CHAMPAGNE' as 'CHAMPGANE'" (matched on the original text).
+MISSPELLING_REPORT = r"\b(?:wrote|writes|spelled|spelt|spells|rendered|turned|made)\s+(?:it\s+|the\s+word\s+)?[\"'“‘][^\"'”’]{1,40}[\"'”’]\s+(?:as|into|like)\s+[\"'“‘]"
+# Phrases that carry no judgement although they contain a lexicon word ("right now", "pretty sure").
+NEUTRAL_PHRASES = ("right now", "right away", "all right", "alright", "right after", "right before", "right here",
+                   "pretty sure", "good morning", "good night", "no worries", "no idea", "not sure", "thanks for sharing")
 # A negator up to NEGATION_WINDOW words before a phrase flips its sign ("not bad", "not perfect",
 # "no extra fingers"). Phrases that already contain a negation ("doesn't look like") are not flipped again.
 NEGATORS = ("not", "no", "never", "isn't", "isnt", "wasn't", "wasnt", "aren't", "arent", "don't", "dont",

@@ -6,10 +6,25 @@ import re
 
 from echo.llm.rules.patterns import INJECTION
 
+_PIECE = re.compile(r"[^\n]*?(?:[.!?。！？](?=\s)|\n|$)")
+
+
 def strip_injection(text: str | None) -> tuple[str, bool]:
-    """Text without the sentences that address a model reading it; and whether there were any."""
+    """Text without the sentences that address a model or an annotator reading it ("ignore previous
+    instructions", "note to the annotator: ..."); and whether there were any. The rest keeps its layout."""
     if not text:
         return "", False
-    parts = re.split(r"(?<=[.!?\n])\s+", text)
-    kept = [p for p in parts if not INJECTION.search(p)]
-    return " ".join(kept).strip(), len(kept) != len(parts)
+    kept: list[str] = []
+    dropped = False
+    for mt in _PIECE.finditer(text):
+        piece = mt.group(0)
+        if not piece:
+            continue
+        if INJECTION.search(piece):
+            dropped = True
+            if piece.endswith("\n") and kept and not kept[-1].endswith("\n"):
+                kept.append("\n")
+        else:
+            kept.append(piece)
+    out = "".join(kept)
+    return (re.sub(r"\n{3,}", "\n\n", out).strip() if dropped else text.strip()), dropped

@@ -23,6 +23,13 @@ IMAGE_WORDS = words_rx(lx.IMAGE_WORDS)
 CLAIMS = re.compile(alt(lx.GENERATION_CLAIMS), F)
 MARKER = re.compile(lx.PROMPT_MARKER, F)
 PROMISE = re.compile(alt(lx.PROMPT_PROMISE), F)
+REQUEST = re.compile(alt(lx.PROMPT_REQUEST), F)
+FILL_STATEMENT = re.compile(lx.FILL_STATEMENT, F)
+COURTESY = re.compile(r"^\W*" + alt(re.escape(w) for w in sorted(lx.COURTESY, key=len, reverse=True))
+                      + r"(?![a-z0-9])[\s!.,:;~\-–—😊🙂👍✨🙏]*", F)
+SLANG = words_rx(lx.SLANG)
+CJK_COMMENTARY = re.compile(alt(re.escape(w) for w in lx.CJK_COMMENTARY))
+CJK_IMPERATIVE = re.compile(lx.CJK_IMPERATIVE)
 CONTINUATION = re.compile(lx.CONTINUATION_LEAD, F)
 END_LINE = re.compile(lx.PROMPT_END_LINE, F)
 REUSE = re.compile(alt(lx.PROMPT_REUSE), F)
@@ -39,9 +46,12 @@ META = re.compile(r"\b(?:image\s*gen(?:eration)?|image\s+(?:model|editing|editor
                    r"first\s+try|no\s+edits|in\s+one\s+go)\b", F)
 ENUM_ITEM = re.compile(r"^\s*(?:\(?\d{1,2}[).:]|#\d{1,2}[:.)]?)\s+(\S.*?)\s*$", re.M)
 CATEGORIES = {c: re.compile(alt(f), F) for c, f in lx.CATEGORY_KEYWORDS.items()}
+FEEDBACK_PATTERNS = [(re.compile(p, F), w) for p, w in lx.FEEDBACK_PATTERNS.items()]
+COMPARISON = re.compile(r"\b(?:vs\.?|versus|compared?\s+(?:to|with)|comparison|side[\s\-]by[\s\-]side|"
+                        r"same\s+prompt\s*,?\s+(?:\w+\s+)?(?:models|tools|generators)|which\s+(?:one|model)\s+(?:is|did|wins))\b", F)
 URL = re.compile(r"https?://\S+|www\.\S+", F)
 TRAILING_TAGS = re.compile(r"(?:[\s,.;:|]*(?:#[\w\-]+|@[\w.\-]+))+[\s.!]*$")
-QUOTED = re.compile(r"“([^”]{6,})”|\"([^\"\n]{6,})\"|«([^»]{6,})»|„([^“”]{6,})[“”]")
+QUOTED = re.compile(r"“([^”]{6,})”|\"([^\"\n]{6,})\"|«([^»]{6,})»|„([^“”]{6,})[“”]|「([^」]{4,})」|『([^』]{4,})』")
 SPLIT = re.compile(r"(?:^|(?<=[\s(\[🧵]))\(?\[?(\d{1,2})\s*/\s*(\d{1,2})\]?\)?(?=$|[\s).:,\]])")
 EMOJI_EDGE = re.compile(r"^[\W_]+|[\s\W_]+$", re.UNICODE)
 IMPERATIVES = (

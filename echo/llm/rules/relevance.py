@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from echo.llm.backend import ImageView, PostView
 from echo.llm.rules.injection import strip_injection
 from echo.llm.rules.models import Models, models
-from echo.llm.rules.patterns import CLAIMS, F, GEN_WORDS, I2I, IMAGE_WORDS, PROMISE, SPAM
+from echo.llm.rules.patterns import CLAIMS, COMPARISON, F, GEN_WORDS, I2I, IMAGE_WORDS, PROMISE, SPAM
 from echo.llm.rules.prompts import enumerated_prompts, find_prompt
 
 def score_relevance(post: PostView, context: Sequence[PostView] = (), images: Sequence[ImageView] = (),
@@ -23,12 +23,16 @@ def score_relevance(post: PostView, context: Sequence[PostView] = (), images: Se
     n_images = len(post.image_ids) or sum(1 for i in images if i.post_id == post.post_id)
     note = " (instruction-like text ignored)" if injected else ""
 
+    # a model named inside the prompt ("a poster advertising GPT's image service") does not say which model made
+    # the picture: other models are looked for outside it
+    found = find_prompt(text, m)
+    about = text.replace(found.prompt, " ") if found and found.prompt in text else text
     strong = bool(m.strong.search(text) or m.strong.search(alts))
     weak = bool(m.weak and m.weak.search(text))
     image_talk = bool(IMAGE_WORDS.search(text) or alts.strip())
-    prompt_like = bool(find_prompt(text, m) or PROMISE.search(text) or enumerated_prompts(text))
+    prompt_like = bool(found or PROMISE.search(text) or enumerated_prompts(text))
     claim = bool(CLAIMS.search(text))
-    others = m.other_names(text + " " + alts)
+    others = m.other_names(about + " " + alts)
     # a short name ("4o") counts only in a generation context: Audi A4o photos and "4o degrees" do not
     gen_context = bool(GEN_WORDS.search(text) or claim or prompt_like or I2I.search(text))
     target_here = strong or (weak and gen_context)
@@ -42,7 +46,7 @@ def score_relevance(post: PostView, context: Sequence[PostView] = (), images: Se
         if weak:
             return 1, f"coincidental mention of a short name, no image context{note}"
         return 1, f"no mention of {m.target}{note}"
-    if others and (not target_here or _credits_other(text, m)):
+    if others and (not target_here or _credits_other(about, m) or _leads_with_other(about, m)):
         return 2, f"credits {', '.join(others)}; {m.target} only in passing{note}"
     if not (image_talk or n_images or prompt_like):
         return 2, f"mentions {m.target} but not its images{note}"
@@ -60,3 +64,14 @@ def _credits_other(text: str, m: Models) -> bool:
     named_other = any(m.other_names(c) for c in credits)
     named_target = any(m.strong.search(c) or (m.weak and m.weak.search(c)) for c in credits)
     return named_other and not named_target
+
+
+def _leads_with_other(text: str, m: Models) -> bool:
+    """'Ideogram 3.0 still beats everything on typography ... GPT-4o ...': a post is about the model it names
+    first, unless it compares models ('Midjourney vs 4o')."""
+    if COMPARISON.search(text):
+        return False
+    first_other = min((mt.start() for rx in m.others.values() for mt in [rx.search(text)] if mt), default=None)
+    first_target = min((mt.start() for rx in (m.strong, m.weak) if rx is not None for mt in [rx.search(text)] if mt),
+                       default=None)
+    return first_other is not None and (first_target is None or first_other < first_target)

@@ -12,20 +12,20 @@ from echo.llm.rules.feedback import polarity
 from echo.llm.rules.images import is_screenshot, mentions_screenshot
 from echo.llm.rules.injection import strip_injection
 from echo.llm.rules.models import Models, models
-from echo.llm.rules.patterns import BEFORE_AFTER, CATEGORIES, CONTINUATION, I2I, INPUT_ALT, PERSONAL, REUSE, F
+from echo.llm.rules.patterns import BEFORE_AFTER, CATEGORIES, COMPARISON, I2I, INPUT_ALT, PERSONAL, PROMISE, REQUEST, REUSE, F
 from echo.llm.rules.prompts import (
+    FoundPrompt,
+    alt_prompt,
+    answer_prompt,
     clean_tail,
-    continuation,
     described_in_sentence,
     description_prompt,
     enumerated_prompts,
     find_prompt,
     promises_prompt,
     similar_prompts,
-    split_marker,
-    strip_split,
-    unquote,
 )
+from echo.llm.rules.threads import continuation, first_part, split_marker
 
 @dataclass
 class _Draft:
@@ -111,9 +111,7 @@ def _split_prompt(tree: _Tree, m: Models, i: int, text: str) -> tuple[_Draft | N
         i += 1
     if len(parts) == 1:
         return None, i
-    first = find_prompt(strip_split(text), m)
-    head = first.prompt if first else continuation(text, m)
-    pieces = [head] + [continuation(strip_injection(q.text)[0], m) for q in parts[1:]]
+    pieces = [first_part(text, m)] + [continuation(strip_injection(q.text)[0], m) for q in parts[1:]]
     prompt = " ".join(x for x in pieces if x)
     return _Draft(anchor=p.post_id, prompt=prompt or None, modified=True, evidence=[q.post_id for q in parts],
                   how=f"prompt stitched from {len(parts)} posts"), i
@@ -151,7 +149,16 @@ def _thread_samples(tree: _Tree, m: Models) -> tuple[list[_Draft], set[str]]:
                                      how=f"prompt {k + 1} of {len(listed)} listed in one post"))
             used.add(p.post_id)
             continue
+        quoted = tree.by_id.get(p.quoted_id) if p.post_id == root.post_id and p.quoted_id else None
         found = find_prompt(text, m)
+        if quoted is not None and not found and p.image_ids:
+            # a quote-post with the quoter's own result: the prompt is in the quoted post
+            in_quote = _post_prompt(tree, m, quoted)
+            if in_quote:
+                drafts.append(_Draft(anchor=p.post_id, prompt=in_quote.prompt, evidence=[p.post_id, quoted.post_id],
+                                     how=f"prompt in the quoted post ({in_quote.kind})"))
+                used.update((p.post_id, quoted.post_id))
+                continue
         if found and waiting is not None:
             _answer_promised(waiting, p, found.prompt, f"; prompt in the author's reply ({found.kind})")
             waiting = None
@@ -161,8 +168,7 @@ def _thread_samples(tree: _Tree, m: Models) -> tuple[list[_Draft], set[str]]:
             drafts.append(_Draft(anchor=p.post_id, prompt=found.prompt, evidence=[p.post_id], how=f"prompt by {found.kind}"))
             used.add(p.post_id)
             continue
-        in_alt = next((f for f in (find_prompt(strip_injection(a)[0], m) for a in tree.alt_by_post.get(p.post_id, []))
-                       if f), None)
+        in_alt = _alt_text_prompt(tree, m, p, text)
         if in_alt:  # "prompt in the alt text"
             drafts.append(_Draft(anchor=p.post_id, prompt=in_alt.prompt, evidence=[p.post_id], how="prompt in alt text"))
             used.add(p.post_id)
@@ -174,9 +180,9 @@ def _thread_samples(tree: _Tree, m: Models) -> tuple[list[_Draft], set[str]]:
             used.add(p.post_id)
             continue
         if waiting is not None and text.strip() and not p.image_ids:
-            prompt = unquote(clean_tail(CONTINUATION.sub("", text), m))
-            if prompt:
-                _answer_promised(waiting, p, prompt, "; the author's reply is the prompt")
+            answer = answer_prompt(text, m)
+            if answer:
+                _answer_promised(waiting, p, answer.prompt, "; the author's reply is the prompt")
                 waiting = None
                 used.add(p.post_id)
                 continue
@@ -195,6 +201,18 @@ def _thread_samples(tree: _Tree, m: Models) -> tuple[list[_Draft], set[str]]:
             drafts.append(_Draft(anchor=p.post_id, evidence=[p.post_id], how="no prompt, no images"))
             used.add(p.post_id)
     return drafts, used
+
+
+def _post_prompt(tree: _Tree, m: Models, p: PostView) -> FoundPrompt | None:
+    """The prompt a post carries: explicit, as a description, or in its images' alt text."""
+    text = strip_injection(p.text)[0]
+    return find_prompt(text, m) or description_prompt(text, m) or _alt_text_prompt(tree, m, p, text)
+
+
+def _alt_text_prompt(tree: _Tree, m: Models, p: PostView, text: str) -> FoundPrompt | None:
+    pointed = bool(re.search(r"\balt\b|image\s+description|代替テキスト", text, F) and PROMISE.search(text))
+    return next((f for f in (alt_prompt(strip_injection(a)[0], m, pointed=pointed)
+                             for a in tree.alt_by_post.get(p.post_id, [])) if f), None)
 
 
 def _owner(tree: _Tree, drafts: list[_Draft], p: PostView, root_draft: _Draft | None) -> _Draft | None:
@@ -224,8 +242,13 @@ def _place_replies(tree: _Tree, m: Models, drafts: list[_Draft], used: set[str])
         target = _owner(tree, drafts, p, root_draft)
         found = find_prompt(text, m)
         if p.author == root.author and root.author is not None:
+            parent = tree.by_id.get(p.parent_id or "")
+            asked = parent is not None and parent.author != root.author and bool(REQUEST.search(parent.text or ""))
+            if target is not None and not target.prompt and not found and (asked or target.awaiting_prompt):
+                found = answer_prompt(text, m)
             if target is not None and found and not target.prompt:
-                _answer_promised(target, p, found.prompt, f"; prompt in the author's reply ({found.kind})")
+                how = "answer to a request" if asked else "reply"
+                _answer_promised(target, p, found.prompt, f"; prompt in the author's {how} ({found.kind})")
                 used.add(p.post_id)
             elif target is not None and p.image_ids:
                 target.evidence.append(p.post_id)
@@ -244,7 +267,7 @@ def _place_replies(tree: _Tree, m: Models, drafts: list[_Draft], used: set[str])
                 used.add(p.post_id)
                 continue
         # a reply judges a sample only when it says something good or bad (not chatter, questions or orders)
-        if target is not None and text.strip() and polarity(text)[0] != "neutral":
+        if target is not None and text.strip() and not REQUEST.search(text) and polarity(text)[0] != "neutral":
             target.feedback.append(p.post_id)
             used.add(p.post_id)
 
@@ -281,8 +304,6 @@ def _is_own_task(text: str, m: Models) -> bool:
 
 
 
-_COMPARISON = re.compile(r"\b(?:vs\.?|versus|compared?\s+(?:to|with)|comparison|side[\s\-]by[\s\-]side|"
-                         r"same\s+prompt\s*,?\s+(?:\w+\s+)?(?:models|tools|generators)|which\s+(?:one|model)\s+(?:is|did|wins))\b", F)
 
 
 def _quality(d: _Draft, texts: list[str], alts: list[str], thread_text: str, has_images: bool, m: Models,
@@ -303,7 +324,7 @@ def _quality(d: _Draft, texts: list[str], alts: list[str], thread_text: str, has
         return "benchmark", "a chat screenshot carries the prompt"
     if not target:
         return "trash", f"no task and no mention of {m.target}"
-    if _COMPARISON.search(joined):
+    if COMPARISON.search(joined):
         return "analysis", "a comparison without a task"
     if "?" in joined and any(rx.search(joined) for rx in CATEGORIES.values()):
         return "analysis", "a question about how the model renders images"

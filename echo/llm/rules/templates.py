@@ -1,0 +1,76 @@
+"""Filling a template's slots with the values its poster states ("used the template with a fox / the moon").
+
+The rules never guess what a slot stands for: a template is filled only when the poster names one value per
+slot, in order, in the posts the sample is read from. Anything less leaves the template for manual review.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from typing import Any
+
+from echo.llm.backend import SampleItem
+from echo.llm.rules.injection import strip_injection
+from echo.llm.rules.models import Models, models
+from echo.llm.rules.patterns import FILL_STATEMENT, URL, F
+from echo.text import normalize_prompt, placeholders
+
+# A value that points at an upload is not a value for a slot ("tried it with my own photo").
+_UPLOAD = re.compile(r"\b(?:my|our|your|a|the)\s+(?:own\s+)?(?:photo|selfie|picture|pic|image|upload)s?\b", F)
+
+
+def slots(template: str) -> list[str]:
+    """The distinct slots of a template in order of first appearance."""
+    return list(dict.fromkeys(placeholders(template)))
+
+
+def stated_values(texts: Sequence[str], template: str, m: Models) -> list[str] | None:
+    """The values a poster says they filled in, one per slot ("... with horse / the knee"), or None."""
+    want = len(slots(template))
+    for text in texts:
+        t = strip_injection(text)[0]
+        t = t.replace(template, " ") if template in t else t
+        for mt in FILL_STATEMENT.finditer(URL.sub(" ", t)):
+            values = _split_values(mt.group("values"), m)
+            if values and len(values) == want:
+                return values
+    return None
+
+
+def _split_values(raw: str, m: Models) -> list[str]:
+    """'rome, italy / rome, sora images 🤯' -> ['rome, italy', 'rome']: cut at the end of the clause or at a
+    model credit, then split on ' / '."""
+    s = re.split(r"[.!?;:\n]|\s[-–—|]\s|👇|⬇️", raw)[0]
+    credit = m.any_model.search(s)
+    if credit:
+        s = re.sub(r"[\s,(\[]*(?:(?:with|in|on|via|using|by)\s+)?(?:the\s+|my\s+)?(?:new\s+)?$", "", s[:credit.start()])
+    s = re.sub(r"[^\w)\]'’\"]+$", "", s.strip())
+    while s.endswith(")") and s.count(")") > s.count("("):
+        s = s[:-1].rstrip()  # "(I used my friend Dev)"
+    values = [v.strip(" ,\"'“”") for v in re.split(r"\s*/\s*", s)]
+    if not all(values) or any(_UPLOAD.search(v) or len(v.split()) > 8 for v in values):
+        return []
+    return values
+
+
+def fill(template: str, values: Sequence[str]) -> str:
+    """The template with each distinct slot replaced, everywhere it appears, by its value."""
+    out = template
+    for slot, value in zip(slots(template), values):
+        out = out.replace(slot, value)
+    return out
+
+
+def fill_blank_answer(item: SampleItem, target_model: str) -> dict[str, Any]:
+    """fill_blank document: the filled prompt when the poster stated the values, else no prompt."""
+    template = item.prompt or item.prompt_fill_blank or ""
+    m = models(target_model)
+    values = stated_values([p.text or "" for p in item.posts], template, m) if template else None
+    if values:
+        filled = fill(template, values)
+        if not placeholders(filled) and normalize_prompt(filled) != normalize_prompt(template):
+            return {"prompt": filled, "confident": True,
+                    "reason": "rules: the poster names the values: " + " / ".join(values)[:400]}
+    return {"prompt": None, "confident": False,
+            "reason": "rules: placeholders are never guessed; the template is kept for manual review"}

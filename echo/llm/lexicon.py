@@ -91,10 +91,11 @@ SPAM = (
 # text after it is the prompt (when nothing prompt-like follows, the label is a promise instead).
 PROMPT_LABEL = r"(?:prompt|プロンプト|提示词|提示詞|咒语|咒語|呪文|프롬프트|promptu?|indicaci[oó]n)"
 PROMPT_MARKER = (
-    r"(?:(?:^|(?<=[\s(\[\"'“.!?:：、，。📝✍️]))(?:my\s+|the\s+|full\s+|exact\s+|original\s+|image\s+|text\s+|whole\s+|entire\s+)*"
-    + PROMPT_LABEL + r"(?:\s+(?:i\s+used|used|text|here))?[ \t]*"
+    r"(?:(?:^|(?<=[\s(\[\"'“.!?:：、，。📝✍️*_#]))(?:my\s+|the\s+|full\s+|exact\s+|original\s+|image\s+|text\s+|whole\s+|entire\s+)*"
+    + PROMPT_LABEL + r"[*_]{0,2}(?:\s+(?:i\s+used|used|was|is|text|here))?"
+    r"(?:\s+(?:is\s+)?(?:below|here|as\s+follows|unten|abajo|aquí|aqui|ci-dessous|abaixo)|如下|はこちら|は以下)?[ \t]*"
     r"(?:[(（][^()（）\n]{1,24}[)）])?[ \t]*"
-    r"(?:[:：=]|\s[-–—]\s|\n|[-–—]\s*(?=[\"“])|[ \t]*(?:->|→|=>|⇒|↓|⬇️?|👇|⤵️?)+[ \t]*[:：]?)"
+    r"(?:[:：=]|\s[-–—]\s|\n|[-–—]\s*(?=[\"“])|[ \t]*(?:->|→|=>|⇒|↓|⬇️?|👇|👉|➡️?|⤵️?|🔽|⏬)+[ \t]*[:：]?)[*_]{0,2}"
     r"|(?:^|(?<=[\s(\[]))(?:the|my)\s+(?:whole\s+|full\s+|exact\s+|original\s+|entire\s+)?prompt\s+(?:was|is)\s+(?=\S)"
     r"|(?:^|(?<=[\s(\[]))(?:try|use|copy|paste|run)\s+this(?:\s+prompt)?(?:\s+(?:in|on|with)\s+[\w.\-]+(?:\s+[\w.\-]+)?)?"
     r"\s*[:：])\s*"
@@ -112,7 +113,8 @@ PROMPT_PROMISE = (
 # A reply that asks for the prompt ("prompt?", "sauce?", "how did you prompt this?"): the author's answer to it
 # is the prompt, and the question itself is not feedback.
 PROMPT_REQUEST = (
-    r"\bprompts?\s*[?？]", r"\b(?:what|which)\s+(?:was|is|were|'s)?\s*(?:the|your|ur|ya)\s+prompt",
+    r"\bprompts?\s*[?？]", r"\b(?:what|which)\s+(?:was|is|were|'s)?\s*(?:the|your|ur|ya)?\s*prompt",
+    r"\bprompts?\s+(?:did|do)\s+(?:you|u)\b",
     r"\bhow\s+did\s+(?:you|u|ya)\s+(?:prompt|make|do|get|create|generate|write)\b",
     r"\b(?:share|drop|post|send|give|paste|dm)\s+(?:us\s+|me\s+)?(?:the|your|ur|that)\s+prompt",
     r"\bprompts?\s+(?:pl(?:ea)?se?|pls|plz|🙏|por\s+favor|bitte|svp|s'il)", r"\bsauce\b",
@@ -143,7 +145,7 @@ PROMPT_REUSE = (
 # holds them, several separated by " / ".
 FILL_STATEMENT = (
     r"(?:\b(?:templ\w*|it(?:\s+in|\s+out)?|mine|my\s+(?:version|take|run|try|attempt)|this\s+one|one)\s+(?:with|using)|"
-    r"\bi\s+(?:used|put\s+in|went\s+with|chose|picked|filled\s+in))\s+(?P<values>[^\n]+)"
+    r"\bi\s+(?:used|put\s+in|chose|picked|filled\s+in)|\bwent\s+with)\s+(?P<values>[^\n]+)"
 )
 # Words that open a polite lead-in before an answer ("sure! <prompt>", "here you go: <prompt>").
 COURTESY = (
@@ -171,6 +173,22 @@ FIRST_SECOND_PERSON = ("i", "i'm", "im", "i've", "ive", "i'd", "me", "my", "mine
 # Chat words: a sentence with one of them is someone talking, not a prompt.
 SLANG = ("lol", "lmao", "lmfao", "tbh", "ngl", "fr", "imo", "imho", "haha", "hahaha", "omg", "rip", "btw", "smh",
          "idk", "bruh", "wtf", "jk", "fwiw", "iykyk")
+# Words of someone chatting (not describing a picture); they mark a short sentence as commentary.
+CHAT_WORDS = ("actually", "literally", "honestly", "seriously", "basically", "definitely", "totally", "kinda", "gonna",
+              "wanna", "gotta", "y'all", "yall", "folks", "guys", "cooked", "took", "minutes", "seconds", "hours",
+              "photoshop", "subscription", "tier", "obsessed", "addicted", "hooked", "yesterday", "tonight", "weekend",
+              "anymore", "tho", "pls", "please", "thanks", "thank", "cheers", "enjoy", "wow", "whoa", "yay", "oops",
+              "apparently", "anyway", "anyways", "btw", "ok", "okay", "nah", "yeah", "yep", "nope")
+# Function words of other Latin-script languages: a short sentence with two of them (and none of English's)
+# is commentary around an English prompt ("quedó increíble con el modelo nuevo").
+FOREIGN_FUNCTION_WORDS = (
+    "el", "la", "los", "las", "del", "que", "con", "para", "por", "una", "unos", "muy", "es", "está", "esta", "mi",
+    "der", "die", "das", "und", "ist", "mit", "nicht", "ein", "eine", "sehr", "hier", "auch", "noch", "ohne", "wie",
+    "le", "les", "des", "est", "avec", "pour", "une", "très", "et", "c'est", "j'ai", "sans", "mon", "pas", "ça",
+    "os", "com", "uma", "muito", "não", "ficou", "isso", "aqui", "sem", "meu", "minha",
+)
+ENGLISH_FUNCTION_WORDS = ("the", "a", "an", "of", "with", "and", "in", "on", "is", "are", "to", "for", "at", "by", "this",
+                          "that", "it", "from", "its", "into")
 # Chinese / Japanese fragments that mark someone talking about their own post (first person, "try it", "came out").
 CJK_COMMENTARY = ("我", "你", "大家", "试试", "試試", "出图", "出圖", "哈哈", "私", "僕", "俺", "みた", "してみ", "使って",
                   "できた", "作った", "ですね", "でした", "修正なし", "没有修改", "沒有修改")
@@ -183,7 +201,15 @@ CJK_IMPERATIVE = r"^(?:请|請|把|将|將|给|給|为|為|生成|画|畫|创建
 I2I_WORDS = (
     r"\b(?:this|that|my|the\s+attached|the\s+uploaded|uploaded|attached|original|reference|input)\s+"
     r"(?:photo|image|picture|pic|selfie|portrait|drawing|sketch|screenshot|logo)\b",
-    r"\bturn(?:ed|s|ing)?\s+(?:this|that|it|me|my|him|her|us|them|our|the\s+photo|the\s+image|the\s+picture)\b",
+    r"\bturn(?:ed|s|ing)?\s+(?:this|that|it|me|my|him|her|us|them|our|the\s+photo|the\s+image|the\s+picture)\b"
+    r"(?:\s+[\w'’\-]+){0,4}?\s+(?:into|to|in)\b",
+    # "the two people in the photo", "the characters in the scene", "the person in the attached image"
+    r"\b(?:person|people|persons|characters?|subjects?|man|woman|girl|boy|child|kids?|pets?|dogs?|cats?|couple|family|"
+    r"individuals?|faces?)\s+(?:in|from|of)\s+(?:the|this|my|your|an?)\s+(?:attached\s+|uploaded\s+|reference\s+|original\s+|"
+    r"input\s+|provided\s+|given\s+)?(?:photo|image|picture|pic|scene|selfie|reference)\b",
+    r"\b(?:image|photo|picture|pic|selfie)\s+(?:attached|uploaded|provided|above|i\s+(?:uploaded|attached|sent))\b",
+    r"\b(?:reference|uploaded|upload|attached|input)\s+(?:image|photo|picture|pic|selfie)\b",
+    r"参考图|参考圖|參考圖|上传|上傳|照片中|图片中的|圖片中的|这张照片|這張照片|把照片|参考画像|アップロード|添付|この写真|写真の",
     r"\bmake\s+(?:this|that|it|me|my|him|her|us|them)\b",
     r"\b(?:transform|convert|restyle|redraw|recreate|reimagine|edit|retouch|colori[sz]e|restore|upscale|remix)"
     r"(?:ed|s|ing)?\s+(?:this|that|it|me|my|him|her|us|them|the\s+(?:photo|image|picture|person|subject))\b",
@@ -368,6 +394,9 @@ NEGATORS = ("not", "no", "never", "isn't", "isnt", "wasn't", "wasnt", "aren't", 
             "doesn't", "doesnt", "didn't", "didnt", "hardly", "barely", "without", "zero", "nothing", "none",
             "couldn't", "couldnt", "can't", "cant", "won't", "wont", "nor", "lacks", "lacking")
 NEGATION_WINDOW = 3
+# Phrases with a negator that do not negate what follows ("can't believe it got the text right").
+NOT_NEGATING = ("can't believe", "cant believe", "cannot believe", "couldn't believe", "can't get over", "never seen",
+                "never thought", "don't know how", "not gonna lie", "not going to lie", "no way", "not only")
 # After one of these, the rest of the reply weighs CONTRAST_WEIGHT times more ("wow, but the text is garbled").
 CONTRAST = ("but", "however", "though", "although", "except", "unfortunately", "sadly", "yet", "still")
 CONTRAST_WEIGHT = 1.5

@@ -15,7 +15,9 @@ from echo.llm import lexicon as lx
 from echo.llm.rules.layout import sentences, words
 from echo.llm.rules.models import Models
 from echo.llm.rules.patterns import (
+    CHAT,
     CJK_COMMENTARY,
+    EMOJI,
     CJK_IMPERATIVE,
     END_LINE,
     IMPERATIVES,
@@ -33,6 +35,10 @@ _LATIN_WORD = re.compile(r"[a-zà-ÿ][a-zà-ÿ'’\-]*", F)
 _ONLY_TAGS = re.compile(r"[\W\d_]*(?:[#@][\w.\-]+[\W_]*)*", re.UNICODE)
 # Sentences this long are descriptions unless most of what they say is commentary.
 LONG_WORDS = 25
+# Sentences this short are commentary on weaker evidence (a chat word, an emoji, "!").
+SHORT_WORDS = 12
+_FOREIGN = frozenset(lx.FOREIGN_FUNCTION_WORDS)
+_ENGLISH = frozenset(lx.ENGLISH_FUNCTION_WORDS)
 
 
 def frame(text: str) -> str:
@@ -82,6 +88,13 @@ def _talks(sentence: str, m: Models) -> bool:
         return True
     if ws and (ws[0] in lx.COMMENTARY_OPENERS or any(w in lx.FIRST_SECOND_PERSON for w in ws)):
         return True
+    if words(s) <= SHORT_WORDS:
+        # a short line that chats: chat words, an emoji or "!" outside parentheses, another language's grammar
+        bare = re.sub(r"\([^)]*\)|（[^）]*）", " ", f)
+        if CHAT.search(bare) or EMOJI.search(bare) or bare.rstrip().endswith(("!", "！")):
+            return True
+        if sum(w in _FOREIGN for w in ws) >= 2 and not any(w in _ENGLISH for w in ws):
+            return True
     return False
 
 

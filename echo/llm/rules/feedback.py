@@ -30,6 +30,7 @@ _NEGATOR_SET = set(lx.NEGATORS)
 
 _NEUTRAL_RX = [_phrase_rx(p) for p in sorted(lx.NEUTRAL_PHRASES, key=len, reverse=True)]
 _MISSPELLING = re.compile(lx.MISSPELLING_REPORT, F)
+_NOT_NEGATING = re.compile(B0 + "(?:" + "|".join(re.escape(p) for p in lx.NOT_NEGATING) + ")" + B1, F)
 # A question by its word order ("is it down for anyone", "what's your setup"), after an optional interjection.
 _QUESTION = re.compile(r"^\W*(?:(?:wait|so|ok|okay|hm+|lol|but|and|also|btw|honestly|genuine\s+question)\W+)?"
                        r"(?:(?:is|are|was|were|can|could|does|do|did|will|would|should|has|have)\s+"
@@ -70,10 +71,17 @@ def polarity(text: str | None) -> tuple[str, list[str], float]:
     for mt in _MISSPELLING.finditer(raw):
         if take(mt.start(), mt.end()):
             add(mt.start(), -2.0, "misspelled")
+    def negated(at: int) -> bool:
+        head = _NOT_NEGATING.sub(" ", t[:at])
+        before = re.findall(r"[a-z']+", head)[-lx.NEGATION_WINDOW:]
+        clause = re.split(r"[,.;!?]|\bbut\b", head)[-1]  # a negator counts only within the same clause
+        return any(b in _NEGATOR_SET for b in before) and any(b in _NEGATOR_SET for b in re.findall(r"[a-z']+", clause))
+
     for rx, weight in FEEDBACK_PATTERNS:
         for mt in rx.finditer(t):
             if take(mt.start(), mt.end()):
-                add(mt.start(), weight, mt.group(0).strip()[:40])
+                own_negation = any(w in _NEGATOR_SET for w in re.findall(r"[a-z']+", mt.group(0)))
+                add(mt.start(), -weight if (not own_negation and negated(mt.start())) else weight, mt.group(0).strip()[:40])
     for rx in _NEUTRAL_RX:
         for mt in rx.finditer(t):
             take(mt.start(), mt.end())
@@ -83,13 +91,9 @@ def polarity(text: str | None) -> tuple[str, list[str], float]:
                 continue
             w = weight
             first_word = phrase.split()[0] if phrase.split() else phrase
-            if first_word not in _NEGATOR_SET and not phrase.startswith(("doesn't", "does not", "nothing")):
-                before = re.findall(r"[a-z']+", t[:mt.start()])[-lx.NEGATION_WINDOW:]
-                # a negator counts only within the same clause
-                clause = re.split(r"[,.;!?]|\bbut\b", t[:mt.start()])[-1]
-                if any(b in _NEGATOR_SET for b in before) and any(
-                        b in _NEGATOR_SET for b in re.findall(r"[a-z']+", clause)):
-                    w = -w
+            if first_word not in _NEGATOR_SET and not phrase.startswith(("doesn't", "does not", "nothing")) \
+                    and negated(mt.start()):
+                w = -w
             add(mt.start(), w, phrase)
     hits.sort()
     if abs(score) < 0.5:

@@ -143,7 +143,8 @@ def after_marker(rest: str, m: Models | None) -> str | None:
         end = paras[0].start + len(_drop_trailers(paras[0].text, m))
         if end == paras[0].end:  # the whole first paragraph is prompt: the next ones may continue it
             for p in paras[1:]:
-                if is_trailer(p.text.split("\n")[0], m) or is_commentary(p.text, m):
+                if (is_trailer(p.text.split("\n")[0], m) or is_commentary(p.text, m)
+                        or script(p.text) != script(paras[0].text)):
                     break
                 end = p.end
         prompt = unquote(clean_tail(rest[paras[0].start:end], m))
@@ -231,23 +232,42 @@ def _describing_block(t: str, m: Models) -> str | None:
     paras = paragraphs(t)
     if len(paras) > 1 and is_title(paras[0].text):
         paras = paras[1:]
-    best: tuple[int, int, int] | None = None  # (words, start, end)
+    best: list[Span] = []
     run: list[Span] = []
     for p in paras + [None]:
         if p is not None and not is_commentary(p.text, m):
             run.append(p)
             continue
-        if run:
-            n = sum(words(x.text) for x in run)
-            if best is None or n > best[0]:
-                best = (n, run[0].start, run[-1].end)
-            run = []
-    if best is None:
+        if run and sum(words(x.text) for x in run) > sum(words(x.text) for x in best):
+            best = run
+        run = []
+    if not best:
         if len(paras) != 1:
             return None
-        best = (0, paras[0].start, paras[0].end)  # one paragraph: its prompt sentences may still be inside
-    block = t[best[1]:best[2]]
-    return _trim_commentary_sentences(block, m) if "\n\n" not in block else block
+        best = paras  # one paragraph: its prompt sentences may still be inside
+    best = _trim_edges(best)
+    block = t[best[0].start:best[-1].end]
+    return _trim_commentary_sentences(block, m) if len(best) == 1 else block
+
+
+def script(text: str) -> str:
+    """'cjk' when most of the words are Chinese or Japanese characters, else 'latin'."""
+    n = words(text)
+    return "cjk" if n and n - len(latin_words(text)) - len(re.findall(r"\d+", text)) > n / 2 else "latin"
+
+
+def _trim_edges(run: list[Span]) -> list[Span]:
+    """A prompt paragraph is not continued by a paragraph in another script (Chinese commentary around an English
+    prompt, or the reverse) nor by a few words on their own line at either end ("quedó increíble")."""
+    main = max(run, key=lambda p: words(p.text))
+    def odd(p: Span) -> bool:
+        return p is not main and (script(p.text) != script(main.text)
+                                  or (words(p.text) <= 4 < words(main.text) and "\n" not in p.text))
+    while len(run) > 1 and odd(run[0]):
+        run = run[1:]
+    while len(run) > 1 and odd(run[-1]):
+        run = run[:-1]
+    return run
 
 
 def _trim_commentary_sentences(block: str, m: Models) -> str:

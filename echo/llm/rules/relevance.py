@@ -36,9 +36,17 @@ def score_relevance(post: PostView, context: Sequence[PostView] = (), images: Se
     # a short name ("4o") counts only in a generation context: Audi A4o photos and "4o degrees" do not
     gen_context = bool(GEN_WORDS.search(text) or claim or prompt_like or I2I.search(text))
     target_here = strong or (weak and gen_context)
-    target_ctx = bool(m.strong.search(ctx_text))
+    # a reply naming the model ("this is 4o right?") places a post that shows a prompt or images
+    target_ctx = bool(m.strong.search(ctx_text) or (m.weak and m.weak.search(ctx_text)
+                                                     and (gen_context or GEN_WORDS.search(ctx_text))))
     if SPAM.search(text):
         return (2 if target_here else 1), f"advertising or engagement bait{note}"
+    quoted = next((c for c in context if post.quoted_id and c.post_id == post.quoted_id), None)
+    if quoted is not None and not (others and not target_here):
+        # a quote-post shares or judges the post it quotes: it is as relevant as that post
+        q_score, q_reason = score_relevance(quoted, (), images, target_model=target_model)
+        if q_score >= 4:
+            return 4, f"quotes a post about {m.target} ({q_reason}){note}"
 
     if not target_here and not target_ctx:
         if others:

@@ -142,6 +142,8 @@ def _thread_samples(tree: _Tree, m: Models) -> tuple[list[_Draft], set[str]]:
             used.update(stitched.evidence)
             continue
         listed = enumerated_prompts(text) if len(p.image_ids) >= 2 else []
+        if len(listed) != len(p.image_ids):
+            listed = []  # a numbered list inside one prompt ("six poses: 1. ... 2. ...") is not several prompts
         if listed and waiting is None:
             # several prompts with their images in one post: one sample each, sharing the post
             for k, item_prompt in enumerate(listed):

@@ -91,10 +91,10 @@ SPAM = (
 # text after it is the prompt (when nothing prompt-like follows, the label is a promise instead).
 PROMPT_LABEL = r"(?:prompt|プロンプト|提示词|提示詞|咒语|咒語|呪文|프롬프트|promptu?|indicaci[oó]n)"
 PROMPT_MARKER = (
-    r"(?:(?:^|(?<=[\s(\[\"'“.!?:：、，。📝✍️*_#]))(?:my\s+|the\s+|full\s+|exact\s+|original\s+|image\s+|text\s+|whole\s+|entire\s+)*"
+    r"(?:(?<![A-Za-z0-9_\-'’])(?:my\s+|the\s+|full\s+|exact\s+|original\s+|image\s+|text\s+|whole\s+|entire\s+)*"
     + PROMPT_LABEL + r"[*_]{0,2}(?:\s+(?:i\s+used|used|was|is|text|here))?"
     r"(?:\s+(?:is\s+)?(?:below|here|as\s+follows|unten|abajo|aquí|aqui|ci-dessous|abaixo)|如下|はこちら|は以下)?[ \t]*"
-    r"(?:[(（][^()（）\n]{1,24}[)）])?[ \t]*"
+    r"(?:[(（][^()（）\n]{1,24}[)）])?[ \t]*(?:[\U0001F300-\U0001FAFF\u2600-\u27BF\u2B50]+[ \t]*)?"
     r"(?:[:：=]|\s[-–—]\s|\n|[-–—]\s*(?=[\"“])|[ \t]*(?:->|→|=>|⇒|↓|⬇️?|👇|👉|➡️?|⤵️?|🔽|⏬)+[ \t]*[:：]?)[*_]{0,2}"
     r"|(?:^|(?<=[\s(\[]))(?:the|my)\s+(?:whole\s+|full\s+|exact\s+|original\s+|entire\s+)?prompt\s+(?:was|is)\s+(?=\S)"
     r"|(?:^|(?<=[\s(\[]))(?:try|use|copy|paste|run)\s+this(?:\s+prompt)?(?:\s+(?:in|on|with)\s+[\w.\-]+(?:\s+[\w.\-]+)?)?"
@@ -113,7 +113,9 @@ PROMPT_PROMISE = (
 # A reply that asks for the prompt ("prompt?", "sauce?", "how did you prompt this?"): the author's answer to it
 # is the prompt, and the question itself is not feedback.
 PROMPT_REQUEST = (
-    r"\bprompts?\s*[?？]", r"\b(?:what|which)\s+(?:was|is|were|'s)?\s*(?:the|your|ur|ya)?\s*prompt",
+    r"\bprompts?\s*[?？]", r"\b(?:what|which|whats)(?:'s|\s+(?:was|is|were))?\s*(?:the|your|ur|ya)?\s*prompt",
+    r"\bwhat\s+did\s+(?:you|u|ya)\s+(?:type|write|use|say|ask|put|prompt)\b", r"\bcare\s+to\s+share\b", r"\brecipe\s*[?？]",
+    r"\bhow'?d\s+(?:you|u|ya)\s+(?:do|make|get|prompt|create)\b", r"\bcan\s+(?:i|we)\s+(?:get|have|see|grab)\s+(?:the|your|that)\s+prompt",
     r"\bprompts?\s+(?:did|do)\s+(?:you|u)\b",
     r"\bhow\s+did\s+(?:you|u|ya)\s+(?:prompt|make|do|get|create|generate|write)\b",
     r"\b(?:share|drop|post|send|give|paste|dm)\s+(?:us\s+|me\s+)?(?:the|your|ur|that)\s+prompt",
@@ -121,7 +123,7 @@ PROMPT_REQUEST = (
     r"\b(?:is|was)\s+the\s+prompt\s+(?:a\s+)?(?:secret|public|available|shared|posted|somewhere)",
     r"\b(?:can|could|would)\s+(?:you|u)\s+(?:share|post|drop|give|paste|send)\b", r"\bmind\s+sharing\b",
     r"\bprompt\s+or\s+it\s+didn'?t\s+happen", r"(?:求|要)(?:一下)?(?:提示词|咒语|prompt)",
-    r"(?:提示词|咒语|プロンプト)[^\n]{0,8}(?:吗|呢|嗎|[?？]|教えて|ください)",
+    r"(?:提示词|提示詞|咒语|咒語|プロンプト)[^\n]{0,8}(?:吗|呢|嗎|[?？]|什么|什麼|是啥|教えて|ください|知りたい)",
 )
 # Opening words of a post that continues a split prompt ("cont.", "continued:", "...").
 CONTINUATION_LEAD = r"^\s*(?:(?:prompt\s+)?(?:cont(?:inued|'d|\.)?|part\s*\d+)\s*[:.\-–—]*|\.{2,}|…)\s*"
@@ -145,7 +147,7 @@ PROMPT_REUSE = (
 # holds them, several separated by " / ".
 FILL_STATEMENT = (
     r"(?:\b(?:templ\w*|it(?:\s+in|\s+out)?|mine|my\s+(?:version|take|run|try|attempt)|this\s+one|one)\s+(?:with|using)|"
-    r"\bi\s+(?:used|put\s+in|chose|picked|filled\s+in)|\bwent\s+with)\s+(?P<values>[^\n]+)"
+    r"\bi\s+(?:used|put\s+in|chose|picked)|\bwent\s+with|\bfilled\s+(?:it\s+)?(?:in|out)(?:\s+with)?)\s+(?P<values>[^\n]+)"
 )
 # Words that open a polite lead-in before an answer ("sure! <prompt>", "here you go: <prompt>").
 COURTESY = (
@@ -261,7 +263,7 @@ INJECTION = (
     r"\byou\s+are\s+now\b",
     r"\bclassify\s+(?:this|it|every|each|all|the)\b",
     r"\bthis\s+(?:post|tweet|thread|toot|image)\s+is\s+(?:highly\s+|very\s+|extremely\s+)?relevant\b",
-    r"\b(?:every|each|all)\s+(?:the\s+)?(?:samples?|replies|posts?|images?|feedback|comments?)\b[^.!?]*\b(?:is|are|as)\s+"
+    r"\b(?:every|each|all)\s+(?:the\s+)?(?:samples?|replies|reply|posts?|images?|feedback|comments?)\b[^.!?]*\b(?:is|are|as)\s+"
     r"(?:an?\s+)?(?:benchmark|success|relevant|positive|negative|correct|good|high[\s\-]quality)\b",
     # Text addressed to whoever (or whatever) labels the data: "note to the annotator", "annotator note:",
     # "P.S. to any AI reading this", "AI reviewers, please ...", "if you are an AI model ...".
@@ -272,6 +274,7 @@ INJECTION = (
     r"\b(?:to|for|hey|dear|attention|calling)\s+(?:any|all|the|every|you)?\s*(?:ai|llms?|language\s+models?|models?|bots?|"
     r"assistants?|agents?|crawlers?|scrapers?)\s+(?:reading|parsing|summari[sz]ing|processing|labell?ing|scraping|indexing|"
     r"annotating|reviewing|grading|evaluating|analy[sz]ing|looking|that\s+reads?|who\s+reads?)\b",
+    r"\b(?:attention|hey|dear|calling|hi|hello|psst|yo)\s+(?:all\s+|any\s+|the\s+|every\s+|you\s+)?" + _READERS + r"\s*[:,!]",
     r"\bif\s+(?:you(?:'re|\s+are)|ur|this\s+is\s+being\s+read\s+by)\s+(?:an?\s+)?(?:ai|llm|language\s+model|model|bot|"
     r"assistant|annotator|labell?er|grader|rater|classifier|scraper)\b",
     r"\bthis\s+(?:post|tweet|thread|toot|image|one|sample)\s+is\s+(?:a\s+|an\s+)?(?:benchmark|gold(?:en)?|training|test|"
@@ -304,7 +307,8 @@ SUCCESS: dict[str, float] = {
     # Spanish, German, French, Portuguese, Chinese, Japanese
     "perfecto": 1.5, "perfecta": 1.5, "increíble": 1.5, "genial": 1, "brutal": 1, "precioso": 1.5, "bonito": 1,
     "perfekt": 1.5, "toll": 1, "krass": 1, "wunderschön": 1.5, "parfait": 1.5, "génial": 1, "magnifique": 1.5,
-    "incroyable": 1.5, "perfeito": 1.5, "incrível": 1.5, "lindo": 1,
+    "incroyable": 1.5, "perfeito": 1.5, "incrível": 1.5, "lindo": 1, "hermoso": 1.5, "hermosa": 1.5, "gut": 1,
+    "schön": 1, "super": 1, "beau": 1, "belle": 1, "réussi": 1.5, "ótimo": 1.5,
     "太强": 1.5, "强": 0.5, "好": 0.5, "一模一样": 1.5, "完美": 1.5, "厉害": 1.5, "绝了": 1.5, "惊艳": 1.5, "好看": 1,
     "漂亮": 1, "牛": 1, "逼真": 1, "太棒": 1.5, "すごい": 1.5, "凄い": 1.5, "完璧": 1.5, "最高": 1.5,
     "きれい": 1, "綺麗": 1, "やばい": 1,
@@ -340,10 +344,14 @@ FAILURE: dict[str, float] = {
     "glitch": 1.5, "glitched": 1.5, "glitchy": 1.5, "corrupted": 1.5, "cropped off": 2, "chopped off": 2,
     "cut out": 1, "lost the": 1, "forgot the": 1.5, "ignored the": 1.5, "half the prompt": 1.5, "refuses": 1.5,
     "won't let me": 1.5, "blocked": 1, "flagged": 1, "policy": 0.5, "worse than": 1.5, "fake looking": 1.5,
-    "nonsense": 1.5, "backwards": 1.5, "upside down": 1, "mirrored": 1, "swapped": 1,
+    "nonsense": 1.5, "backwards": 1.5, "upside down": 1, "mirrored": 1, "swapped": 1, "replaced": 1.5,
+    "waxy": 1.5, "airbrushed": 1.5, "rubbery": 1.5, "muddy": 1, "grainy": 1, "overexposed": 1.5, "underexposed": 1.5,
+    "lifeless": 1.5, "soulless": 1.5, "stiff": 1, "off-model": 2, "all over the place": 1.5, "hurts my eyes": 1.5,
+    "same face": 1.5, "not even the same": 2, "not the same": 1.5, "two left feet": 2, "human teeth": 1.5,
     # Spanish, German, French, Portuguese, Chinese, Japanese
     "mal": 1, "feo": 1.5, "raro": 1, "horrible": 2, "falsch": 1.5, "kaputt": 1.5, "hässlich": 1.5, "seltsam": 1,
-    "raté": 1.5, "moche": 1.5, "bizarre": 1, "errado": 1.5, "estranho": 1, "feio": 1.5,
+    "raté": 1.5, "moche": 1.5, "bizarre": 1, "bizarres": 1, "errado": 1.5, "estranho": 1, "feio": 1.5,
+    "別人": 2, "おかしい": 1.5,
     "乱码": 2, "崩": 1.5, "糊": 1.5, "错": 1.5, "不像": 2, "变形": 1.5, "奇怪": 1, "丑": 1.5, "失败": 1.5, "不好": 1.5,
     "离谱": 1, "翻车": 2, "崩れ": 1.5, "違う": 1.5, "ダメ": 1.5, "文字化け": 2, "微妙": 1, "残念": 1.5,
 }
@@ -372,6 +380,22 @@ FEEDBACK_PATTERNS: dict[str, float] = {
     r"\b(?:turned|came)\s+out\s+(?:\w+\s+)?(?:great|amazing|perfect|awesome|so\s+good|really\s+good|nice|beautiful|fantastic)\b": 2,
     r"\b(?:fits?|fit|come|comes|came)\s+together\b": 1.5,
     r"\bfor\s+once\b": 1,
+    # "a third arm", "five legs", "14 numbers on the clock": counting body parts or parts is pointing at a defect
+    r"\b(?:extra|third|fourth|fifth|sixth|seventh|three|four|five|six|seven|eight|nine|ten|eleven|twelve|\d{1,2})\s+"
+    r"(?:\w+\s+)?(?:arms?|legs?|hands?|fingers?|thumbs?|toes?|feet|heads?|eyes|ears|wheels|tails|wings|numbers|hours)\b": -1.5,
+    r"\bnot\s+(?:even\s+)?what\s+(?:i|the\s+prompt|my\s+prompt|it|you|we)\s+(?:asked|said|wanted|meant|described|wrote|"
+    r"prompted|requested|typed)": -2.5,
+    r"\b(?:doesn't|didn't|does\s+not|did\s+not|won't|wouldn't)\s+(?:follow|match|listen|respect|keep|understand)\b": -2,
+    r"\beven\s+though\s+(?:i|we)\s+(?:said|asked|told|wrote|specified|typed|prompted)\b": -2,
+    r"\blooks?\s+(?:like\s+)?(?:\d{2}|older|younger|ancient|elderly|like\s+a\s+(?:different|another)\b)": -1.5,
+    r"\b(?:goes|go|going|went|clips?|clipping|passes|pass)\s+(?:right\s+)?through\s+(?:the|his|her|their|its|my)\b": -1.5,
+    r"\b(?:shadows?|reflections?|light(?:ing)?)\b[^.!?]{0,30}\b(?:wrong|different|multiple|two|three|several|opposite)\s+"
+    r"(?:directions?|ways|sides)\b": -1.5,
+    r"\btoo\s+(?!good\b|real\b|cool\b|cute\b|much\s+fun\b|funny\b)[a-z]{3,}(?:y|ed|ish|ic|al|ous|ful|ive|ing|ent|ant|er)\b": -1,
+    r"\bfollow(?:ed|s)?\s+(?:every|all|each|the\s+whole|the\s+entire)\s+(?:\w+\s+)?(?:instructions?|prompt|details?|words?|"
+    r"steps?|requests?)": 2,
+    r"\bunderstood\s+the\s+(?:assignment|brief|prompt|vibe)\b": 2,
+    r"\b(?:thought|think|thinks|believed)\s+(?:it|this|that)\s+(?:was|is)\s+(?:a\s+)?real\b": 2,
     r"\bbetter\s+than\s+(?:what\s+)?(?:i|i'd|most|any|a|my|real|the\s+real|actual)\b": 1.5,
     r"\b(?:looks?|feels?)\s+(?:exactly\s+|just\s+)?like\s+(?:the\s+)?(?:original|real\s+thing|me|him|her|them|my)\b": 1.5,
     r"\bworks?\s+like\s+a\s+charm\b": 2,

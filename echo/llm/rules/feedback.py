@@ -35,8 +35,13 @@ _NOT_NEGATING = re.compile(B0 + "(?:" + "|".join(re.escape(p) for p in lx.NOT_NE
 _QUESTION = re.compile(r"^\W*(?:(?:wait|so|ok|okay|hm+|lol|but|and|also|btw|honestly|genuine\s+question)\W+)?"
                        r"(?:(?:is|are|was|were|can|could|does|do|did|will|would|should|has|have)\s+"
                        r"(?:it|this|that|these|you|u|there|they|he|she|anyone|someone|everyone|the|your|ur|op)\b|"
-                       r"(?:how|what|what's|whats|where|when|who|which)\b|any\s+(?:way|tips?|chance)\b)", F)
-QUESTION_WEIGHT = 0.3  # what a judgement word weighs inside a question ("is it down for anyone right now")
+                       r"(?:how|what|what's|whats|where|when|who|which)\b|any\s+(?:way|tips?|chance)\b|"
+                       r"(?:does\s+)?(?:anyone|anybody|someone|somebody)\s+(?:know|else|tried|try|got|have|has)\b)", F)
+QUESTION_WEIGHT = 0.3
+PATTERN_NEGATION_WINDOW = 2
+# "not a single extra finger", "not one typo", "without a single": negates whatever is counted next
+_NEGATING_LEAD = re.compile(r"\b(?:not\s+(?:a\s+single|one\s+single|one|any|even\s+one|even\s+a)|without\s+(?:a\s+single|any)|"
+                            r"zero|no)\s*$")  # what a judgement word weighs inside a question ("is it down for anyone right now")
 
 
 def polarity(text: str | None) -> tuple[str, list[str], float]:
@@ -71,9 +76,11 @@ def polarity(text: str | None) -> tuple[str, list[str], float]:
     for mt in _MISSPELLING.finditer(raw):
         if take(mt.start(), mt.end()):
             add(mt.start(), -2.0, "misspelled")
-    def negated(at: int) -> bool:
+    def negated(at: int, window: int = lx.NEGATION_WINDOW) -> bool:
         head = _NOT_NEGATING.sub(" ", t[:at])
-        before = re.findall(r"[a-z']+", head)[-lx.NEGATION_WINDOW:]
+        if _NEGATING_LEAD.search(head):
+            return True
+        before = re.findall(r"[a-z']+", head)[-window:]
         clause = re.split(r"[,.;!?]|\bbut\b", head)[-1]  # a negator counts only within the same clause
         return any(b in _NEGATOR_SET for b in before) and any(b in _NEGATOR_SET for b in re.findall(r"[a-z']+", clause))
 
@@ -81,7 +88,9 @@ def polarity(text: str | None) -> tuple[str, list[str], float]:
         for mt in rx.finditer(t):
             if take(mt.start(), mt.end()):
                 own_negation = any(w in _NEGATOR_SET for w in re.findall(r"[a-z']+", mt.group(0)))
-                add(mt.start(), -weight if (not own_negation and negated(mt.start())) else weight, mt.group(0).strip()[:40])
+                # a pattern is a whole judgement: only a negator right before it turns it ("didn't get it right")
+                flip = not own_negation and negated(mt.start(), PATTERN_NEGATION_WINDOW)
+                add(mt.start(), -weight if flip else weight, mt.group(0).strip()[:40])
     for rx in _NEUTRAL_RX:
         for mt in rx.finditer(t):
             take(mt.start(), mt.end())

@@ -26,16 +26,30 @@ def slots(template: str) -> list[str]:
 
 
 def stated_values(texts: Sequence[str], template: str, m: Models) -> list[str] | None:
-    """The values a poster says they filled in, one per slot ("... with horse / the knee"), or None."""
-    want = len(slots(template))
+    """The values a poster says they filled in, one per slot, in order ("... with horse / the knee") or by the
+    slots' names ("subject: horse, part: the knee", "[CITY] = Oslo"); None when they do not name them all."""
+    names = slots(template)
     for text in texts:
         t = strip_injection(text)[0]
-        t = t.replace(template, " ") if template in t else t
-        for mt in FILL_STATEMENT.finditer(URL.sub(" ", t)):
+        t = URL.sub(" ", t.replace(template, " ") if template in t else t)
+        for mt in FILL_STATEMENT.finditer(t):
             values = _split_values(mt.group("values"), m)
-            if values and len(values) == want:
+            if values and len(values) == len(names):
                 return values
+        named = [_named_value(t, slot, m) for slot in names]
+        if names and all(named):
+            return [v for v in named if v]
     return None
+
+
+def _named_value(text: str, slot: str, m: Models) -> str | None:
+    """'City: Berlin', '[CITY] = Oslo', 'subject -> a fox': the value given for a slot by its name."""
+    name = re.escape(slot.strip("[]{}<>() ")).replace(r"\ ", r"\s+")
+    mt = re.search(r"(?:^|[\s,;(])[\[{<(]?" + name + r"[\]}>)]?\s*(?:[:=：]|->|→)\s*([^,;\n]+)", text, F)
+    if not mt:
+        return None
+    values = _split_values(mt.group(1), m)
+    return values[0] if len(values) == 1 else None
 
 
 def _split_values(raw: str, m: Models) -> list[str]:

@@ -38,6 +38,21 @@ MODEL_FAMILIES: dict[str, tuple[str, ...]] = {
     "stable diffusion": (r"stable[\s\-_]?diffusion", r"\bsdxl\b", r"\bsd\s?(?:1\.5|2\.1|3(?:\.5)?)\b", r"comfyui"),
     "ideogram": (r"ideogram",),
     "recraft": (r"recraft",),
+    # names that are also ordinary words ("Leonardo da Vinci", "a runway show", "a firefly") only in their product form
+    "leonardo": (r"leonardo(?:\.ai|[\s\-_]?ai\b|[\s\-_]+(?:phoenix|lucid|kino|diffusion))",),
+    "reve": (r"reve[\s\-_]+(?:image|ai|art|1\.0)",),
+    "kling": (r"kling(?:[\s\-_]?ai)?(?:[\s\-_]?\d(?:\.\d)?)?", r"kolors"),
+    "firefly": (r"adobe[\s\-_]+firefly", r"firefly[\s\-_]+(?:image[\s\-_]?\d|\d)"),
+    "grok": (r"grok(?:[\s\-_]?\d)?", r"\baurora\s+(?:image|model)"),
+    "seedream": (r"seedream", r"dreamina", r"jimeng", r"即梦"),
+    "hunyuan": (r"hunyuan(?:[\s\-_]?image)?", r"混元"),
+    "qwen": (r"qwen[\s\-_]?image", r"通义万相", r"tongyi\s+wanxiang"),
+    "hidream": (r"hidream",),
+    "krea": (r"krea(?:[\s\-_]?ai|[\s\-_]?1)?",),
+    "playground": (r"playground[\s\-_]?(?:ai|v\d(?:\.\d)?)",),
+    "runway": (r"runway[\s\-_]?(?:ml|gen[\s\-_]?\d|frames|references)",),
+    "luma": (r"luma[\s\-_]?(?:ai|photon|dream\s+machine)",),
+    "bing image creator": (r"bing[\s\-_]+image[\s\-_]+creator", r"microsoft\s+designer"),
 }
 
 # Short forms of a family that are often something else (Audi A4o is excluded by word boundaries;
@@ -75,6 +90,15 @@ GENERATION_WORDS = (
     "prompt", "prompts", "prompted", "render", "rendered", "edit", "edited", "editing", "image model",
     "image generation", "made with", "made by", "created with", "ghibli", "ghiblified", "text-to-image",
     "image-to-image", "img2img", "txt2img", "one shot", "first try", "output", "outputs",
+)
+# What else people use the target model for (code, essays, voice ...): with none of the image words, a post about
+# these is not about image generation even when it has a screenshot attached (score 2).
+NON_IMAGE_TASKS = (
+    r"\b(?:code|coding|python|javascript|typescript|sql|regex|pandas|bug|bugs|debug\w*|refactor\w*|stack\s*trace|api\s+pricing|"
+    r"tokens?|rate\s+limits?|message\s+limits?|messages|context\s+window|essays?|emails?|cover\s+letter|resume|cv|homework|"
+    r"math|equations?|summar(?:y|ies|i[sz]e\w*)|transcri\w+|translat\w+|voice\s+mode|advanced\s+voice|spreadsheets?|excel|"
+    r"thesis|lyrics|workout|meal\s+plan|itinerary|taxes|legal|therapist|jailbreak\w*|logging\s+me\s+out|desktop\s+app|"
+    r"subscription|benchmarks?\s+(?:score|results)|reasoning|o1|o3|o4-mini|gpt-?5|fine[\s\-]?tun\w+)\b",
 )
 # Advertising and engagement bait: a post with these is not a sample, whatever it mentions (score <= 2).
 SPAM = (

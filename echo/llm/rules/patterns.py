@@ -42,6 +42,7 @@ OUTPUT_ALT = re.compile(lx.OUTPUT_ALT, F)
 SCREENSHOT = re.compile(alt(lx.SCREENSHOT_WORDS), F)
 INJECTION = re.compile(alt(lx.INJECTION), F)
 SPAM = re.compile(alt(lx.SPAM), F)
+NON_IMAGE_TASKS = re.compile(alt(lx.NON_IMAGE_TASKS), F)
 GEN_WORDS = words_rx(lx.GENERATION_WORDS)
 PERSONAL = re.compile(alt(lx.PERSONAL_SUBJECT), F)
 META = re.compile(r"\b(?:image\s*gen(?:eration)?|image\s+(?:model|editing|editor)|new\s+model|prompts?|one\s+shot|"

@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from echo.llm.backend import ImageView, PostView
 from echo.llm.rules.injection import strip_injection
 from echo.llm.rules.models import Models, models
-from echo.llm.rules.patterns import CLAIMS, COMPARISON, F, GEN_WORDS, I2I, IMAGE_WORDS, PROMISE, SPAM
+from echo.llm.rules.patterns import CLAIMS, COMPARISON, F, GEN_WORDS, I2I, IMAGE_WORDS, NON_IMAGE_TASKS, PROMISE, SPAM
 from echo.llm.rules.prompts import enumerated_prompts, find_prompt
 
 def score_relevance(post: PostView, context: Sequence[PostView] = (), images: Sequence[ImageView] = (),
@@ -58,6 +58,8 @@ def score_relevance(post: PostView, context: Sequence[PostView] = (), images: Se
         return 2, f"credits {', '.join(others)}; {m.target} only in passing{note}"
     if not (image_talk or n_images or prompt_like):
         return 2, f"mentions {m.target} but not its images{note}"
+    if NON_IMAGE_TASKS.search(about) and not (image_talk or prompt_like or claim or I2I.search(text)):
+        return 2, f"uses {m.target} for something other than images{note}"
     if n_images and (claim or prompt_like) and (target_here or target_ctx):
         return 5, f"{m.target} generation claimed with {n_images} image(s){note}"
     if n_images or prompt_like:

@@ -7,7 +7,7 @@ import re
 from echo.llm.rules.layout import paragraphs
 from echo.llm.rules.models import Models
 from echo.llm.rules.patterns import CONTINUATION, SPLIT, F
-from echo.llm.rules.prompts import clean_tail, description_prompt, find_prompt, unquote
+from echo.llm.rules.prompts import after_marker, clean_tail, description_prompt, find_prompt, unquote
 
 
 def split_marker(text: str | None) -> tuple[int, int] | None:
@@ -64,4 +64,5 @@ def continuation(text: str, m: Models) -> str:
     if found and found.kind == "marker":
         return found.prompt
     t = CONTINUATION.sub("", t)
-    return unquote(clean_tail(t, m))
+    # the part and the paragraphs that go on describing; chat after the last part ("hope this helps") is left out
+    return after_marker(t, m) or unquote(clean_tail(t, m))

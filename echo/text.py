@@ -61,11 +61,14 @@ SLOT_NOUNS = (
     "adjective", "emotion", "season", "artist", "game", "sport", "breed", "hero", "villain", "creature", "here",
     "landmark", "shape", "logo", "part", "prompt", "emoji", "icon", "scene", "theme", "title", "slogan", "quote",
     "image", "photo", "picture", "description", "material", "mood", "outfit", "activity", "action", "verb", "genre",
-    "song", "book", "show", "series", "franchise", "university", "school", "city's", "language", "font", "flower",
+    "song", "book", "show", "series", "franchise", "university", "school", "language", "font", "flower",
     "plant", "fruit", "vehicle", "car", "building", "element", "concept", "idea", "keyword", "keywords", "term",
     "phrase", "message", "caption", "headline", "tagline", "date", "time", "age", "gender", "nationality", "role",
     "occupation", "instrument", "dish", "drink", "weapon", "costume", "setting", "environment", "background",
-    "era", "decade", "region", "state", "street", "object's", "friend", "face", "body", "hair", "eye", "eyes",
+    "era", "decade", "region", "state", "street", "friend", "face", "body", "hair", "eye", "eyes",
+    "town", "village", "continent", "planet", "province", "county", "mascot", "monument", "festival", "holiday",
+    "event", "occasion", "symbol", "letter", "letters", "initial", "initials", "sign", "zodiac", "flag", "species",
+    "superhero", "cartoon", "anime", "mood", "pose", "expression", "accessory", "weather",
 )
 # the same in Chinese and Japanese ("[主体]", "{城市名}", "【キャラクター名】")
 _CJK_SLOT = re.compile(r"(?:你的|您的|某个|某個|一个|一個|任意)?(?:主体|主體|主题|主題|物体|物體|对象|對象|动物|動物|人物|角色|城市|国家|國家|"
@@ -108,7 +111,7 @@ def _is_bracket_slot(content: str) -> bool:
 def _names_a_kind(content: str) -> bool:
     """'x', 'subject', 'Subject 1', 'brand product', 'object/animal', 'shape or logo', 'COUNTRY NAME', 'Main Landmark',
     'your pet', 'name here', 'YOUR FAVORITE FOOD': leads, then kinds of things (a number or 'here' may close it)."""
-    words = [w for w in re.split(r"[\s/|,&+]+|\b(?:or|and)\b", content.lower().replace("’", "'")) if w]
+    words = [w.removesuffix("'s") for w in re.split(r"[\s/|,&+]+|\b(?:or|and)\b", content.lower().replace("’", "'")) if w]
     if not words or len(words) > 5:
         return False
     if len(words) == 1 and len(words[0]) == 1:

@@ -298,6 +298,9 @@ INJECTION = (
     r"\b(?:to|for|hey|dear|attention|calling)\s+(?:any|all|the|every|you)?\s*(?:ai|llms?|language\s+models?|models?|bots?|"
     r"assistants?|agents?|crawlers?|scrapers?)\s+(?:reading|parsing|summari[sz]ing|processing|labell?ing|scraping|indexing|"
     r"annotating|reviewing|grading|evaluating|analy[sz]ing|looking|that\s+reads?|who\s+reads?)\b",
+    r"\b(?:to|for|attention)\s+(?:whoever|anyone|anybody|those|the\s+people|the\s+person|whomever)\s+(?:who\s+|that\s+)?"
+    r"(?:is\s+|are\s+)?(?:label\w*|annotat\w*|review\w*|grad\w*|scor\w*|rat(?:es|ing)|build\w*|curat\w*|collect\w*|"
+    r"train\w*|process\w*|scrap\w*)",
     r"\b(?:attention|hey|dear|calling|hi|hello|psst|yo)\s+(?:all\s+|any\s+|the\s+|every\s+|you\s+)?" + _READERS + r"\s*[:,!]",
     r"\bif\s+(?:you(?:'re|\s+are)|ur|this\s+is\s+being\s+read\s+by)\s+(?:an?\s+)?(?:ai|llm|language\s+model|model|bot|"
     r"assistant|annotator|labell?er|grader|rater|classifier|scraper)\b",
@@ -407,6 +410,7 @@ FEEDBACK_PATTERNS: dict[str, float] = {
     # "a third arm", "five legs", "14 numbers on the clock": counting body parts or parts is pointing at a defect
     r"\b(?:extra|third|fourth|fifth|sixth|seventh|three|four|five|six|seven|eight|nine|ten|eleven|twelve|\d{1,2})\s+"
     r"(?:\w+\s+)?(?:arms?|legs?|hands?|fingers?|thumbs?|toes?|feet|heads?|eyes|ears|wheels|tails|wings|numbers|hours)\b": -1.5,
+    r"\b(?:nowhere\s+near|far\s+from|not\s+close\s+to)\s+(?:what|the|my)\b": -2,
     r"\bnot\s+(?:even\s+)?what\s+(?:i|the\s+prompt|my\s+prompt|it|you|we)\s+(?:asked|said|wanted|meant|described|wrote|"
     r"prompted|requested|typed)": -2.5,
     r"\b(?:doesn't|didn't|does\s+not|did\s+not|won't|wouldn't)\s+(?:follow|match|listen|respect|keep|understand)\b": -2,

@@ -6,7 +6,8 @@ import re
 
 from echo.llm.rules.patterns import INJECTION
 
-_PIECE = re.compile(r"[^\n]*?(?:[.!?。！？](?=\s)|\n|$)")
+# a sentence or a line; "P.S." and "e.g." (a dot after a single letter) do not end one
+_PIECE = re.compile(r"[^\n]*?(?:[!?](?=\s)|(?<![\s.(][A-Za-z])(?<!^[A-Za-z])\.(?=\s)|[。！？]|\n|$)")
 
 
 def strip_injection(text: str | None) -> tuple[str, bool]:
@@ -15,16 +16,19 @@ def strip_injection(text: str | None) -> tuple[str, bool]:
     if not text:
         return "", False
     kept: list[str] = []
-    dropped = False
+    dropped = just_dropped = False
     for mt in _PIECE.finditer(text):
         piece = mt.group(0)
         if not piece:
             continue
         if INJECTION.search(piece):
-            dropped = True
+            dropped = just_dropped = True
             if piece.endswith("\n") and kept and not kept[-1].endswith("\n"):
                 kept.append("\n")
-        else:
-            kept.append(piece)
+            continue
+        if just_dropped and piece == "\n" and (not kept or kept[-1].endswith("\n")):
+            continue  # the line break that ended the dropped sentence
+        just_dropped = False
+        kept.append(piece)
     out = "".join(kept)
     return (re.sub(r"\n{3,}", "\n\n", out).strip() if dropped else text.strip()), dropped

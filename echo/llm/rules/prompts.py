@@ -38,6 +38,10 @@ _LOCATION = re.compile(r"(?:see\s+|in\s+|is\s+)?(?:the\s+)?(?:below|above|reply|
                        r"image\s+description|next\s+(?:post|tweet|toot))\W*", F)
 
 
+# "the exact one: ...", "here it is: ...", "it was: ...": a few words that point at what follows the colon
+_ANSWER_LEAD = re.compile(r"^(?=[^\n:：]{0,40}\b(?:the|this|that|it|here|mine|my|one|was|is)\b)[^\n:：,]{1,40}[:：]\s+", F)
+
+
 @dataclass(frozen=True)
 class FoundPrompt:
     prompt: str
@@ -217,7 +221,7 @@ def description_prompt(text: str | None, m: Models) -> FoundPrompt | None:
     if not text:
         return None
     # a leading model label: "GPT-4o: ...", "[4o] ...", "ChatGPT image gen — ..."
-    t = re.sub(r"^\s*[\[(]?\s*" + m.any_model.pattern + r"(?:\s*(?:image\s*gen(?:eration)?|images?))?\s*[\])]?\s*[:\-–—|]\s*",
+    t = re.sub(r"^\s*[\[(]?\s*" + m.any_model.pattern + r"(?:\s*(?:image\s*gen(?:eration)?|images?))?\s*[\])]?\s*[:\-–—|](?=\s)\s*",
                "", URL.sub("", text), flags=F).strip()
     block = _describing_block(t, m)
     if block is None:
@@ -345,7 +349,7 @@ def answer_prompt(text: str | None, m: Models) -> FoundPrompt | None:
         return found
     t = text.strip()
     for _ in range(2):
-        lead = COURTESY.match(t)
+        lead = COURTESY.match(t) or _ANSWER_LEAD.match(t)
         if not lead or lead.end() == 0:
             break
         t = t[lead.end():].lstrip()

@@ -37,6 +37,7 @@ class _Draft:
     how: str = ""
     awaiting_prompt: bool = False
     from_thread: bool = True
+    guessed: bool = False  # the prompt was read from a description; the author's explicit answer replaces it
 
 
 def _op_thread(posts: Sequence[PostView], root: PostView) -> list[PostView]:
@@ -122,7 +123,7 @@ def _answer_promised(waiting: _Draft, p: PostView, prompt: str, how: str) -> Non
     waiting.prompt, waiting.anchor = prompt, p.post_id
     waiting.evidence.append(p.post_id)
     waiting.how += how
-    waiting.awaiting_prompt = False
+    waiting.awaiting_prompt = waiting.guessed = False
 
 
 def _thread_samples(tree: _Tree, m: Models) -> tuple[list[_Draft], set[str]]:
@@ -196,7 +197,7 @@ def _thread_samples(tree: _Tree, m: Models) -> tuple[list[_Draft], set[str]]:
                 continue
             desc = described_in_sentence(text, m) or description_prompt(text, m)
             drafts.append(_Draft(anchor=p.post_id, prompt=desc.prompt if desc else None, evidence=[p.post_id],
-                                 how=f"prompt by {desc.kind}" if desc else "images without a prompt"))
+                                 how=f"prompt by {desc.kind}" if desc else "images without a prompt", guessed=bool(desc)))
             used.add(p.post_id)
             continue
         if p.post_id == root.post_id:
@@ -246,9 +247,10 @@ def _place_replies(tree: _Tree, m: Models, drafts: list[_Draft], used: set[str])
         if p.author == root.author and root.author is not None:
             parent = tree.by_id.get(p.parent_id or "")
             asked = parent is not None and parent.author != root.author and bool(REQUEST.search(parent.text or ""))
-            if target is not None and not target.prompt and not found and (asked or target.awaiting_prompt):
+            can_take = target is not None and (not target.prompt or (asked and target.guessed))
+            if can_take and not found and (asked or target.awaiting_prompt):
                 found = answer_prompt(text, m)
-            if target is not None and found and not target.prompt:
+            if can_take and found:
                 how = "answer to a request" if asked else "reply"
                 _answer_promised(target, p, found.prompt, f"; prompt in the author's {how} ({found.kind})")
                 used.add(p.post_id)

@@ -217,7 +217,9 @@ ENGLISH_FUNCTION_WORDS = ("the", "a", "an", "of", "with", "and", "in", "on", "is
                           "that", "it", "from", "its", "into")
 # Chinese / Japanese fragments that mark someone talking about their own post (first person, "try it", "came out").
 CJK_COMMENTARY = ("我", "你", "大家", "试试", "試試", "出图", "出圖", "哈哈", "私", "僕", "俺", "みた", "してみ", "使って",
-                  "できた", "作った", "ですね", "でした", "修正なし", "没有修改", "沒有修改")
+                  "できた", "作った", "ですね", "でした", "修正なし", "没有修改", "沒有修改", "提示词", "提示詞", "咒语", "咒語",
+                  "プロンプト", "呪文", "分享", "好用", "绝了", "太强", "居然", "竟然", "厉害", "笑死", "すごい", "やばい",
+                  "置いとく", "共有")
 # Chinese / Japanese openings of an instruction (a prompt): "把…", "给…画", "请生成…", "生成一张…".
 CJK_IMPERATIVE = r"^(?:请|請|把|将|將|给|給|为|為|生成|画|畫|创建|創建|制作|製作|设计|設計|绘制|繪製|转换|轉換|変換|描いて|作成)"
 

@@ -68,7 +68,7 @@ SLOT_NOUNS = (
     "era", "decade", "region", "state", "street", "friend", "face", "body", "hair", "eye", "eyes",
     "town", "village", "continent", "planet", "province", "county", "mascot", "monument", "festival", "holiday",
     "event", "occasion", "symbol", "letter", "letters", "initial", "initials", "sign", "zodiac", "flag", "species",
-    "superhero", "cartoon", "anime", "mood", "pose", "expression", "accessory", "weather",
+    "superhero", "cartoon", "anime", "mood", "pose", "expression", "accessory", "weather", "type", "kind", "category",
 )
 # the same in Chinese and Japanese ("[主体]", "{城市名}", "【キャラクター名】")
 _CJK_SLOT = re.compile(r"(?:你的|您的|某个|某個|一个|一個|任意)?(?:主体|主體|主题|主題|物体|物體|对象|對象|动物|動物|人物|角色|城市|国家|國家|"
@@ -124,7 +124,7 @@ def _names_a_kind(content: str) -> bool:
         return False
     if words[0] in SLOT_OPENERS:
         return True
-    return words[-1] in SLOT_NOUNS and all(w in SLOT_NOUNS or w in SLOT_LEADS for w in words)
+    return all(w in SLOT_NOUNS or w in SLOT_LEADS for w in words)
 
 
 def _is_paren_slot(content: str) -> bool:

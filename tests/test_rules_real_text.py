@@ -189,6 +189,12 @@ def test_a_template_without_named_values_stays_unfilled(text):
     ("the spoon goes right through her hand", "failure"),
     ("it looks more like clay than glass", "failure"),
     ("the lettreing is a mess", "failure"),  # a typo of a lexicon word still counts
+    ("the handles are tiny and the mugs have two handles", "failure"),
+    ("her scarf went from green to brown", "failure"),
+    ("this is not art nouveau at all", "failure"),
+    ("looks like a pencil sketch, not an oil painting", "failure"),
+    ("zoom in and the whole thing falls apart", "failure"),
+    ("not bad at all", "success"),
     ("ok this goes hard, it actually followed every instruction", "success"),
     ("not one typo, impressive", "success"),
     ("can't believe it got the handwriting right", "success"),

@@ -126,11 +126,13 @@ PROMPT_MARKER = (
 )
 # The author says the prompt comes in a reply / the comments / the thread / the alt text.
 PROMPT_PROMISE = (
-    r"\bprompts?\s+(?:is\s+|are\s+)?(?:below|in\s+(?:the\s+)?(?:comments?|replies|reply|thread|alt(?:\s+text)?|"
-    r"image\s+description|description)|down\s+below|in\s+(?:the\s+)?next\s+(?:post|tweet|toot|skeet)|👇|⬇️?|🧵)",
+    r"\bprompt(?:s|'s)?\s+(?:is\s+|are\s+)?(?:below|in\s+(?:the\s+)?(?:first\s+|1st\s+|next\s+)?(?:comments?|replies|reply|"
+    r"thread|alt(?:\s+text)?|image\s+description|description)|down\s+below|in\s+(?:the\s+)?next\s+(?:post|tweet|toot|skeet)|"
+    r"👇|⬇️?|🧵)",
     r"\b(?:prompts?\s+)?(?:in|see)\s+(?:the\s+)?(?:first\s+)?(?:comment|reply)\b.*\bprompt",
-    r"\bwill\s+(?:post|share|drop)\s+(?:the\s+)?prompt",
-    r"\bprompts?\s+(?:\w+\s+){0,2}(?:👇|⬇️?)",
+    r"(?:\bwill|'ll|\bgonna|\bgoing\s+to)\s+(?:post|share|drop|put|leave)\s+(?:the\s+|my\s+)?(?:full\s+)?prompt",
+    r"\bprompts?\s+(?:\w+\s+){0,2}(?:👇|⬇️?|↓|⤵️?|🔽|⏬)",
+    r"\bprompts?\s+(?:to\s+follow|coming(?:\s+up)?|incoming|in\s+a\s+(?:sec|bit|minute|moment|second)|soon|follows)\b",
     r"\b(?:the\s+)?prompts?\s+(?:is\s+)?in\s+(?:the\s+)?alt\b",
     r"(?:提示词|咒语|プロンプト)[^\n]{0,6}(?:评论|評論|楼下|下面|见下|リプ|返信|スレッド|代替テキスト|ALT)",
 )
@@ -140,7 +142,9 @@ PROMPT_REQUEST = (
     r"\bprompts?\s*[?？]", r"\b(?:what|which|whats)(?:'s|\s+(?:was|is|were))?\s*(?:the|your|ur|ya)?\s*prompt",
     r"\bwhat\s+did\s+(?:you|u|ya)\s+(?:type|write|use|say|ask|put|prompt)\b", r"\bcare\s+to\s+share\b", r"\brecipe\s*[?？]",
     r"\bhow'?d\s+(?:you|u|ya)\s+(?:do|make|get|prompt|create)\b", r"\bcan\s+(?:i|we)\s+(?:get|have|see|grab)\s+(?:the|your|that)\s+prompt",
-    r"\bprompts?\s+(?:did|do)\s+(?:you|u)\b",
+    r"\bprompts?\s+(?:did|do)\s+(?:you|u)\b", r"\bprompts?\b[^.!\n]{0,30}[?？]", r"\bprompts?\b[^.!?\n]{0,30}(?:please|pls|plz|🙏)",
+    r"\b(?:share|send|post|drop|spill)\s+(?:it|pls|please|plz)\b", r"\bwhat\s+(?:did|do)\s+(?:you|u)\s+(?:use|type|write|say)\b",
+    r"\b(?:teach|tell|show)\s+(?:me|us)\s+(?:how|the\s+prompt|your\s+(?:prompt|secret|ways))\b",
     r"\bhow\s+did\s+(?:you|u|ya)\s+(?:prompt|make|do|get|create|generate|write)\b",
     r"\b(?:share|drop|post|send|give|paste|dm)\s+(?:us\s+|me\s+)?(?:the|your|ur|that)\s+prompt",
     r"\bprompts?\s+(?:pl(?:ea)?se?|pls|plz|🙏|por\s+favor|bitte|svp|s'il)", r"\bsauce\b",
@@ -170,9 +174,15 @@ PROMPT_REUSE = (
 # "filled it in with Lisbon", "here's mine with Paper Moons / shoegaze", "(I used my friend Dev)". Group "values"
 # holds them, several separated by " / ".
 FILL_STATEMENT = (
-    r"(?:\b(?:templ\w*|it(?:\s+in|\s+out)?|mine|my\s+(?:version|take|run|try|attempt)|this\s+one|one)\s+(?:with|using)|"
-    r"\bi\s+(?:used|put\s+in|chose|picked)|\bwent\s+with|\bfilled\s+(?:it\s+)?(?:in|out)(?:\s+with)?)\s+(?P<values>[^\n]+)"
+    r"(?:\b(?:templ\w*|it(?:\s+in|\s+out)?|mine|my\s+(?:version|take|run|try|attempt)|this\s+one|one)\s+(?:with|using|for)|"
+    r"\bi\s+(?:used|put\s+in|chose|picked)|\bwent\s+with|\bfilled\s+(?:it\s+)?(?:in|out)(?:\s+with)?|"
+    r"\b(?:swapped|plugged|popped|dropped|subbed|slotted|put)\s+in|\bi\s+did|"
+    r"\b(?:tried|did)(?=\s+(?!it\b|this\b|that\b|the\b|a\s+few\b|my\b|mine\b|some\b|one\b))|"
+    r"\b(?:mine|my\s+(?:fill|values?|picks?|choices?)|values?|filled(?:\s+in)?|fills?)\s*[:=：])\s+(?P<values>[^\n]+)"
 )
+# What a poster tells others to put in a template is not a value they used ("plug your own stuff into this").
+NOT_A_FILL_VALUE = (r"^(?:your|ur|yours|you|own|anything|whatever|something|stuff|any|the\s+brackets|the\s+placeholders?|"
+                    r"it|this|that|them|these|here)\b")
 # Words that open a polite lead-in before an answer ("sure! <prompt>", "here you go: <prompt>").
 COURTESY = (
     "sure", "ofc", "of course", "here you go", "here it is", "here", "np", "no problem", "yep", "yes", "yeah",
@@ -328,7 +338,7 @@ SUCCESS: dict[str, float] = {
     "🤯": 0.3, "👏": 0.3, "❤️": 0.3, "🙌": 0.3, "10/10": 2, "no notes": 2, "blown away": 1.5, "on point": 1.5,
     "unreal": 1.5, "speechless": 1, "scary good": 2, "so clean": 1.5, "not bad": 1, "holy": 1, "damn": 0.5, "stunned": 1, "nice": 1, "cool": 1, "finally": 0.5, "solved": 1.5,
     # plain-language praise
-    "crazy": 1, "progress": 1, "insanely": 1, "ridiculous": 0.5, "goated": 2, "elite": 1.5, "clean af": 2,
+    "crazy": 1, "progress": 1, "cleanest": 1.5, "sharpest": 1.5, "nicest": 1.5, "prettiest": 1.5, "best one": 1.5, "insanely": 1, "ridiculous": 0.5, "goated": 2, "elite": 1.5, "clean af": 2,
     "charm": 1.5, "obsessed": 1.5, "chef kiss": 2, "so real": 1.5, "can't tell": 1.5,
     "fooled me": 1.5, "gem": 1, "masterpiece": 2,
     "banger": 1.5, "slaps": 1.5, "blew my mind": 2, "identical": 1.5,
@@ -377,6 +387,12 @@ FAILURE: dict[str, float] = {
     "waxy": 1.5, "airbrushed": 1.5, "rubbery": 1.5, "muddy": 1, "grainy": 1, "overexposed": 1.5, "underexposed": 1.5,
     "lifeless": 1.5, "soulless": 1.5, "stiff": 1, "off-model": 2, "all over the place": 1.5, "hurts my eyes": 1.5,
     "same face": 1.5, "not even the same": 2, "not the same": 1.5, "two left feet": 2, "human teeth": 1.5,
+    "scrambled": 2, "smear": 1.5, "smeared": 1.5, "smeary": 1.5, "plasticky": 1.5, "painted on": 1.5, "falls apart": 2,
+    "fell apart": 2, "leaning": 1, "lopsided": 1.5, "crooked": 1.5, "out of order": 1.5, "out of frame": 1.5,
+    "out of place": 1, "leads nowhere": 1.5, "lead nowhere": 1.5, "goes nowhere": 1.5, "drifted": 1.5, "a stranger": 2,
+    "stranger": 1, "aged me": 2, "aged her": 2, "aged him": 2, "aged them": 2, "aged everyone": 2, "a new nose": 2, "a new face": 2, "no matter what": 1,
+    "can't read": 2, "cannot read": 2, "don't line up": 1.5, "doesn't line up": 1.5, "misaligned": 1.5, "stubby": 1.5,
+    "radioactive": 1, "muddy": 1, "same size as": 1.5, "melt": 1, "melts into": 1.5, "??": 1, "wtf": 0.5,
     # Spanish, German, French, Portuguese, Chinese, Japanese
     "mal": 1, "feo": 1.5, "raro": 1, "horrible": 2, "falsch": 1.5, "kaputt": 1.5, "hässlich": 1.5, "seltsam": 1,
     "raté": 1.5, "moche": 1.5, "bizarre": 1, "bizarres": 1, "errado": 1.5, "estranho": 1, "feio": 1.5,
@@ -402,7 +418,7 @@ FEEDBACK_PATTERNS: dict[str, float] = {
     r"(?:someone|somebody|random|different|generic|stock|another|other)\b": -2.5,
     # "why is it always so sepia", "why does everyone come out ten years older": a rhetorical complaint
     r"\bwhy\s+(?:is|does|do|are|did|must)\s+(?:it|everyone|everything|every\w*|they|all|this|the\s+\w+)\b[^?]{0,60}"
-    r"\b(?:always|every\s+time|come\s+out|comes\s+out|end\s+up|keeps?|never|still)\b": -1.5,
+    r"\b(?:always|every\s+time|come\s+out|comes\s+out|end\s+up|keeps?|never|still|no\s+matter)\b": -1.5,
     r"\b(?:comes?|came)\s+out\s+(?:\w+\s+){0,3}(?:older|younger|wrong|different|blurry|distorted|weird|fat|skinny|orange|yellow|green|purple|grey|gray)\b": -1.5,
     # "got the chinese text right", "spelled everything right", "nailed the hands"
     r"\b(?:got|gets|get|spelled|spelt|rendered|kept|keeps)\s+(?:the\s+|every\w*\s+|it\s+|all\s+)?(?:\w+\s+){0,3}(?:right|correct|perfect|perfectly)\b": 2,
@@ -425,6 +441,23 @@ FEEDBACK_PATTERNS: dict[str, float] = {
     r"\bfollow(?:ed|s)?\s+(?:every|all|each|the\s+whole|the\s+entire)\s+(?:\w+\s+)?(?:instructions?|prompt|details?|words?|"
     r"steps?|requests?)": 2,
     r"\bunderstood\s+the\s+(?:assignment|brief|prompt|vibe)\b": 2,
+    # "that is not my son", "this is not ghibli at all", "looks like a stock render, not watercolor"
+    r"\b(?:that|this|it|that's|it's|this\s+is|that\s+is|it\s+is|he|she|they)\s*(?:is\s+|are\s+|'s\s+)?not\s+(?:my|our|her|his|their|even)\b": -2,
+    r"\bnot\s+(?!bad\b|wrong\b|terrible\b|awful\b|ugly\b|weird\b|broken\b|off\b|blurry\b|an?\s+issue\b|a\s+problem\b|"
+    r"worried\b|complaining\b|mad\b|disappointed\b)[\w\-]+(?:\s+[\w\-]+)?\s+at\s+all\b": -2,
+    r"\blooks?\s+(?:more\s+)?like\b[^.!?]{1,40},\s*not\s+(?:a\s+|an\s+)?\w+": -2,
+    # size of a body part said as a fault: "the hands are tiny", "giant feet", "his arms are way too long"
+    r"\b(?:hands?|arms?|legs?|feet|foot|head|heads|neck|eyes|fingers|body|face|nose|ears|torso)\s+(?:is|are|look|looks)\s+"
+    r"(?:\w+\s+)?(?:tiny|huge|giant|massive|stubby|enormous|stretched|bigger|smaller|minuscule)\b": -1.5,
+    r"\b(?:tiny|huge|giant|massive|stubby|enormous|oversized|undersized)\s+(?:hands?|arms?|legs?|feet|head|neck|eyes|fingers|nose|ears)\b": -1.5,
+    # a colour that changed: "the blue turned teal", "her dress went from red to orange", "it's all so brown"
+    r"\b(?:turned|went|became|is\s+now|are\s+now)\s+(?:from\s+\w+\s+to\s+)?(?:all\s+|bright\s+|dark\s+)?(?:red|orange|yellow|green|"
+    r"blue|teal|purple|pink|brown|gr[ae]y|beige|cyan|magenta|sepia)\b": -1.5,
+    r"\b(?:all|everything\s+is|it's\s+all|way)\s+(?:so\s+|too\s+)?(?:brown|orange|yellow|sepia|green|purple|beige|gr[ae]y)\b": -1.5,
+    # counting where the count is the problem: "two suns in the sky", "three pedals", "coffee with three fs"
+    r"\b(?:two|three|four|2|3|4)\s+(?:suns|moons|heads|noses|mouths|pedals|steering\s+wheels|tails|handles|thumbs)\b": -1.5,
+    r"\bspelled\s+\w+\s+with\b": -1.5,
+    r"\b(?:changes?|switch(?:es)?)\s+mid[\s\-]?(?:word|sentence|way|line)\b": -1.5,
     r"\b(?:thought|think|thinks|believed)\s+(?:it|this|that)\s+(?:was|is)\s+(?:a\s+)?real\b": 2,
     r"\bbetter\s+than\s+(?:what\s+)?(?:i|i'd|most|any|a|my|real|the\s+real|actual)\b": 1.5,
     r"\b(?:looks?|feels?)\s+(?:exactly\s+|just\s+)?like\s+(?:the\s+)?(?:original|real\s+thing|me|him|her|them|my)\b": 1.5,

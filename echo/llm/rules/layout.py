@@ -74,7 +74,8 @@ def sentences(text: str) -> list[Span]:
 
 
 def json_object(text: str) -> Span | None:
-    """The first balanced {...} block of two or more lines that holds "key": pairs (a JSON-structured prompt)."""
+    """The first balanced {...} block that holds "key": pairs over two or more lines, or two or more pairs on one
+    line (a JSON-structured prompt)."""
     for mt in re.finditer(r"\{", text):
         depth, in_string, i = 0, False, mt.start()
         while i < len(text):
@@ -92,7 +93,8 @@ def json_object(text: str) -> Span | None:
                 depth -= 1
                 if depth == 0:
                     block = text[mt.start():i + 1]
-                    if "\n" in block and re.search(r'"[^"\n]{1,60}"\s*:', block):
+                    pairs = len(re.findall(r'"[^"\n]{1,60}"\s*:', block))
+                    if pairs and ("\n" in block or (pairs >= 2 and len(block) >= 40)):
                         return Span(mt.start(), i + 1, block)
                     break
             i += 1

@@ -45,14 +45,19 @@ SPAM = re.compile(alt(lx.SPAM), F)
 NON_IMAGE_TASKS = re.compile(alt(lx.NON_IMAGE_TASKS), F)
 GEN_WORDS = words_rx(lx.GENERATION_WORDS)
 PERSONAL = re.compile(alt(lx.PERSONAL_SUBJECT), F)
-META = re.compile(r"\b(?:image\s*gen(?:eration)?|image\s+(?:model|editing|editor)|new\s+model|prompts?|one\s+shot|"
-                   r"first\s+try|no\s+edits|in\s+one\s+go)\b", F)
+# Talk about making the picture rather than about what it shows ("no edits", "third try", "straight out of 4o").
+META = re.compile(r"\b(?:image\s*gen(?:eration)?|image\s+(?:model|editing|editor)|new\s+model|prompts?|one[\s\-]shot(?:ted)?|"
+                  r"in\s+one\s+go|(?:zero|no|without(?:\s+any)?)\s+(?:edits?|editing|retouch\w*|photoshop|post[\s\-]?processing|"
+                  r"inpainting|cherry[\s\-]?picking)|unedited|re-?rolls?|cherry[\s\-]?pick\w*|upscal\w+|"
+                  r"(?:first|second|third|\d+(?:st|nd|rd|th))\s+(?:try|attempt|generation|gen|shot|go)|"
+                  r"\d+\s+(?:tries|attempts|generations|gens|rerolls)|straight\s+out\s+of|out\s+of\s+the\s+box)\b", F)
 ENUM_ITEM = re.compile(r"^\s*(?:\(?\d{1,2}[).:]|#\d{1,2}[:.)]?)\s+(\S.*?)\s*$", re.M)
 CATEGORIES = {c: re.compile(alt(f), F) for c, f in lx.CATEGORY_KEYWORDS.items()}
 FEEDBACK_PATTERNS = [(re.compile(p, F), w) for p, w in lx.FEEDBACK_PATTERNS.items()]
 COMPARISON = re.compile(r"\b(?:vs\.?|versus|compared?\s+(?:to|with)|comparison|side[\s\-]by[\s\-]side|"
                         r"same\s+prompt\s*,?\s+(?:\w+\s+)?(?:models|tools|generators)|which\s+(?:one|model)\s+(?:is|did|wins))\b", F)
 URL = re.compile(r"https?://\S+|www\.\S+", F)
+LEADING_MENTIONS = re.compile(r"^(?:\s*@[\w.\-]+(?:@[\w.\-]+)?)+\s*")
 TRAILING_TAGS = re.compile(r"(?:[\s,.;:|]*(?:#[\w\-]+|@[\w.\-]+))+[\s.!]*$")
 QUOTED = re.compile(r"“([^”]{6,})”|\"([^\"\n]{6,})\"|«([^»]{6,})»|„([^“”]{6,})[“”]|「([^」]{4,})」|『([^』]{4,})』")
 SPLIT = re.compile(r"(?:^|(?<=[\s(\[🧵]))\(?\[?(\d{1,2})\s*/\s*(\d{1,2})\]?\)?(?=$|[\s).:,\]])")

@@ -129,7 +129,7 @@ def after_marker(rest: str, m: Models | None) -> str | None:
     """The prompt after a marker: a quoted text, or the first paragraph (its lines up to a closing line such as
     "Made with ChatGPT") and the paragraphs after it that still describe the picture. None when what follows
     is empty, another marker, a pointer to elsewhere ("see below") or commentary."""
-    rest = rest.lstrip()
+    rest = re.sub(r"^[\s👇⬇️↓⤵️🔽⏬➡️👉→:：\-–—>]+", "", rest)
     q = re.match(r"[\"“«„「『]", rest)
     if q:
         close = {'"': '"', "“": "”", "«": "»", "„": "“", "「": "」", "『": "』"}[q.group(0)]
@@ -251,7 +251,13 @@ def _describing_block(t: str, m: Models) -> str | None:
         best = paras  # one paragraph: its prompt sentences may still be inside
     best = _trim_edges(best)
     block = t[best[0].start:best[-1].end]
-    return _trim_commentary_sentences(block, m) if len(best) == 1 else block
+    if len(best) > 1:
+        return block
+    # "here's what I typed: a tiny greenhouse ...": a commentary head before a colon introduces the prompt
+    head = re.match(r"([^\n:：]{3,80})[:：]\s+(?=\S)", block)
+    if head and words(head.group(1)) <= 10 and is_commentary(head.group(1), m) and words(block[head.end():]) >= 3:
+        block = block[head.end():]
+    return _trim_commentary_sentences(block, m)
 
 
 def script(text: str) -> str:
@@ -353,6 +359,12 @@ def answer_prompt(text: str | None, m: Models) -> FoundPrompt | None:
         if not lead or lead.end() == 0:
             break
         t = t[lead.end():].lstrip()
+    paras = paragraphs(t)
+    # a short opening line that only introduces the answer ("as promised:", "ok so it was this")
+    while len(paras) > 1 and words(paras[0].text) <= 6 and "\n" not in paras[0].text and (
+            paras[0].text.rstrip().endswith((":", "：")) or is_commentary(paras[0].text, m)):
+        t = t[paras[1].start:]
+        paras = paragraphs(t)
     prompt = after_marker(t, m)
     if prompt and not is_commentary(prompt, m) and words(prompt) >= 2:
         return FoundPrompt(prompt, "answer")

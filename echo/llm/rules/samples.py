@@ -11,8 +11,21 @@ from echo.llm.backend import PostView, TreeItem
 from echo.llm.rules.feedback import polarity
 from echo.llm.rules.images import is_screenshot, mentions_screenshot
 from echo.llm.rules.injection import strip_injection
+from echo.llm.rules.layout import words
 from echo.llm.rules.models import Models, models
-from echo.llm.rules.patterns import BEFORE_AFTER, CATEGORIES, COMPARISON, I2I, INPUT_ALT, PERSONAL, PROMISE, REQUEST, REUSE, F
+from echo.llm.rules.patterns import (
+    BEFORE_AFTER,
+    CATEGORIES,
+    COMPARISON,
+    I2I,
+    INPUT_ALT,
+    LEADING_MENTIONS,
+    PERSONAL,
+    PROMISE,
+    REQUEST,
+    REUSE,
+    F,
+)
 from echo.llm.rules.prompts import (
     FoundPrompt,
     alt_prompt,
@@ -112,7 +125,7 @@ def _split_prompt(tree: _Tree, m: Models, i: int, text: str) -> tuple[_Draft | N
         i += 1
     if len(parts) == 1:
         return None, i
-    pieces = [first_part(text, m)] + [continuation(strip_injection(q.text)[0], m) for q in parts[1:]]
+    pieces = [first_part(text, m)] + [continuation(own_words(q.text), m) for q in parts[1:]]
     prompt = " ".join(x for x in pieces if x)
     return _Draft(anchor=p.post_id, prompt=prompt or None, modified=True, evidence=[q.post_id for q in parts],
                   how=f"prompt stitched from {len(parts)} posts"), i
@@ -131,12 +144,13 @@ def _thread_samples(tree: _Tree, m: Models) -> tuple[list[_Draft], set[str]]:
     thread, root = tree.thread, tree.root
     used: set[str] = set()
     drafts: list[_Draft] = []
-    waiting: _Draft | None = None
+    waiting: _Draft | None = None  # a sample whose post promised the prompt ("prompt below")
+    unexplained: _Draft | None = None  # a sample with images and no prompt: a text-only self-reply may give it
     i = 0
     while i < len(thread):
         p = thread[i]
         i += 1
-        text = strip_injection(p.text)[0]
+        text = own_words(p.text)
         stitched, i = _split_prompt(tree, m, i, text)
         if stitched is not None:
             drafts.append(stitched)
@@ -162,11 +176,19 @@ def _thread_samples(tree: _Tree, m: Models) -> tuple[list[_Draft], set[str]]:
                                      how=f"prompt in the quoted post ({in_quote.kind})"))
                 used.update((p.post_id, quoted.post_id))
                 continue
-        if found and waiting is not None:
-            _answer_promised(waiting, p, found.prompt, f"; prompt in the author's reply ({found.kind})")
+        answer = (found or answer_prompt(text, m)) if waiting is not None else None
+        if answer and waiting is not None:
+            _answer_promised(waiting, p, answer.prompt, f"; prompt in the author's reply ({answer.kind})")
             waiting = None
             used.add(p.post_id)
             continue
+        if unexplained is not None and not p.image_ids:
+            given = found or description_prompt(text, m)
+            if given:
+                _answer_promised(unexplained, p, given.prompt, f"; the author's reply gives the prompt ({given.kind})")
+                unexplained = None
+                used.add(p.post_id)
+                continue
         if found:
             drafts.append(_Draft(anchor=p.post_id, prompt=found.prompt, evidence=[p.post_id], how=f"prompt by {found.kind}"))
             used.add(p.post_id)
@@ -182,13 +204,6 @@ def _thread_samples(tree: _Tree, m: Models) -> tuple[list[_Draft], set[str]]:
             drafts.append(waiting)
             used.add(p.post_id)
             continue
-        if waiting is not None and text.strip() and not p.image_ids:
-            answer = answer_prompt(text, m)
-            if answer:
-                _answer_promised(waiting, p, answer.prompt, "; the author's reply is the prompt")
-                waiting = None
-                used.add(p.post_id)
-                continue
         if p.image_ids:
             last = drafts[-1] if drafts else None
             if last is not None and last.from_thread and (last.prompt or last.awaiting_prompt) and not _is_own_task(text, m):
@@ -198,6 +213,7 @@ def _thread_samples(tree: _Tree, m: Models) -> tuple[list[_Draft], set[str]]:
             desc = described_in_sentence(text, m) or description_prompt(text, m)
             drafts.append(_Draft(anchor=p.post_id, prompt=desc.prompt if desc else None, evidence=[p.post_id],
                                  how=f"prompt by {desc.kind}" if desc else "images without a prompt", guessed=bool(desc)))
+            unexplained = None if desc else drafts[-1]
             used.add(p.post_id)
             continue
         if p.post_id == root.post_id:
@@ -206,14 +222,19 @@ def _thread_samples(tree: _Tree, m: Models) -> tuple[list[_Draft], set[str]]:
     return drafts, used
 
 
+def own_words(text: str | None) -> str:
+    """A post's text as the rules read it: without steering attempts and without the @handles a reply opens with."""
+    return LEADING_MENTIONS.sub("", strip_injection(text)[0])
+
+
 def _post_prompt(tree: _Tree, m: Models, p: PostView) -> FoundPrompt | None:
     """The prompt a post carries: explicit, as a description, or in its images' alt text."""
-    text = strip_injection(p.text)[0]
+    text = own_words(p.text)
     return find_prompt(text, m) or description_prompt(text, m) or _alt_text_prompt(tree, m, p, text)
 
 
 def _alt_text_prompt(tree: _Tree, m: Models, p: PostView, text: str) -> FoundPrompt | None:
-    pointed = bool(re.search(r"\balt\b|image\s+description|代替テキスト", text, F) and PROMISE.search(text))
+    pointed = bool(re.search(r"\balt\b|alt[\s\-]?text|image\s+description|代替テキスト|替代文本", text, F))
     return next((f for f in (alt_prompt(strip_injection(a)[0], m, pointed=pointed)
                              for a in tree.alt_by_post.get(p.post_id, [])) if f), None)
 
@@ -241,15 +262,21 @@ def _place_replies(tree: _Tree, m: Models, drafts: list[_Draft], used: set[str])
     for p in tree.posts:
         if p.post_id in used or p.post_id in thread_ids or p.post_id in tree.quoted_only:
             continue
-        text = strip_injection(p.text)[0]
+        text = own_words(p.text)
         target = _owner(tree, drafts, p, root_draft)
         found = find_prompt(text, m)
         if p.author == root.author and root.author is not None:
             parent = tree.by_id.get(p.parent_id or "")
             asked = parent is not None and parent.author != root.author and bool(REQUEST.search(parent.text or ""))
-            can_take = target is not None and (not target.prompt or (asked and target.guessed))
-            if can_take and not found and (asked or target.awaiting_prompt):
-                found = answer_prompt(text, m)
+            # an explicit answer, or a much longer description, replaces a prompt guessed from a description
+            can_take = target is not None and (not target.prompt or (target.guessed and bool(asked or found)))
+            if target is not None and target.guessed and not can_take and not p.image_ids:
+                longer = description_prompt(text, m)
+                if longer and words(longer.prompt) > 2 * words(target.prompt):
+                    can_take, found = True, longer
+            if can_take and not found:
+                # asked for or promised: the reply is the answer; else only a reply that reads as a prompt
+                found = answer_prompt(text, m) if (asked or target.awaiting_prompt) else description_prompt(text, m)
             if can_take and found:
                 how = "answer to a request" if asked else "reply"
                 _answer_promised(target, p, found.prompt, f"; prompt in the author's {how} ({found.kind})")

@@ -10,6 +10,7 @@ import re
 from collections.abc import Sequence
 from typing import Any
 
+from echo.llm import lexicon as lx
 from echo.llm.backend import SampleItem
 from echo.llm.rules.injection import strip_injection
 from echo.llm.rules.models import Models, models
@@ -18,6 +19,7 @@ from echo.text import normalize_prompt, placeholders
 
 # A value that points at an upload is not a value for a slot ("tried it with my own photo").
 _UPLOAD = re.compile(r"\b(?:my|our|your|a|the)\s+(?:own\s+)?(?:photo|selfie|picture|pic|image|upload)s?\b", F)
+_NOT_A_VALUE = re.compile(lx.NOT_A_FILL_VALUE, F)
 
 
 def slots(template: str) -> list[str]:
@@ -33,7 +35,7 @@ def stated_values(texts: Sequence[str], template: str, m: Models) -> list[str] |
         t = strip_injection(text)[0]
         t = URL.sub(" ", t.replace(template, " ") if template in t else t)
         for mt in FILL_STATEMENT.finditer(t):
-            values = _split_values(mt.group("values"), m)
+            values = _split_values(mt.group("values"), m, len(names))
             if values and len(values) == len(names):
                 return values
         named = [_named_value(t, slot, m) for slot in names]
@@ -52,7 +54,7 @@ def _named_value(text: str, slot: str, m: Models) -> str | None:
     return values[0] if len(values) == 1 else None
 
 
-def _split_values(raw: str, m: Models) -> list[str]:
+def _split_values(raw: str, m: Models, want: int = 1) -> list[str]:
     """'rome, italy / rome, sora images 🤯' -> ['rome, italy', 'rome']: cut at the end of the clause or at a
     model credit, then split on ' / '."""
     s = re.split(r"[.!?;:\n]|\s[-–—|]\s|👇|⬇️", raw)[0]
@@ -63,7 +65,11 @@ def _split_values(raw: str, m: Models) -> list[str]:
     while s.endswith(")") and s.count(")") > s.count("("):
         s = s[:-1].rstrip()  # "(I used my friend Dev)"
     values = [v.strip(" ,\"'“”") for v in re.split(r"\s*/\s*", s)]
-    if not all(values) or any(_UPLOAD.search(v) or len(v.split()) > 8 for v in values):
+    if len(values) == 1 and want > 1:
+        # "Tokyo and Tokyo Tower", "Tokyo, Tokyo Tower": other separators, only when they give one value per slot
+        alt = [v.strip(" ,\"'“”") for v in re.split(r"\s*,\s*|\s+and\s+|\s*&\s*|\s*\+\s*", s)]
+        values = alt if len(alt) == want else values
+    if not all(values) or any(_UPLOAD.search(v) or _NOT_A_VALUE.search(v) or len(v.split()) > 8 for v in values):
         return []
     return values
 

@@ -129,10 +129,14 @@ PROMPT_PROMISE = (
     r"\bprompt(?:s|'s)?\s+(?:is\s+|are\s+)?(?:below|in\s+(?:the\s+)?(?:first\s+|1st\s+|next\s+)?(?:comments?|replies|reply|"
     r"thread|alt(?:\s+text)?|image\s+description|description)|down\s+below|in\s+(?:the\s+)?next\s+(?:post|tweet|toot|skeet)|"
     r"👇|⬇️?|🧵)",
-    r"\b(?:prompts?\s+)?(?:in|see)\s+(?:the\s+)?(?:first\s+)?(?:comment|reply)\b.*\bprompt",
+    r"\b(?:in|see|check)\s+(?:the\s+|my\s+)?(?:first\s+|1st\s+|next\s+)?(?:comments?|repl(?:y|ies)|thread|alt(?:\s*text)?)\b"
+    r"[^.!?\n]{0,30}\bprompt",
+    r"\bprompt(?:s|'s)?\b[^.!?\n]{0,20}\b(?:in|see|check)\s+(?:the\s+|my\s+)?(?:first\s+|1st\s+|next\s+)?"
+    r"(?:comments?|repl(?:y|ies)|thread|alt(?:\s*text)?)\b",
     r"(?:\bwill|'ll|\bgonna|\bgoing\s+to)\s+(?:post|share|drop|put|leave)\s+(?:the\s+|my\s+)?(?:full\s+)?prompt",
     r"\bprompts?\s+(?:\w+\s+){0,2}(?:👇|⬇️?|↓|⤵️?|🔽|⏬)",
     r"\bprompts?\s+(?:to\s+follow|coming(?:\s+up)?|incoming|in\s+a\s+(?:sec|bit|minute|moment|second)|soon|follows)\b",
+    r"\bprompt\w*\s*(?:→|->|👉|➡️?)\s*(?:the\s+|my\s+)?(?:first\s+|1st\s+|next\s+)?(?:comments?|repl(?:y|ies)|thread|post|alt)\b",
     r"\b(?:the\s+)?prompts?\s+(?:is\s+)?in\s+(?:the\s+)?alt\b",
     r"(?:提示词|咒语|プロンプト)[^\n]{0,6}(?:评论|評論|楼下|下面|见下|リプ|返信|スレッド|代替テキスト|ALT)",
 )
@@ -145,6 +149,8 @@ PROMPT_REQUEST = (
     r"\bprompts?\s+(?:did|do)\s+(?:you|u)\b", r"\bprompts?\b[^.!\n]{0,30}[?？]", r"\bprompts?\b[^.!?\n]{0,30}(?:please|pls|plz|🙏)",
     r"\b(?:share|send|post|drop|spill)\s+(?:it|pls|please|plz)\b", r"\bwhat\s+(?:did|do)\s+(?:you|u)\s+(?:use|type|write|say)\b",
     r"\b(?:teach|tell|show)\s+(?:me|us)\s+(?:how|the\s+prompt|your\s+(?:prompt|secret|ways))\b",
+    # a how/what question about making it ("how did you get the lighting like this?", "what did you ask it?")
+    r"\b(?:how|what)\b[^?\n]{0,50}\b(?:get|got|make|made|do|did|create|generate|type|typed|ask|asked|write|wrote|use|used)\b[^?\n]{0,40}[?？]",
     r"\bhow\s+did\s+(?:you|u|ya)\s+(?:prompt|make|do|get|create|generate|write)\b",
     r"\b(?:share|drop|post|send|give|paste|dm)\s+(?:us\s+|me\s+)?(?:the|your|ur|that)\s+prompt",
     r"\bprompts?\s+(?:pl(?:ea)?se?|pls|plz|🙏|por\s+favor|bitte|svp|s'il)", r"\bsauce\b",

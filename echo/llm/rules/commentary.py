@@ -17,9 +17,10 @@ from echo.llm.rules.models import Models
 from echo.llm.rules.patterns import (
     CHAT,
     CJK_COMMENTARY,
-    EMOJI,
     CJK_IMPERATIVE,
+    EMOJI,
     END_LINE,
+    FILL_STATEMENT,
     IMPERATIVES,
     INJECTION,
     META,
@@ -91,8 +92,8 @@ def _talks(sentence: str, m: Models) -> bool:
     if words(s) <= SHORT_WORDS:
         # a short line that chats: chat words, an emoji or "!" outside parentheses, another language's grammar
         bare = re.sub(r"\([^)]*\)|（[^）]*）", " ", f)
-        if CHAT.search(bare) or EMOJI.search(bare) or bare.rstrip().endswith(("!", "！")):
-            return True
+        if CHAT.search(bare) or EMOJI.search(bare) or bare.rstrip().endswith(("!", "！")) or FILL_STATEMENT.search(bare):
+            return True  # (a fill statement: "filled in a red panda", "used the template with Tokyo")
         if sum(w in _FOREIGN for w in ws) >= 2 and not any(w in _ENGLISH for w in ws):
             return True
     return False

@@ -34,8 +34,8 @@ from echo.llm.rules.patterns import (
 from echo.text import bare_prompt
 
 # What follows a marker when it only says where the prompt is ("Prompt: see below", "prompt - in the comments").
-_LOCATION = re.compile(r"(?:see\s+|in\s+|is\s+)?(?:the\s+)?(?:below|above|reply|replies|comments?|thread|alt(?:\s+text)?|"
-                       r"image\s+description|next\s+(?:post|tweet|toot))\W*", F)
+_LOCATION = re.compile(r"(?:see\s+|in\s+|is\s+|check\s+)?(?:the\s+|my\s+)?(?:first\s+|1st\s+|next\s+)?(?:below|above|reply|replies|"
+                       r"comments?|thread|alt(?:\s+text)?|image\s+description|post|tweet|toot)\b[\W\s]*(?:if\s+\w+\s+wants?\s+it)?\W*", F)
 
 
 # "the exact one: ...", "here it is: ...", "it was: ...": a few words that point at what follows the colon

@@ -69,6 +69,16 @@ def test_markers_in_many_forms_and_scripts(text, prompt):
     assert prompts(P("r", text)) == [prompt]
 
 
+@pytest.mark.parametrize("prompt", [
+    "Please paint a heron standing in a misty rice field at dawn, ink wash style",
+    "Can you make a retro arcade flyer for a game called Moon Mice, neon colors and bold title text.",
+    "I want you to draw a bakery run by hedgehogs, storybook style",
+])
+def test_polite_requests_are_prompts_too(prompt):
+    assert prompts(P("r", f"sora images keeps getting better\n\n{prompt}")) == [prompt]
+    assert prompts(P("r", "can you do one of my dog?")) == [None]
+
+
 def test_a_chinese_prompt_with_english_commentary_and_the_reverse():
     assert prompts(P("r", f"the original chinese wording works better in 4o imo\n\n{ZH}")) == [ZH]
     assert prompts(P("r", f"{ZH}\n\nsora images, no edits")) == [ZH]
@@ -165,6 +175,10 @@ def fill(*texts):
 def test_a_template_is_filled_only_with_values_the_poster_names(statement):
     assert fill(f"{statement}\n\n{TEMPLATE}") == (
         "A travel poster of Porto at dusk with its most famous the Dom Luís bridge lit up", True)
+
+
+def test_a_fill_statement_is_not_part_of_the_template():
+    assert prompts(P("r", f"filled in Porto / the bridge\n\n{TEMPLATE}")) == [TEMPLATE]
 
 
 @pytest.mark.parametrize("text", [

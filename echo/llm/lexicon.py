@@ -7,15 +7,20 @@ Sections
 - MODEL_FAMILIES: names of image models; config.filter.target_model picks the target family, the
   others are "other models" (a post only about them scores 2 or lower).
 - AMBIGUOUS: short forms ("4o", "gpt") that alone do not prove a model family is meant.
-- IMAGE_WORDS, GENERATION_CLAIMS, GENERATION_WORDS: evidence that a post is about generated images.
+- IMAGE_WORDS, GENERATION_CLAIMS, GENERATION_WORDS: evidence that a post is about generated images;
+  NON_IMAGE_TASKS: what else the model is used for (code, essays, voice).
 - SPAM: advertising and engagement bait; such a post scores 2 or lower.
-- PROMPT_*: how people hand over prompts (markers, promises of a prompt in a reply, continuation).
+- PROMPT_*: how people hand over prompts (markers in several languages, promises of a prompt in a reply,
+  requests for it, continuation, closing lines), FILL_STATEMENT: values a poster put in a template's slots.
+- COMMENTARY_OPENERS, FIRST_SECOND_PERSON, SLANG, CHAT_WORDS, FOREIGN_FUNCTION_WORDS, CJK_COMMENTARY,
+  CJK_IMPERATIVE, COURTESY: what makes text someone talking rather than a prompt (echo.llm.rules.commentary).
 - I2I_WORDS, BEFORE_AFTER, INPUT_ALT, OUTPUT_ALT: image-to-image wording and image labels.
 - SCREENSHOT_WORDS: wording or alt text that says an image is a chat-window screenshot.
-- PLACEHOLDER_*: what a fill-in-the-blank slot ([x], <x>, (x)) may contain.
-- INJECTION: instructions aimed at a model reading the post; removed before scoring, never obeyed.
+- INJECTION: instructions aimed at a model or an annotator reading the post; removed before scoring, never obeyed.
 - STOPWORDS: words never reported as feedback keywords.
-- SUCCESS / FAILURE / NEGATORS / CONTRAST: the feedback polarity lexicon (phrase -> weight).
+- SUCCESS / FAILURE / FEEDBACK_PATTERNS / NEUTRAL_PHRASES / NEGATORS / NOT_NEGATING / CONTRAST: the feedback
+  polarity lexicon (phrase or pattern -> weight), in English and a few words of other languages;
+  FEEDBACK_WORDS: more words typos are corrected towards (echo.llm.rules.spelling).
 - CATEGORY_KEYWORDS: feedback category rules over echo.records.FEEDBACK_CATEGORIES.
 """
 
@@ -493,8 +498,6 @@ NOT_NEGATING = ("can't believe", "cant believe", "cannot believe", "couldn't bel
 # After one of these, the rest of the reply weighs CONTRAST_WEIGHT times more ("wow, but the text is garbled").
 CONTRAST = ("but", "however", "though", "although", "except", "unfortunately", "sadly", "yet", "still")
 CONTRAST_WEIGHT = 1.5
-# Words whose presence makes a reply a question rather than a verdict when nothing else decides.
-QUESTION_WORDS = ("what", "which", "how", "where", "who", "why", "could", "can", "does", "did", "is", "are", "any")
 
 # --- feedback categories ---------------------------------------------------------------------------
 

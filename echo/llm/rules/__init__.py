@@ -21,7 +21,8 @@ from echo.llm.rules.decision import benchmark_decision
 from echo.llm.rules.feedback import judge_feedback, polarity
 from echo.llm.rules.images import image_roles_for, is_screenshot, transcribe
 from echo.llm.rules.models import models
-from echo.llm.rules.prompts import description_prompt, find_prompt
+from echo.llm.rules.descriptions import description_prompt
+from echo.llm.rules.prompts import find_prompt
 from echo.llm.rules.relevance import score_relevance
 from echo.llm.rules.samples import tree_samples
 from echo.llm.rules.templates import fill_blank_answer

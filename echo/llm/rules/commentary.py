@@ -51,9 +51,20 @@ def latin_words(text: str) -> list[str]:
     return _LATIN_WORD.findall(text.lower().replace("’", "'"))
 
 
+# Polite frames around an imperative that real prompts open with: "Please create ...", "Can you make ...",
+# "I want you to draw ...", "Help me design ...". (A question mark at the end makes it a question instead.)
+_POLITE = re.compile(r"^(?:please|pls|kindly|can\s+you|could\s+you|would\s+you|will\s+you|i\s+(?:want|need|would\s+like|'d\s+like)"
+                     r"\s+you\s+to|help\s+me|let'?s)\s+(?:please\s+)?", F)
+
+
 def is_instruction(text: str) -> bool:
-    """Opens with an imperative ("Turn ...", "Create ...", "请生成 ...", "把 ...")."""
+    """Opens with an imperative ("Turn ...", "Create ...", "Please draw ...", "Can you make ...", "请生成 ...", "把 ...")."""
     t = text.strip().lstrip("-–—•*>·:：“\"'「 ")
+    polite = _POLITE.match(t)
+    if polite:
+        if t.rstrip().endswith(("?", "？")):
+            return False
+        t = t[polite.end():]
     ws = latin_words(t[:40])
     return bool((ws and ws[0] in IMPERATIVES and re.match(r"[A-Za-z]", t)) or CJK_IMPERATIVE.match(t))
 

@@ -99,3 +99,10 @@ def json_object(text: str) -> Span | None:
                     break
             i += 1
     return None
+
+
+def script(text: str) -> str:
+    """'cjk' when most of the words are Chinese or Japanese characters, else 'latin'."""
+    n = words(text)
+    latin = len(re.findall(r"[^\W\d_\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff]+", text))
+    return "cjk" if n and n - latin - len(re.findall(r"\d+", text)) > n / 2 else "latin"

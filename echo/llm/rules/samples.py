@@ -21,18 +21,14 @@ from echo.llm.rules.patterns import (
     INPUT_ALT,
     LEADING_MENTIONS,
     PERSONAL,
-    PROMISE,
     REQUEST,
     REUSE,
     F,
 )
+from echo.llm.rules.descriptions import alt_prompt, answer_prompt, described_in_sentence, description_prompt
 from echo.llm.rules.prompts import (
     FoundPrompt,
-    alt_prompt,
-    answer_prompt,
     clean_tail,
-    described_in_sentence,
-    description_prompt,
     enumerated_prompts,
     find_prompt,
     promises_prompt,

@@ -7,7 +7,8 @@ import re
 from echo.llm.rules.layout import paragraphs
 from echo.llm.rules.models import Models
 from echo.llm.rules.patterns import CONTINUATION, SPLIT, F
-from echo.llm.rules.prompts import after_marker, clean_tail, description_prompt, find_prompt, unquote
+from echo.llm.rules.descriptions import description_prompt
+from echo.llm.rules.prompts import after_marker, clean_tail, find_prompt, unquote
 
 
 def split_marker(text: str | None) -> tuple[int, int] | None:

@@ -79,6 +79,17 @@ def test_polite_requests_are_prompts_too(prompt):
     assert prompts(P("r", "can you do one of my dog?")) == [None]
 
 
+@pytest.mark.parametrize("prompt", [
+    "Still life of three plums on a linen cloth, candlelight",
+    "New Orleans balcony in the rain, jazz posters, blue hour",
+    "A portrait of my grandfather as a sea captain, oil on wood, keep his beard",
+    "A billboard advertising ChatGPT's new image feature above a busy night market, photorealistic",
+    "You are a food photographer. Shoot a bowl of ramen from above on slate, steam rising.",
+])
+def test_descriptions_that_open_like_commentary_are_still_prompts(prompt):
+    assert prompts(P("r", f"ok sora images outdid itself\n\n{prompt}")) == [prompt]
+
+
 def test_a_chinese_prompt_with_english_commentary_and_the_reverse():
     assert prompts(P("r", f"the original chinese wording works better in 4o imo\n\n{ZH}")) == [ZH]
     assert prompts(P("r", f"{ZH}\n\nsora images, no edits")) == [ZH]

@@ -12,7 +12,8 @@ Sections
 - SPAM: advertising and engagement bait; such a post scores 2 or lower.
 - PROMPT_*: how people hand over prompts (markers in several languages, promises of a prompt in a reply,
   requests for it, continuation, closing lines), FILL_STATEMENT: values a poster put in a template's slots.
-- COMMENTARY_OPENERS, FIRST_SECOND_PERSON, SLANG, CHAT_WORDS, FOREIGN_FUNCTION_WORDS, CJK_COMMENTARY,
+- COMMENTARY_OPENERS, WEAK_COMMENTARY_OPENERS, FIRST_SECOND_PERSON, POSSESSIVE_PERSON, SLANG, CHAT_WORDS,
+  FOREIGN_FUNCTION_WORDS, CJK_COMMENTARY,
   CJK_IMPERATIVE, COURTESY: what makes text someone talking rather than a prompt (echo.llm.rules.commentary).
 - I2I_WORDS, BEFORE_AFTER, INPUT_ALT, OUTPUT_ALT: image-to-image wording and image labels.
 - SCREENSHOT_WORDS: wording or alt text that says an image is a chat-window screenshot.
@@ -202,30 +203,36 @@ COURTESY = (
 )
 # Opening words that make text commentary rather than a description of a picture.
 COMMENTARY_OPENERS = (
-    "wow", "omg", "lol", "lmao", "look", "check", "so", "just", "ok", "okay", "honestly", "well", "i", "i'm",
-    "im", "i've", "ive", "we", "my", "me", "you", "your", "this", "these", "that", "it", "it's", "its", "why",
-    "how", "what", "who", "when", "is", "are", "does", "do", "can", "could", "should", "anyone", "has", "have",
-    "tried", "trying", "testing", "made", "asked", "here", "here's", "heres", "new", "finally", "still", "yes",
-    "no", "not", "hot", "unpopular", "thread", "psa", "tip", "compare", "comparing", "comparison", "gpt",
-    "chatgpt", "4o", "gpt-4o", "midjourney", "flux", "gemini", "dall-e", "sora", "openai", "had", "got",
-    "used", "using", "sharing", "dropping", "posting", "save", "saving", "stole", "first", "another", "been",
-    "plug", "reusable", "fill", "same", "love", "loving", "pretty", "kinda", "lowkey", "ngl", "tbh", "imo",
+    "wow", "omg", "lol", "lmao", "ok", "okay", "honestly", "i", "i'm", "im", "i've", "ive", "we", "me", "you", "my",
+    "your", "why", "how", "what", "who", "when", "is", "are", "does", "do", "can", "could", "should", "anyone", "has",
+    "have", "tried", "trying", "testing", "asked", "here's", "heres", "finally", "yes", "unpopular", "thread", "psa",
+    "compare", "comparing", "comparison", "gpt", "chatgpt", "4o", "gpt-4o", "midjourney", "flux", "gemini", "dall-e",
+    "sora", "openai", "had", "got", "sharing", "dropping", "posting", "save", "saving", "stole", "been", "plug",
+    "reusable", "fill", "love", "loving", "kinda", "lowkey", "ngl", "tbh", "imo",
     # Spanish, German, French, Portuguese
     "otra", "otro", "aquí", "aqui", "mira", "probando", "hice", "les", "hier", "noch", "erster", "gemacht", "voici",
-    "voilà", "encore", "olha", "fiz", "mais",
+    "voilà", "encore", "olha", "fiz",
 )
-FIRST_SECOND_PERSON = ("i", "i'm", "im", "i've", "ive", "i'd", "me", "my", "mine", "we", "our", "us", "you", "your",
-                       "u", "ur", "yo", "mi", "mis", "ich", "mein", "meine", "mir", "mich", "wir", "je", "j'ai", "mon",
-                       "moi", "nous", "vous", "eu", "meu", "minha", "você", "voce")
+# Opening words that are as often the start of a description ("New York at night", "Still life of pears", "This
+# cozy cabin ..."): they make only a short line without a comma commentary ("this is wild", "new favorite").
+WEAK_COMMENTARY_OPENERS = ("look", "check", "so", "just", "well", "this", "these", "that", "it", "it's", "its", "made",
+                           "here", "new", "still", "no", "not", "hot", "tip", "used", "using", "first", "another", "same",
+                           "pretty", "mais")
+# The speaker as subject ("I", "we", "you"): someone talking, whatever follows.
+FIRST_SECOND_PERSON = ("i", "i'm", "im", "i've", "ive", "i'd", "we", "we're", "we've", "you", "you're", "u", "yo",
+                       "ich", "wir", "je", "j'ai", "nous", "vous", "eu", "você", "voce")
+# Possessives and objects ("my", "your", "me"): talk, unless the sentence describes or instructs ("A portrait of my
+# dog as a king", "Turn me into a knight").
+POSSESSIVE_PERSON = ("me", "my", "mine", "our", "us", "your", "ur", "mi", "mis", "mein", "meine", "mir", "mich", "mon",
+                     "moi", "meu", "minha")
 # Chat words: a sentence with one of them is someone talking, not a prompt.
-SLANG = ("lol", "lmao", "lmfao", "tbh", "ngl", "fr", "imo", "imho", "haha", "hahaha", "omg", "rip", "btw", "smh",
+SLANG = ("lol", "lmao", "lmfao", "tbh", "ngl", "fr", "imo", "imho", "haha", "hahaha", "omg", "btw", "smh",
          "idk", "bruh", "wtf", "jk", "fwiw", "iykyk")
 # Words of someone chatting (not describing a picture); they mark a short sentence as commentary.
 CHAT_WORDS = ("actually", "literally", "honestly", "seriously", "basically", "definitely", "totally", "kinda", "gonna",
-              "wanna", "gotta", "y'all", "yall", "folks", "guys", "cooked", "took", "minutes", "seconds", "hours",
-              "photoshop", "subscription", "tier", "obsessed", "addicted", "hooked", "yesterday", "tonight", "weekend",
-              "anymore", "tho", "pls", "please", "thanks", "thank", "cheers", "enjoy", "wow", "whoa", "yay", "oops",
-              "apparently", "anyway", "anyways", "btw", "ok", "okay", "nah", "yeah", "yep", "nope")
+              "wanna", "gotta", "y'all", "yall", "folks", "guys", "cooked", "photoshop", "subscription", "obsessed",
+              "addicted", "hooked", "anymore", "tho", "pls", "thanks", "thank", "cheers", "enjoy", "wow", "whoa", "yay",
+              "oops", "apparently", "anyway", "anyways", "btw", "nah", "yeah", "yep", "nope")
 # Function words of other Latin-script languages: a short sentence with two of them (and none of English's)
 # is commentary around an English prompt ("quedó increíble con el modelo nuevo").
 FOREIGN_FUNCTION_WORDS = (

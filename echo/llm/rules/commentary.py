@@ -4,7 +4,8 @@ People talk in the first and second person, ask, name the model, use chat words 
 "let me know what you get"); prompts describe or instruct ("A cozy cabin ...", "Turn this photo into ...").
 Quoted and bracketed parts are left out before judging, since a prompt quoted inside a sentence or a
 [PROMPT] slot says nothing about the sentence around it. Works for Latin-script languages and for Chinese and
-Japanese (see echo.llm.lexicon: COMMENTARY_OPENERS, FIRST_SECOND_PERSON, SLANG, CJK_COMMENTARY).
+Japanese (see echo.llm.lexicon: COMMENTARY_OPENERS, FIRST_SECOND_PERSON, POSSESSIVE_PERSON, SLANG, CHAT_WORDS,
+CJK_COMMENTARY).
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from echo.llm import lexicon as lx
 from echo.llm.rules.layout import sentences, words
 from echo.llm.rules.models import Models
 from echo.llm.rules.patterns import (
+    ARTICLE_START,
     CHAT,
     CJK_COMMENTARY,
     CJK_IMPERATIVE,
@@ -39,6 +41,10 @@ LONG_WORDS = 25
 # Sentences this short are commentary on weaker evidence (a chat word, an emoji, "!").
 SHORT_WORDS = 12
 _FOREIGN = frozenset(lx.FOREIGN_FUNCTION_WORDS)
+_SUBJECT = frozenset(lx.FIRST_SECOND_PERSON)
+_POSSESSIVE = frozenset(lx.POSSESSIVE_PERSON)
+_WEAK_OPENERS = frozenset(lx.WEAK_COMMENTARY_OPENERS)
+_TRAILING_EMOJI = re.compile(EMOJI.pattern + r"[\W\s]*$")
 _ENGLISH = frozenset(lx.ENGLISH_FUNCTION_WORDS)
 
 
@@ -57,9 +63,20 @@ _POLITE = re.compile(r"^(?:please|pls|kindly|can\s+you|could\s+you|would\s+you|w
                      r"\s+you\s+to|help\s+me|let'?s)\s+(?:please\s+)?", F)
 
 
+_ROLE = re.compile(r"^(?:you\s+are|you're|act\s+as|imagine\s+you(?:'re|\s+are))\s+(?:a|an)\s", F)
+
+
+def opens_with_role(text: str) -> bool:
+    """'You are a product photographer. Shoot a perfume bottle on black sand.': a role, then instructions."""
+    t = text.strip()
+    return bool(_ROLE.match(t)) and any(is_instruction(x.text) for x in sentences(t)[1:])
+
+
 def is_instruction(text: str) -> bool:
     """Opens with an imperative ("Turn ...", "Create ...", "Please draw ...", "Can you make ...", "请生成 ...", "把 ...")."""
     t = text.strip().lstrip("-–—•*>·:：“\"'「 ")
+    if opens_with_role(t):
+        return True
     polite = _POLITE.match(t)
     if polite:
         if t.rstrip().endswith(("?", "？")):
@@ -96,18 +113,34 @@ def _talks(sentence: str, m: Models) -> bool:
         return bool(m.any_model.search(f)) and len(ws) <= 6
     if "?" in f or "？" in f:
         return True
-    if CJK_COMMENTARY.search(f) or SLANG.search(f) or m.any_model.search(f) or META.search(f):
+    if CJK_COMMENTARY.search(f) or SLANG.search(f) or _talks_about_making(s, f, m):
         return True
-    if ws and (ws[0] in lx.COMMENTARY_OPENERS or any(w in lx.FIRST_SECOND_PERSON for w in ws)):
+    if ws and (ws[0] in lx.COMMENTARY_OPENERS or any(w in _SUBJECT for w in ws)):
         return True
-    if words(s) <= SHORT_WORDS:
-        # a short line that chats: chat words, an emoji or "!" outside parentheses, another language's grammar
-        bare = re.sub(r"\([^)]*\)|（[^）]*）", " ", f)
-        if CHAT.search(bare) or EMOJI.search(bare) or bare.rstrip().endswith(("!", "！")) or FILL_STATEMENT.search(bare):
-            return True  # (a fill statement: "filled in a red panda", "used the template with Tokyo")
+    if any(w in _POSSESSIVE for w in ws) and not ARTICLE_START.match(s.strip()):
+        return True
+    n = words(s)
+    if ws and ws[0] in _WEAK_OPENERS and n <= 4 and "," not in f:
+        return True
+    if n <= SHORT_WORDS:
+        # a short line that chats: chat words, a trailing emoji or "!" outside parentheses, another language's grammar,
+        # a fill statement ("filled in a red panda", "used the template with Tokyo")
+        bare = re.sub(r"\([^)]*\)|（[^）]*）", " ", f).rstrip()
+        if CHAT.search(bare) or _TRAILING_EMOJI.search(bare) or bare.endswith(("!", "！")) or FILL_STATEMENT.search(bare):
+            return True
         if sum(w in _FOREIGN for w in ws) >= 2 and not any(w in _ENGLISH for w in ws):
             return True
     return False
+
+
+def _talks_about_making(s: str, f: str, m: Models) -> bool:
+    """Names a model or the making of the picture ("the new ChatGPT image gen is wild", "no edits") - unless that is
+    what a longer description shows ("A billboard advertising ChatGPT's new image feature in Times Square")."""
+    hit = m.any_model.search(f) or META.search(f)
+    if not hit:
+        return False
+    described = ARTICLE_START.match(s) and len(latin_words(f)) >= 8
+    return not (described and len(latin_words(f[:hit.start()])) >= 3)
 
 
 def is_title(text: str) -> bool:
@@ -143,5 +176,5 @@ def is_trailer(line: str, m: Models) -> bool:
     f = frame(s)
     short = words(s) <= 12
     return short and not is_instruction(s) and bool(
-        "?" in f or SLANG.search(f) or any(w in lx.FIRST_SECOND_PERSON for w in latin_words(f))
+        "?" in f or SLANG.search(f) or any(w in _SUBJECT or w in _POSSESSIVE for w in latin_words(f))
         or CJK_COMMENTARY.search(f))

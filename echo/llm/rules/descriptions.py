@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 
-from echo.llm.rules.commentary import frame, is_commentary, is_instruction, is_title, latin_words
+from echo.llm.rules.commentary import frame, is_commentary, is_instruction, is_title, latin_words, opens_with_role
 from echo.llm.rules.layout import Span, paragraphs, script, sentences, words
 from echo.llm.rules.models import Models
 from echo.llm.rules.patterns import ARTICLE_START, COURTESY, INJECTION, URL, F
@@ -84,7 +84,7 @@ def _trim_commentary_sentences(block: str, m: Models) -> str:
     """The longest run of sentences that are not commentary ("Look what 4o did!", "Did it with 4o"),
     cut from the original text so it stays verbatim."""
     spans = sentences(block)
-    if len(spans) <= 1:
+    if len(spans) <= 1 or opens_with_role(block):
         return block
     best: tuple[int, int] | None = None
     run_start = None

@@ -49,7 +49,7 @@ PERSONAL = re.compile(alt(lx.PERSONAL_SUBJECT), F)
 META = re.compile(r"\b(?:image\s*gen(?:eration)?|image\s+(?:model|editing|editor)|new\s+model|prompts?|one[\s\-]shot(?:ted)?|"
                   r"in\s+one\s+go|(?:zero|no|without(?:\s+any)?)\s+(?:edits?|editing|retouch\w*|photoshop|post[\s\-]?processing|"
                   r"inpainting|cherry[\s\-]?picking)|unedited|re-?rolls?|cherry[\s\-]?pick\w*|upscal\w+|"
-                  r"(?:first|second|third|\d+(?:st|nd|rd|th))\s+(?:try|attempt|generation|gen|shot|go)|"
+                  r"(?:first|second|third|\d+(?:st|nd|rd|th))\s+(?:try|attempt|generation|gen|shot|go|time)|"
                   r"\d+\s+(?:tries|attempts|generations|gens|rerolls)|straight\s+out\s+of|out\s+of\s+the\s+box)\b", F)
 ENUM_ITEM = re.compile(r"^\s*(?:\(?\d{1,2}[).:]|#\d{1,2}[:.)]?)\s+(\S.*?)\s*$", re.M)
 CATEGORIES = {c: re.compile(alt(f), F) for c, f in lx.CATEGORY_KEYWORDS.items()}
@@ -66,7 +66,10 @@ IMPERATIVES = (
     "turn", "make", "transform", "convert", "create", "generate", "draw", "render", "design", "give", "put",
     "change", "add", "remove", "restyle", "redraw", "recreate", "reimagine", "imagine", "show", "depict", "paint",
     "illustrate", "edit", "replace", "place", "photograph", "sketch", "style", "use", "colorize", "colourize",
-    "restore", "visualize", "visualise", "produce", "combine", "swap", "keep",
+    "restore", "visualize", "visualise", "produce", "combine", "swap", "keep", "shoot", "capture", "compose", "build",
+    "craft", "sculpt", "animate", "stylize", "stylise", "apply", "arrange", "write", "portray", "envision", "dress",
+    "include", "rework", "redesign", "retexture", "reshape", "blend", "merge", "fuse", "extend", "expand", "simulate",
+    "emulate", "mimic", "reproduce", "cartoonify", "caricature", "outline", "doodle", "integrate", "infuse",
 )
 ARTICLE_START = re.compile(r"^(?:a|an|the|two|three|four|five|several|some|close-?up|portrait|photo|image|"
                             r"illustration|painting|poster|cinematic|isometric|watercolou?r|oil|pixel|minimalist|"

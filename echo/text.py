@@ -69,12 +69,20 @@ SLOT_NOUNS = (
     "town", "village", "continent", "planet", "province", "county", "mascot", "monument", "festival", "holiday",
     "event", "occasion", "symbol", "letter", "letters", "initial", "initials", "sign", "zodiac", "flag", "species",
     "superhero", "cartoon", "anime", "mood", "pose", "expression", "accessory", "weather", "type", "kind", "category",
+    "time", "day", "month", "dessert", "vegetable", "ingredient", "tool", "prop", "camera", "lens", "medium", "pattern",
+    "texture", "shape", "website", "app", "username", "handle", "hashtag", "nickname", "ethnicity", "clothing",
+    "hairstyle", "quantity", "amount", "size", "angle", "lighting", "price", "age", "role", "title", "sticker",
 )
 # the same in Chinese and Japanese ("[主体]", "{城市名}", "【キャラクター名】")
-_CJK_SLOT = re.compile(r"(?:你的|您的|某个|某個|一个|一個|任意)?(?:主体|主體|主题|主題|物体|物體|对象|對象|动物|動物|人物|角色|城市|国家|國家|"
-                       r"地点|地點|品牌|产品|產品|颜色|顏色|风格|風格|文字|内容|內容|关键词|關鍵詞|描述|元素|名称|名稱|名字|"
-                       r"キャラクター|キャラ|名前|動物|都市|国|テーマ|スタイル)(?:名|名称|名稱|名字|名前)?"
-                       r"(?:\s*(?:/|或|或者|、|,)\s*(?:主体|物体|动物|人物|角色|城市|国家|品牌|产品|名称|名字))*")
+_CJK_KINDS = (r"(?:主体|主體|主题|主題|物体|物體|物品|对象|對象|动物|動物|人物|角色|城市|国家|國家|地点|地點|地标|地標|品牌|产品|產品|"
+              r"颜色|顏色|风格|風格|文字|内容|內容|关键词|關鍵詞|描述|元素|名称|名稱|名字|食物|季节|季節|节日|節日|职业|職業|"
+              r"场景|場景|背景|表情|动作|動作|服装|服裝|标语|標語|口号|口號|图标|圖標|学校|學校|大学|大學|"
+              r"キャラクター|キャラ|名前|都市|国|テーマ|スタイル|商品|ブランド)")
+_CJK_SLOT = re.compile(r"(?:你的|您的|某个|某個|一个|一個|任意|输入|輸入)?" + _CJK_KINDS + r"(?:名|名称|名稱|名字|名前)?"
+                       r"(?:\s*(?:/|或|或者|、|,)\s*" + _CJK_KINDS + r"(?:名|名称|名稱|名字)?)*")
+# blanks: "____", "[...]", "[xxx]"
+_BLANK = re.compile(r"_{3,}")
+_BLANK_CONTENT = re.compile(r"\.{2,}|…|x{2,}|X{2,}|_+|\?{1,3}")
 _CJK = re.compile(r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff]")
 
 
@@ -91,6 +99,7 @@ def placeholders(prompt: str | None) -> list[str]:
     for mt in _PARENS.finditer(prompt):
         if _is_paren_slot(mt.group(1).strip()):
             out.append(mt.group(0))
+    out.extend(mt.group(0) for mt in _BLANK.finditer(prompt))
     return out
 
 
@@ -98,6 +107,8 @@ def _is_bracket_slot(content: str) -> bool:
     if (not content or content.lower() in _NOT_SLOTS or content.startswith("/") or '"' in content
             or re.search(r"\d\s*/\s*\d|https?:|=", content)):
         return False
+    if _BLANK_CONTENT.fullmatch(content):
+        return True  # "[...]", "[xxx]", "[___]"
     inner = [next(g for g in mt.groups() if g is not None).strip() for mt in _BRACKETS.finditer(content)]
     if inner:  # "[{City}, {Country}]": a slot made of slots
         return all(_is_bracket_slot(c) for c in inner)

@@ -192,6 +192,13 @@ def test_a_fill_statement_is_not_part_of_the_template():
     assert prompts(P("r", f"filled in Porto / the bridge\n\n{TEMPLATE}")) == [TEMPLATE]
 
 
+def test_blanks_are_filled_in_order():
+    blanks = "A stamp showing ____ above ____ in gold ink"
+    item = SampleItem(key="s", platform="x", root_id="r", prompt=blanks, prompt_modified=False, task="text_to_image",
+                      quality="benchmark", posts=(P("r", f"went with a heron / the harbor\n\n{blanks}"),))
+    assert fill_blank_answer(item, TM)["prompt"] == "A stamp showing a heron above the harbor in gold ink"
+
+
 @pytest.mark.parametrize("text", [
     f"swap in your own city\n\n{TEMPLATE}",                 # no values
     f"tried it with Porto\n\n{TEMPLATE}",                   # one value for two slots

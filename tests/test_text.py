@@ -54,6 +54,10 @@ def test_token_f1():
     ("a postcard from [{Town}, {Region}]", ["[{Town}, {Region}]"]),
     ("a banner reading [YOUR SLOGAN HERE]", ["[YOUR SLOGAN HERE]"]),
     ("一张[主体]的海报", ["[主体]"]),
+    ("一张{品牌名称}的广告", ["{品牌名称}"]),
+    ("a [time of day] scene with [hairstyle] hair", ["[time of day]", "[hairstyle]"]),
+    ("a poster of ____ in the style of ____", ["____", "____"]),
+    ("a mug printed with [...]", ["[...]"]),
     # concrete values are part of a complete prompt: an example, an emoji, a pointer to the upload
     ("a bust of [Ada Lovelace] in marble", []),
     ("a plush version of [🦊], soft studio light", []),

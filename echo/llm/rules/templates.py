@@ -23,8 +23,11 @@ _NOT_A_VALUE = re.compile(lx.NOT_A_FILL_VALUE, F)
 
 
 def slots(template: str) -> list[str]:
-    """The distinct slots of a template in order of first appearance."""
-    return list(dict.fromkeys(placeholders(template)))
+    """The slots of a template in order of first appearance: a named slot once however often it repeats
+    ("[SUBJECT] ... the [SUBJECT]'s"), every blank ("____") on its own."""
+    named = dict.fromkeys(p for p in placeholders(template) if not p.startswith("_"))
+    found = sorted([(template.find(p), p) for p in named] + [(mt.start(), mt.group(0)) for mt in re.finditer(r"_{3,}", template)])
+    return [p for _, p in found]
 
 
 def stated_values(texts: Sequence[str], template: str, m: Models) -> list[str] | None:
@@ -78,7 +81,7 @@ def fill(template: str, values: Sequence[str]) -> str:
     """The template with each distinct slot replaced, everywhere it appears, by its value."""
     out = template
     for slot, value in zip(slots(template), values):
-        out = out.replace(slot, value)
+        out = out.replace(slot, value, 1) if slot.startswith("_") else out.replace(slot, value)
     return out
 
 

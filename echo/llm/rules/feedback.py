@@ -77,7 +77,7 @@ def polarity(text: str | None) -> tuple[str, list[str], float]:
         if take(mt.start(), mt.end()):
             add(mt.start(), -2.0, "misspelled")
     def negated(at: int, window: int = lx.NEGATION_WINDOW) -> bool:
-        head = _NOT_NEGATING.sub(" ", t[:at])
+        head = _NOT_NEGATING.sub(" ", t[max(0, at - 120):at])  # a negator acts within a few words
         if _NEGATING_LEAD.search(head):
             return True
         before = re.findall(r"[a-z']+", head)[-window:]

@@ -13,6 +13,7 @@ from echo.text import tokens
 
 # A blank line (possibly with spaces) separates paragraphs.
 _BLANK = re.compile(r"\n[ \t\u3000]*\n\s*")
+_JSON_OPENER = re.compile(r"\{[ \t]*\n")
 # Sentences end at . ! ? (followed by space or end) or at the full-width 。！？ (no space needed).
 _SENTENCE = re.compile(r"[^.!?。！？\n]+(?:[.!?]+(?=\s|$)|[。！？]+|(?=\n)|$)|[^\n]+?(?=\n|$)")
 
@@ -38,6 +39,9 @@ def paragraphs(text: str) -> list[Span]:
     in_string = False
     i = 0
     cuts: list[tuple[int, int]] = []
+    if not _JSON_OPENER.search(text):
+        cuts = [(mt.start(), mt.end()) for mt in _BLANK.finditer(text)]
+        i = len(text)  # no JSON object: every blank line cuts
     while i < len(text):
         ch = text[i]
         if in_string:

@@ -35,6 +35,11 @@ _LOCATION = re.compile(r"(?:see\s+|in\s+|is\s+|check\s+)?(?:the\s+|my\s+)?(?:fir
                        r"comments?|thread|alt(?:\s+text)?|image\s+description|post|tweet|toot)\b[\W\s]*(?:if\s+\w+\s+wants?\s+it)?\W*", F)
 
 
+# Markers tried per post: a label that only introduces another ("Prompt (4o images)\n\nPrompt 👇 ...") is skipped,
+# but a post is not searched marker by marker to its end.
+MAX_MARKERS = 8
+
+
 @dataclass(frozen=True)
 class FoundPrompt:
     prompt: str
@@ -56,7 +61,9 @@ def clean_tail(s: str, m: Models | None = None) -> str:
         before = s
         s = TRAILING_TAGS.sub("", s).rstrip()
         if m is not None:
-            s = re.sub(r"[\s,;:|]*[\[(][^\])]*" + m.any_model.pattern + r"[^\])]*[\])]\s*[.!]*$", "", s, flags=F)
+            last = re.search(r"[\s,;:|]*[\[(]([^\[\]()\n]*)[\])]\s*[.!]*$", s)  # "(made with 4o)", "[GPT-4o]" at the end
+            if last and m.any_model.search(last.group(1)):
+                s = s[:last.start()]
             s = re.sub(r"[\s,;|]*(?:[-–—|]\s*|\b(?:made|created|generated|rendered|done)\s+)?"
                        r"(?:with|by|in|using|on|via)\s+(?:the\s+new\s+|new\s+)?" + m.any_model.pattern
                        + r"(?:[\s\-]+(?:image\s*gen(?:eration)?|images?))?\s*[.!]*$", "", s, flags=F)
@@ -95,7 +102,9 @@ def find_prompt(text: str | None, m: Models | None = None) -> FoundPrompt | None
         js = json_prompt(text, m)
         if js:
             return FoundPrompt(js, "json")
-    for mk in MARKER.finditer(text):
+    for k, mk in enumerate(MARKER.finditer(text)):
+        if k >= MAX_MARKERS:
+            break
         prompt = after_marker(text[mk.end():], m)
         if prompt:
             return FoundPrompt(prompt, "marker")

@@ -61,8 +61,7 @@ def latin_words(text: str) -> list[str]:
 # "I want you to draw ...", "Help me design ...". (A question mark at the end makes it a question instead.)
 _POLITE = re.compile(r"^(?:please|pls|kindly|can\s+you|could\s+you|would\s+you|will\s+you|i\s+(?:want|need|would\s+like|'d\s+like)"
                      r"\s+you\s+to|help\s+me|let'?s)\s+(?:please\s+)?", F)
-
-
+# A role, then instructions: "You are a product photographer. Shoot ..."
 _ROLE = re.compile(r"^(?:you\s+are|you're|act\s+as|imagine\s+you(?:'re|\s+are))\s+(?:a|an)\s", F)
 
 
@@ -101,6 +100,8 @@ def is_commentary(text: str, m: Models) -> bool:
 
 
 def _talks(sentence: str, m: Models) -> bool:
+    """One sentence (or a short passage) judged as a whole: steering, closing lines, promises and requests, a
+    question, chat words, the model or the making of the picture, the speaker in the first or second person."""
     s = sentence.strip()
     if not s or _ONLY_TAGS.fullmatch(URL.sub("", s)):
         return True

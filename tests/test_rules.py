@@ -311,12 +311,12 @@ def test_feedback_ignores_instructions_in_replies():
 def test_backend_implements_the_interface_and_labels_itself():
     b = rules.RuleBackend()
     assert isinstance(b, Backend) and b.name == "rules" and b.vision is False
-    assert b.model_for("relevance") == "rules:rules.v1"
+    assert b.model_for("relevance") == "rules:rules.v2"
     assert set(b.versions()) >= {"relevance", "tree_to_samples", "image_roles", "feedback"}
     out = b.relevance([RelevanceItem(key="x:1", platform="x", post=P("1", "Prompt: a fox. Made with 4o", imgs=["u"]))],
                       target_model=TM)
     assert out.results["x:1"]["score"] == 5 and out.results["x:1"]["reason"].startswith("rules:")
-    assert out.model == "rules:rules.v1" and out.calls == 1 and out.tokens_in == 0
+    assert out.model == "rules:rules.v2" and out.calls == 1 and out.tokens_in == 0
     out = b.tree_to_samples([tree(P("r", "Prompt: a fox in snow. 4o", imgs=["u"]))])
     assert out.results["t"]["samples"][0]["prompt"] == "a fox in snow"
 

@@ -14,6 +14,7 @@ import pytest
 
 from echo import pipeline
 from echo import evaluate as ev
+from echo.llm.rules import RULES_VERSION
 from echo.store import Store
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -75,8 +76,9 @@ def test_precision_and_recall_stay_above_the_floors(corpus_run):
 def test_every_output_is_labelled_rule_based_and_valid(corpus_run):
     _cfg, store, _ctx, _report = corpus_run
     assert store.scalar("SELECT count(*) FROM samples WHERE extractor <> 'rules'") == 0
-    assert store.scalar("SELECT count(*) FROM relevance WHERE judge = 'llm' AND model <> 'rules:rules.v1'") == 0
-    assert store.scalar("SELECT count(*) FROM feedback WHERE model <> 'rules:rules.v1'") == 0
+    model = f"rules:{RULES_VERSION}"
+    assert store.scalar("SELECT count(*) FROM relevance WHERE judge = 'llm' AND model <> ?", [model]) == 0
+    assert store.scalar("SELECT count(*) FROM feedback WHERE model <> ?", [model]) == 0
     assert store.scalar("SELECT count(*) FROM relevance WHERE judge = 'cheap' AND model <> 'rules:cheap.v1'") == 0
     # manual_review always says what to check; benchmark samples have a prompt and an output
     assert store.scalar("SELECT count(*) FROM samples WHERE benchmark_decision = 'manual_review' "

@@ -39,3 +39,35 @@ def test_token_f1():
     zh = "桜の下で本を読む柴犬"
     assert token_f1(zh, zh.replace("柴", "秋")) == pytest.approx(0.9)
     assert token_f1(zh, " ".join(zh)) == 1.0
+
+
+@pytest.mark.parametrize("text,slots", [
+    # slots name a kind of thing, in any bracket and case, numbered, with alternatives or a lead word
+    ("a mural of [MASCOT] above the door", ["[MASCOT]"]),
+    ("a sticker of [animal] eating {food}", ["[animal]", "{food}"]),
+    ("a duel between [Character 1] and [Character 2]", ["[Character 1]", "[Character 2]"]),
+    ("a lamp shaped like [object/animal]", ["[object/animal]"]),
+    ("a crest with [symbol or letter]", ["[symbol or letter]"]),
+    # a single capitalised word that names no known kind may be a name ("[NASA]"): kept as text
+    ("a patch for [NASA] with stars", []),
+    ("welcome to <Your City>, in neon", ["<Your City>"]),
+    ("a postcard from [{Town}, {Region}]", ["[{Town}, {Region}]"]),
+    ("a banner reading [YOUR SLOGAN HERE]", ["[YOUR SLOGAN HERE]"]),
+    ("一张[主体]的海报", ["[主体]"]),
+    ("一张{品牌名称}的广告", ["{品牌名称}"]),
+    ("a [time of day] scene with [hairstyle] hair", ["[time of day]", "[hairstyle]"]),
+    ("a poster of ____ in the style of ____", ["____", "____"]),
+    ("a mug printed with [...]", ["[...]"]),
+    # concrete values are part of a complete prompt: an example, an emoji, a pointer to the upload
+    ("a bust of [Ada Lovelace] in marble", []),
+    ("a plush version of [🦊], soft studio light", []),
+    ("a badge for {Ravenclaw House}", []),
+    ("put [the person from my photo] on a stamp", []),
+    ("restyle [uploaded picture] as a woodcut", []),
+    ("一张{故宫}的明信片", []),
+    ('"palette": ["teal", "coral"]', []),
+])
+def test_placeholders_tell_slots_from_concrete_values(text, slots):
+    from echo.text import placeholders
+
+    assert placeholders(text) == slots

@@ -21,9 +21,12 @@ from echo.llm.rules.decision import benchmark_decision
 from echo.llm.rules.feedback import judge_feedback, polarity
 from echo.llm.rules.images import image_roles_for, is_screenshot, transcribe
 from echo.llm.rules.models import models
-from echo.llm.rules.prompts import description_prompt, find_prompt, split_marker
+from echo.llm.rules.descriptions import description_prompt
+from echo.llm.rules.prompts import find_prompt
 from echo.llm.rules.relevance import score_relevance
 from echo.llm.rules.samples import tree_samples
+from echo.llm.rules.templates import fill_blank_answer
+from echo.llm.rules.threads import split_marker
 from echo.schema import SchemaError, validate
 from echo.text import placeholders
 
@@ -33,7 +36,7 @@ __all__ = ["NAME", "RULES_VERSION", "RuleBackend", "benchmark_decision", "descri
 
 log = logging.getLogger(__name__)
 
-RULES_VERSION = "rules.v1"
+RULES_VERSION = "rules.v2"
 NAME = "rules"
 
 
@@ -84,16 +87,8 @@ class RuleBackend:
         return self._run("screenshot", items, transcribe)
 
     def fill_blank(self, items: Sequence[SampleItem]) -> Outcome:
-        # Rules never guess what a placeholder stands for: the template stays, the prompt stays empty.
-        def one(it: SampleItem) -> dict[str, Any]:
-            template = it.prompt_fill_blank or it.prompt
-            if not placeholders(template):
-                return {"is_template": False, "prompt": template, "confident": True,
-                        "reason": "rules: no placeholder slots; the prompt is complete as written"}
-            return {"is_template": True, "prompt": None, "confident": False,
-                    "reason": "rules: placeholders are never guessed; the template is kept for manual review"}
-
-        return self._run("fill_blank", items, one)
+        # Rules never guess what a placeholder stands for: only values the poster names fill a template.
+        return self._run("fill_blank", items, lambda it: fill_blank_answer(it, self.target_model))
 
     def benchmark_filter(self, items: Sequence[SampleItem]) -> Outcome:
         return self._run("benchmark_filter", items, benchmark_decision)

@@ -9,7 +9,9 @@ from typing import Any
 from echo.llm import lexicon as lx
 from echo.llm.backend import PostView
 from echo.llm.rules.injection import strip_injection
-from echo.llm.rules.patterns import B0, B1, CATEGORIES, URL, F
+from echo.llm.rules.layout import sentences
+from echo.llm.rules.patterns import B0, B1, CATEGORIES, FEEDBACK_PATTERNS, URL, F
+from echo.llm.rules.spelling import correct_typos
 
 _TOKEN = re.compile(r"[a-z0-9][a-z0-9'’/:\-]*|[^\sa-z0-9]", F)
 _PHRASES = sorted([(p, w) for p, w in lx.SUCCESS.items()] + [(p, -w) for p, w in lx.FAILURE.items()],
@@ -26,32 +28,82 @@ _PHRASE_RX = [(p, w, _phrase_rx(p)) for p, w in _PHRASES]
 _NEGATOR_SET = set(lx.NEGATORS)
 
 
+_NEUTRAL_RX = [_phrase_rx(p) for p in sorted(lx.NEUTRAL_PHRASES, key=len, reverse=True)]
+_MISSPELLING = re.compile(lx.MISSPELLING_REPORT, F)
+_NOT_NEGATING = re.compile(B0 + "(?:" + "|".join(re.escape(p) for p in lx.NOT_NEGATING) + ")" + B1, F)
+# A question by its word order ("is it down for anyone", "what's your setup"), after an optional interjection.
+_QUESTION = re.compile(r"^\W*(?:(?:wait|so|ok|okay|hm+|lol|but|and|also|btw|honestly|genuine\s+question)\W+)?"
+                       r"(?:(?:is|are|was|were|can|could|does|do|did|will|would|should|has|have)\s+"
+                       r"(?:it|this|that|these|you|u|there|they|he|she|anyone|someone|everyone|the|your|ur|op)\b|"
+                       r"(?:how|what|what's|whats|where|when|who|which)\b|any\s+(?:way|tips?|chance)\b|"
+                       r"(?:does\s+)?(?:anyone|anybody|someone|somebody)\s+(?:know|else|tried|try|got|have|has)\b)", F)
+QUESTION_WEIGHT = 0.3
+PATTERN_NEGATION_WINDOW = 2
+# "not a single extra finger", "not one typo", "without a single": negates whatever is counted next
+_NEGATING_LEAD = re.compile(r"\b(?:not\s+(?:a\s+single|one\s+single|one|any|even\s+one|even\s+a)|without\s+(?:a\s+single|any)|"
+                            r"zero|no)\s*$")  # what a judgement word weighs inside a question ("is it down for anyone right now")
+
+
 def polarity(text: str | None) -> tuple[str, list[str], float]:
-    """success / failure / neutral from the lexicon, negation-aware; with the phrases that decided."""
-    t = (text or "").lower().replace("’", "'")
+    """success / failure / neutral from the lexicon and the judgement patterns, negation-aware, typo-tolerant;
+    with the phrases that decided. Words inside a question count little; a 'why ...' complaint counts."""
+    raw = (text or "").replace("’", "'")
+    t = correct_typos(raw)
     taken = [False] * len(t)
     score = 0.0
     hits: list[tuple[int, str]] = []
     contrast_at = min((mt.start() for c in lx.CONTRAST for mt in [re.search(B0 + c + B1, t)] if mt), default=None)
+    factor = [1.0] * (len(t) + 1)
+    for sp in sentences(t):
+        if _QUESTION.match(sp.text.strip()):
+            for k in range(sp.start, sp.end):
+                factor[k] = QUESTION_WEIGHT
+
+    def take(a: int, b: int) -> bool:
+        if any(taken[a:b]):
+            return False
+        for k in range(a, b):
+            taken[k] = True
+        return True
+
+    def add(at: int, w: float, label: str) -> None:
+        nonlocal score
+        if contrast_at is not None and at > contrast_at:
+            w *= lx.CONTRAST_WEIGHT
+        score += w * factor[at]
+        hits.append((at, label))
+
+    for mt in _MISSPELLING.finditer(raw):
+        if take(mt.start(), mt.end()):
+            add(mt.start(), -2.0, "misspelled")
+    def negated(at: int, window: int = lx.NEGATION_WINDOW) -> bool:
+        head = _NOT_NEGATING.sub(" ", t[max(0, at - 120):at])  # a negator acts within a few words
+        if _NEGATING_LEAD.search(head):
+            return True
+        before = re.findall(r"[a-z']+", head)[-window:]
+        clause = re.split(r"[,.;!?]|\bbut\b", head)[-1]  # a negator counts only within the same clause
+        return any(b in _NEGATOR_SET for b in before) and any(b in _NEGATOR_SET for b in re.findall(r"[a-z']+", clause))
+
+    for rx, weight in FEEDBACK_PATTERNS:
+        for mt in rx.finditer(t):
+            if take(mt.start(), mt.end()):
+                own_negation = any(w in _NEGATOR_SET for w in re.findall(r"[a-z']+", mt.group(0)))
+                # a pattern is a whole judgement: only a negator right before it turns it ("didn't get it right")
+                flip = not own_negation and negated(mt.start(), PATTERN_NEGATION_WINDOW)
+                add(mt.start(), -weight if flip else weight, mt.group(0).strip()[:40])
+    for rx in _NEUTRAL_RX:
+        for mt in rx.finditer(t):
+            take(mt.start(), mt.end())
     for phrase, weight, rx in _PHRASE_RX:
         for mt in rx.finditer(t):
-            if any(taken[mt.start():mt.end()]):
+            if not take(mt.start(), mt.end()):
                 continue
-            for k in range(mt.start(), mt.end()):
-                taken[k] = True
             w = weight
             first_word = phrase.split()[0] if phrase.split() else phrase
-            if first_word not in _NEGATOR_SET and not phrase.startswith(("doesn't", "does not", "nothing")):
-                before = re.findall(r"[a-z']+", t[:mt.start()])[-lx.NEGATION_WINDOW:]
-                # a negator counts only within the same clause
-                clause = re.split(r"[,.;!?]|\bbut\b", t[:mt.start()])[-1]
-                if any(b in _NEGATOR_SET for b in before) and any(
-                        b in _NEGATOR_SET for b in re.findall(r"[a-z']+", clause)):
-                    w = -w
-            if contrast_at is not None and mt.start() > contrast_at:
-                w *= lx.CONTRAST_WEIGHT
-            score += w
-            hits.append((mt.start(), phrase))
+            if first_word not in _NEGATOR_SET and not phrase.startswith(("doesn't", "does not", "nothing")) \
+                    and negated(mt.start()):
+                w = -w
+            add(mt.start(), w, phrase)
     hits.sort()
     if abs(score) < 0.5:
         return "neutral", [h for _, h in hits], score

@@ -11,21 +11,30 @@ from echo.llm.backend import PostView, TreeItem
 from echo.llm.rules.feedback import polarity
 from echo.llm.rules.images import is_screenshot, mentions_screenshot
 from echo.llm.rules.injection import strip_injection
+from echo.llm.rules.layout import words
 from echo.llm.rules.models import Models, models
-from echo.llm.rules.patterns import BEFORE_AFTER, CATEGORIES, CONTINUATION, I2I, INPUT_ALT, PERSONAL, REUSE, F
+from echo.llm.rules.patterns import (
+    BEFORE_AFTER,
+    CATEGORIES,
+    COMPARISON,
+    I2I,
+    INPUT_ALT,
+    LEADING_MENTIONS,
+    PERSONAL,
+    REQUEST,
+    REUSE,
+    F,
+)
+from echo.llm.rules.descriptions import alt_prompt, answer_prompt, described_in_sentence, description_prompt
 from echo.llm.rules.prompts import (
+    FoundPrompt,
     clean_tail,
-    continuation,
-    described_in_sentence,
-    description_prompt,
     enumerated_prompts,
     find_prompt,
     promises_prompt,
     similar_prompts,
-    split_marker,
-    strip_split,
-    unquote,
 )
+from echo.llm.rules.threads import continuation, first_part, split_marker
 
 @dataclass
 class _Draft:
@@ -37,6 +46,7 @@ class _Draft:
     how: str = ""
     awaiting_prompt: bool = False
     from_thread: bool = True
+    guessed: bool = False  # the prompt was read from a description; the author's explicit answer replaces it
 
 
 def _op_thread(posts: Sequence[PostView], root: PostView) -> list[PostView]:
@@ -111,9 +121,7 @@ def _split_prompt(tree: _Tree, m: Models, i: int, text: str) -> tuple[_Draft | N
         i += 1
     if len(parts) == 1:
         return None, i
-    first = find_prompt(strip_split(text), m)
-    head = first.prompt if first else continuation(text, m)
-    pieces = [head] + [continuation(strip_injection(q.text)[0], m) for q in parts[1:]]
+    pieces = [first_part(text, m)] + [continuation(own_words(q.text), m) for q in parts[1:]]
     prompt = " ".join(x for x in pieces if x)
     return _Draft(anchor=p.post_id, prompt=prompt or None, modified=True, evidence=[q.post_id for q in parts],
                   how=f"prompt stitched from {len(parts)} posts"), i
@@ -124,7 +132,7 @@ def _answer_promised(waiting: _Draft, p: PostView, prompt: str, how: str) -> Non
     waiting.prompt, waiting.anchor = prompt, p.post_id
     waiting.evidence.append(p.post_id)
     waiting.how += how
-    waiting.awaiting_prompt = False
+    waiting.awaiting_prompt = waiting.guessed = False
 
 
 def _thread_samples(tree: _Tree, m: Models) -> tuple[list[_Draft], set[str]]:
@@ -132,18 +140,21 @@ def _thread_samples(tree: _Tree, m: Models) -> tuple[list[_Draft], set[str]]:
     thread, root = tree.thread, tree.root
     used: set[str] = set()
     drafts: list[_Draft] = []
-    waiting: _Draft | None = None
+    waiting: _Draft | None = None  # a sample whose post promised the prompt ("prompt below")
+    unexplained: _Draft | None = None  # a sample with images and no prompt: a text-only self-reply may give it
     i = 0
     while i < len(thread):
         p = thread[i]
         i += 1
-        text = strip_injection(p.text)[0]
+        text = own_words(p.text)
         stitched, i = _split_prompt(tree, m, i, text)
         if stitched is not None:
             drafts.append(stitched)
             used.update(stitched.evidence)
             continue
         listed = enumerated_prompts(text) if len(p.image_ids) >= 2 else []
+        if len(listed) != len(p.image_ids):
+            listed = []  # a numbered list inside one prompt ("six poses: 1. ... 2. ...") is not several prompts
         if listed and waiting is None:
             # several prompts with their images in one post: one sample each, sharing the post
             for k, item_prompt in enumerate(listed):
@@ -151,18 +162,34 @@ def _thread_samples(tree: _Tree, m: Models) -> tuple[list[_Draft], set[str]]:
                                      how=f"prompt {k + 1} of {len(listed)} listed in one post"))
             used.add(p.post_id)
             continue
+        quoted = tree.by_id.get(p.quoted_id) if p.post_id == root.post_id and p.quoted_id else None
         found = find_prompt(text, m)
-        if found and waiting is not None:
-            _answer_promised(waiting, p, found.prompt, f"; prompt in the author's reply ({found.kind})")
+        if quoted is not None and not found and p.image_ids:
+            # a quote-post with the quoter's own result: the prompt is in the quoted post
+            in_quote = _post_prompt(tree, m, quoted)
+            if in_quote:
+                drafts.append(_Draft(anchor=p.post_id, prompt=in_quote.prompt, evidence=[p.post_id, quoted.post_id],
+                                     how=f"prompt in the quoted post ({in_quote.kind})"))
+                used.update((p.post_id, quoted.post_id))
+                continue
+        answer = (found or answer_prompt(text, m)) if waiting is not None else None
+        if answer and waiting is not None:
+            _answer_promised(waiting, p, answer.prompt, f"; prompt in the author's reply ({answer.kind})")
             waiting = None
             used.add(p.post_id)
             continue
+        if unexplained is not None and not p.image_ids:
+            given = found or description_prompt(text, m)
+            if given:
+                _answer_promised(unexplained, p, given.prompt, f"; the author's reply gives the prompt ({given.kind})")
+                unexplained = None
+                used.add(p.post_id)
+                continue
         if found:
             drafts.append(_Draft(anchor=p.post_id, prompt=found.prompt, evidence=[p.post_id], how=f"prompt by {found.kind}"))
             used.add(p.post_id)
             continue
-        in_alt = next((f for f in (find_prompt(strip_injection(a)[0], m) for a in tree.alt_by_post.get(p.post_id, []))
-                       if f), None)
+        in_alt = _alt_text_prompt(tree, m, p, text)
         if in_alt:  # "prompt in the alt text"
             drafts.append(_Draft(anchor=p.post_id, prompt=in_alt.prompt, evidence=[p.post_id], how="prompt in alt text"))
             used.add(p.post_id)
@@ -173,13 +200,6 @@ def _thread_samples(tree: _Tree, m: Models) -> tuple[list[_Draft], set[str]]:
             drafts.append(waiting)
             used.add(p.post_id)
             continue
-        if waiting is not None and text.strip() and not p.image_ids:
-            prompt = unquote(clean_tail(CONTINUATION.sub("", text), m))
-            if prompt:
-                _answer_promised(waiting, p, prompt, "; the author's reply is the prompt")
-                waiting = None
-                used.add(p.post_id)
-                continue
         if p.image_ids:
             last = drafts[-1] if drafts else None
             if last is not None and last.from_thread and (last.prompt or last.awaiting_prompt) and not _is_own_task(text, m):
@@ -188,13 +208,31 @@ def _thread_samples(tree: _Tree, m: Models) -> tuple[list[_Draft], set[str]]:
                 continue
             desc = described_in_sentence(text, m) or description_prompt(text, m)
             drafts.append(_Draft(anchor=p.post_id, prompt=desc.prompt if desc else None, evidence=[p.post_id],
-                                 how=f"prompt by {desc.kind}" if desc else "images without a prompt"))
+                                 how=f"prompt by {desc.kind}" if desc else "images without a prompt", guessed=bool(desc)))
+            unexplained = None if desc else drafts[-1]
             used.add(p.post_id)
             continue
         if p.post_id == root.post_id:
             drafts.append(_Draft(anchor=p.post_id, evidence=[p.post_id], how="no prompt, no images"))
             used.add(p.post_id)
     return drafts, used
+
+
+def own_words(text: str | None) -> str:
+    """A post's text as the rules read it: without steering attempts and without the @handles a reply opens with."""
+    return LEADING_MENTIONS.sub("", strip_injection(text)[0])
+
+
+def _post_prompt(tree: _Tree, m: Models, p: PostView) -> FoundPrompt | None:
+    """The prompt a post carries: explicit, as a description, or in its images' alt text."""
+    text = own_words(p.text)
+    return find_prompt(text, m) or description_prompt(text, m) or _alt_text_prompt(tree, m, p, text)
+
+
+def _alt_text_prompt(tree: _Tree, m: Models, p: PostView, text: str) -> FoundPrompt | None:
+    pointed = bool(re.search(r"\balt\b|alt[\s\-]?text|image\s+description|代替テキスト|替代文本", text, F))
+    return next((f for f in (alt_prompt(strip_injection(a)[0], m, pointed=pointed)
+                             for a in tree.alt_by_post.get(p.post_id, [])) if f), None)
 
 
 def _owner(tree: _Tree, drafts: list[_Draft], p: PostView, root_draft: _Draft | None) -> _Draft | None:
@@ -220,12 +258,24 @@ def _place_replies(tree: _Tree, m: Models, drafts: list[_Draft], used: set[str])
     for p in tree.posts:
         if p.post_id in used or p.post_id in thread_ids or p.post_id in tree.quoted_only:
             continue
-        text = strip_injection(p.text)[0]
+        text = own_words(p.text)
         target = _owner(tree, drafts, p, root_draft)
         found = find_prompt(text, m)
         if p.author == root.author and root.author is not None:
-            if target is not None and found and not target.prompt:
-                _answer_promised(target, p, found.prompt, f"; prompt in the author's reply ({found.kind})")
+            parent = tree.by_id.get(p.parent_id or "")
+            asked = parent is not None and parent.author != root.author and bool(REQUEST.search(parent.text or ""))
+            # an explicit answer, or a much longer description, replaces a prompt guessed from a description
+            can_take = target is not None and (not target.prompt or (target.guessed and bool(asked or found)))
+            if target is not None and target.guessed and not can_take and not p.image_ids:
+                longer = description_prompt(text, m)
+                if longer and words(longer.prompt) > 2 * words(target.prompt):
+                    can_take, found = True, longer
+            if can_take and not found:
+                # asked for or promised: the reply is the answer; else only a reply that reads as a prompt
+                found = answer_prompt(text, m) if (asked or target.awaiting_prompt) else description_prompt(text, m)
+            if can_take and found:
+                how = "answer to a request" if asked else "reply"
+                _answer_promised(target, p, found.prompt, f"; prompt in the author's {how} ({found.kind})")
                 used.add(p.post_id)
             elif target is not None and p.image_ids:
                 target.evidence.append(p.post_id)
@@ -244,7 +294,7 @@ def _place_replies(tree: _Tree, m: Models, drafts: list[_Draft], used: set[str])
                 used.add(p.post_id)
                 continue
         # a reply judges a sample only when it says something good or bad (not chatter, questions or orders)
-        if target is not None and text.strip() and polarity(text)[0] != "neutral":
+        if target is not None and text.strip() and not REQUEST.search(text) and polarity(text)[0] != "neutral":
             target.feedback.append(p.post_id)
             used.add(p.post_id)
 
@@ -281,8 +331,6 @@ def _is_own_task(text: str, m: Models) -> bool:
 
 
 
-_COMPARISON = re.compile(r"\b(?:vs\.?|versus|compared?\s+(?:to|with)|comparison|side[\s\-]by[\s\-]side|"
-                         r"same\s+prompt\s*,?\s+(?:\w+\s+)?(?:models|tools|generators)|which\s+(?:one|model)\s+(?:is|did|wins))\b", F)
 
 
 def _quality(d: _Draft, texts: list[str], alts: list[str], thread_text: str, has_images: bool, m: Models,
@@ -303,7 +351,7 @@ def _quality(d: _Draft, texts: list[str], alts: list[str], thread_text: str, has
         return "benchmark", "a chat screenshot carries the prompt"
     if not target:
         return "trash", f"no task and no mention of {m.target}"
-    if _COMPARISON.search(joined):
+    if COMPARISON.search(joined):
         return "analysis", "a comparison without a task"
     if "?" in joined and any(rx.search(joined) for rx in CATEGORIES.values()):
         return "analysis", "a question about how the model renders images"

@@ -12,7 +12,7 @@ import pytest
 
 from echo.llm import rules
 from echo.llm.backend import ImageView, PostView, SampleItem, TreeItem
-from echo.llm.rules.injection import strip_injection
+from echo.llm.injection import strip_injection
 from echo.llm.rules.templates import fill_blank_answer
 from echo.schema import validate
 

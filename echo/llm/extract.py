@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 
 from echo import schema
 from echo.llm.backend import Backend, ImageView, Outcome, SampleItem, ScreenshotItem, TreeItem
+from echo.llm.injection import strip_injection
 from echo.llm.trees import Tree
 from echo.records import FEEDBACK_CATEGORIES, sample_id
 from echo.text import URL, bare_prompt, has_placeholder, normalize_prompt
@@ -95,6 +96,17 @@ class Draft:
             feedback_posts=tuple(self.tree.post(pid) for pid in self.feedback_ids))
 
 
+def drop_steering(d: Draft) -> None:
+    """Remove sentences addressed to a model or an annotator from the prompt: they are never part of a benchmark
+    prompt, whichever backend or transcription put them there."""
+    if not d.prompt:
+        return
+    kept, dropped = strip_injection(d.prompt)
+    if dropped:
+        d.prompt = kept or None
+        d.notes.append("text addressed to a model or an annotator removed from the prompt")
+
+
 # A prompt must be at least this long to count as found verbatim in a post (shorter strings match by accident).
 MIN_SHARED_PROMPT_CHARS = 15
 
@@ -154,6 +166,7 @@ def samples_from_answer(tree: Tree, doc: dict) -> list[Draft]:
         d.feedback_ids = fb
     _unassigned_replies_to_feedback(tree, drafts, used)
     for d in drafts:
+        drop_steering(d)
         d.feedback_ids = sorted(dict.fromkeys(d.feedback_ids), key=order.__getitem__)
         d.evidence = sorted(dict.fromkeys(d.evidence), key=order.__getitem__)
         alts = [im.alt_text for im in tree.images_of(d.evidence) if im.alt_text]
@@ -333,6 +346,7 @@ def extract_trees(backend: Backend, trees: Sequence[Tree], *, record: Callable[[
             d.notes.append("task set to image_to_image: the screenshot shows an uploaded input image")
         if not d.prompt and tr["prompt"]:
             d.prompt, d.origin = tr["prompt"], "screenshot"
+            drop_steering(d)
             d.fill_flag = d.fill_flag or has_placeholder(d.prompt)
             d.notes.append("prompt transcribed from a chat screenshot")
 
@@ -353,7 +367,9 @@ def extract_trees(backend: Backend, trees: Sequence[Tree], *, record: Callable[[
             d.prompt, d.origin = None, None
             d.notes.append(f"placeholders left unfilled: {doc['reason']}")
 
-    # 6. benchmark filter
+    # 6. benchmark filter (screenshot transcripts and filled templates are prompts too)
+    for d in drafts:
+        drop_steering(d)
     ready = [d for d in drafts if not d.failed]
     for d, doc in _answers(backend.benchmark_filter, ready, "benchmark_filter", record):
         d.decision, d.review_targets = guard_decision(d, doc)

@@ -19,6 +19,7 @@ from string import Template
 from typing import Any
 
 from echo.llm.backend import STEPS, ImageView, PostView, RelevanceItem, TreeItem
+from echo.llm.injection import without_injection
 from echo.records import FEEDBACK_CATEGORIES
 
 _VERSION_RE = re.compile(r"^(?P<step>[a-z_]+)\.v(?P<n>\d+)\.txt$")
@@ -75,6 +76,11 @@ def quote(text: str | None) -> str:
     return s.replace("&", "\\u0026").replace("<", "\\u003c").replace(">", "\\u003e")
 
 
+def untrusted(text: str | None) -> str:
+    """Post or alt text as data for a model: sentences addressed to a model or an annotator removed, then quoted."""
+    return quote(without_injection(text))
+
+
 def post_block(post: PostView, *, image_aliases: dict[str, str] | None = None, show_images: bool = True,
                tag: str = "post", relation: str | None = None, of: str | None = None) -> str:
     """A post as data. `tag="context"` (with its `relation` to the post `of` asked about) marks a post that is shown
@@ -88,7 +94,7 @@ def post_block(post: PostView, *, image_aliases: dict[str, str] | None = None, s
     if show_images and post.image_ids:
         ids = [image_aliases.get(u, u) if image_aliases else u for u in post.image_ids]
         attrs.append(f"images={quote(','.join(ids))}")
-    return f"<{tag} {' '.join(attrs)}>{quote(post.text or '')}</{tag}>"
+    return f"<{tag} {' '.join(attrs)}>{untrusted(post.text)}</{tag}>"
 
 
 def posts_block(posts, **kw) -> str:
@@ -102,7 +108,7 @@ def relevance_block(item: RelevanceItem) -> str:
     lines = [post_block(c, show_images=False, tag="context", of=of,
                         relation="quoted by it" if c.post_id == item.post.quoted_id else "replied to")
              for c in item.context]
-    alts = [im.alt_text for im in item.images if im.alt_text]
+    alts = [a for a in (without_injection(im.alt_text) for im in item.images) if a]
     extra = ""
     if item.post.image_ids:
         extra = f" [{len(item.post.image_ids)} image(s)" + (f", alt text {quote(' | '.join(alts))}" if alts else "") + "]"
@@ -134,7 +140,7 @@ def image_line(alias: str, im: ImageView, role: str | None = None) -> str:
     if im.width and im.height:
         bits.append(f"size={im.width}x{im.height}")
     if im.alt_text:
-        bits.append(f"alt={quote(im.alt_text)}")
+        bits.append(f"alt={untrusted(im.alt_text)}")
     return "<image " + " ".join(bits) + ">"
 
 

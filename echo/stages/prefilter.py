@@ -11,6 +11,7 @@ import numpy as np
 
 from echo.dedup.embed import embed_texts
 from echo.filters.relevance_classifier import PROMPT_VERSION, train
+from echo.llm.injection import without_injection
 from echo.run import RunContext, StageStats
 
 
@@ -51,14 +52,20 @@ def run(ctx: RunContext, stats: StageStats) -> None:
     if not pending:
         return
     embedder = ctx.resources.embedder
-    _, x_lab = embed_texts(store, embedder, [r["text"] for r in labels], run_progress=ctx.progress, stats=stats)
+    # The classifier reads what a backend would read: text addressed to a model or an annotator is not evidence.
+    _, x_lab = embed_texts(store, embedder, [without_injection(r["text"]) for r in labels], run_progress=ctx.progress,
+                           stats=stats)
     model = train(x_lab, y, [f"{r['platform']}:{r['post_id']}" for r in labels],
                   confidence=fcfg.prefilter_confidence, min_recall=fcfg.prefilter_min_recall,
                   embed_model=embedder.name)
     for k, v in model.metrics.items():
         stats[k] = v
     stats["rejections_allowed"] = int(model.allow_reject)
-    _, x_new = embed_texts(store, embedder, [r["text"] for r in pending], run_progress=ctx.progress, stats=stats)
+    pending = [r for r in pending if without_injection(r["text"])]  # nothing left to judge: the LLM stage says so
+    if not pending:
+        return
+    _, x_new = embed_texts(store, embedder, [without_injection(r["text"]) for r in pending], run_progress=ctx.progress,
+                           stats=stats)
     decision, p = model.decide(x_new)
     rows = [{"platform": r["platform"], "post_id": r["post_id"], "judge": "prefilter", "score": None,
              "passed": bool(d == 1), "reason": f"classifier p={pi:.3f}", "model": model.model_id,

@@ -8,7 +8,7 @@ from typing import Any
 
 from echo.llm import lexicon as lx
 from echo.llm.backend import PostView
-from echo.llm.rules.injection import strip_injection
+from echo.llm.injection import strip_injection
 from echo.llm.rules.layout import sentences
 from echo.llm.rules.patterns import B0, B1, CATEGORIES, FEEDBACK_PATTERNS, URL, F
 from echo.llm.rules.spelling import correct_typos

@@ -7,7 +7,7 @@ from typing import Any
 
 from echo.llm import lexicon as lx
 from echo.llm.backend import ImageView, SampleItem, ScreenshotItem
-from echo.llm.rules.injection import strip_injection
+from echo.llm.injection import strip_injection
 from echo.llm.rules.patterns import BEFORE_AFTER, INPUT_ALT, OUTPUT_ALT, SCREENSHOT
 from echo.llm.rules.prompts import enumerated_prompts, similar_prompts
 from echo.text import placeholders

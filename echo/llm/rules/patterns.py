@@ -6,6 +6,7 @@ import re
 from collections.abc import Iterable
 
 from echo.llm import lexicon as lx
+from echo.llm.injection import INJECTION  # noqa: F401 - shared by the rules
 from echo.text import URL  # noqa: F401 - the one link pattern, shared by the rules
 
 F = re.IGNORECASE
@@ -41,7 +42,6 @@ BEFORE_AFTER = re.compile(lx.BEFORE_AFTER, F)
 INPUT_ALT = re.compile(lx.INPUT_ALT, F)
 OUTPUT_ALT = re.compile(lx.OUTPUT_ALT, F)
 SCREENSHOT = re.compile(alt(lx.SCREENSHOT_WORDS), F)
-INJECTION = re.compile(alt(lx.INJECTION), F)
 SPAM = re.compile(alt(lx.SPAM), F)
 NON_IMAGE_TASKS = re.compile(alt(lx.NON_IMAGE_TASKS), F)
 GEN_WORDS = words_rx(lx.GENERATION_WORDS)

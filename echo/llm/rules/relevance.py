@@ -6,7 +6,7 @@ import re
 from collections.abc import Sequence
 
 from echo.llm.backend import ImageView, PostView
-from echo.llm.rules.injection import strip_injection
+from echo.llm.injection import strip_injection
 from echo.llm.rules.models import Models, models
 from echo.llm.rules.patterns import CLAIMS, COMPARISON, F, GEN_WORDS, I2I, IMAGE_WORDS, NON_IMAGE_TASKS, PROMISE, SPAM
 from echo.llm.rules.prompts import enumerated_prompts, find_prompt

@@ -10,7 +10,7 @@ from typing import Any
 from echo.llm.backend import PostView, TreeItem
 from echo.llm.rules.feedback import polarity
 from echo.llm.rules.images import is_screenshot, mentions_screenshot
-from echo.llm.rules.injection import strip_injection
+from echo.llm.injection import strip_injection
 from echo.llm.rules.layout import words
 from echo.llm.rules.models import Models, models
 from echo.llm.rules.patterns import (

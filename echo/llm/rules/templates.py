@@ -12,7 +12,7 @@ from typing import Any
 
 from echo.llm import lexicon as lx
 from echo.llm.backend import SampleItem
-from echo.llm.rules.injection import strip_injection
+from echo.llm.injection import strip_injection
 from echo.llm.rules.models import Models, models
 from echo.llm.rules.patterns import FILL_STATEMENT, URL, F
 from echo.text import normalize_prompt, placeholders

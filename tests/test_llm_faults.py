@@ -68,6 +68,17 @@ def _posts(n: int = 6):
     return [post(str(i), f"GPT-4o image gen made this poster {i}", author=f"u{i}", minutes=i) for i in range(n)]
 
 
+def _clean_relevance(config, posts) -> str:
+    """The relevance table's content hash after a run against a healthy endpoint: what a faulty run must reach."""
+    from echo.store import Store
+
+    with Store() as clean, FakeOpenAI() as fake:
+        add(clean, posts)
+        config.llm.base_url = fake.base_url
+        pipeline.refresh(config, clean, only=["relevance"])
+        return clean.content_hash("relevance")
+
+
 def _configure(config, base_url: str) -> None:
     config.llm.base_url = base_url
     config.llm.relevance_batch_size = 1
@@ -95,6 +106,13 @@ def test_a_broken_endpoint_fails_the_run_fast_and_clearly(store, config, mode):
     assert run["status"] == "failed" and run["failed_stage"] == "relevance"
     assert "no more calls this run" in run["error"]
     assert store.scalar("SELECT count(*) FROM relevance WHERE judge = 'llm'") == 0  # nothing made up
+    # once the endpoint is healthy again, the next run ends where a run that never saw the fault ends
+    expected = _clean_relevance(config, _posts())
+    with FakeOpenAI() as fake:
+        config.llm.base_url = fake.base_url
+        ctx = pipeline.refresh(config, store, only=["relevance"])
+    assert store.scalar("SELECT status FROM runs WHERE run_id = ?", [ctx.run_id]) == "ok"
+    assert store.content_hash("relevance") == expected
 
 
 def test_a_stage_deadline_leaves_the_rest_for_the_next_run(store, config):
@@ -138,6 +156,11 @@ def test_some_failed_items_make_a_degraded_run_with_a_summary(store, config, cap
     assert store.scalar("SELECT count(*) FROM relevance WHERE judge = 'llm'") == 2
     line = status_line(run)
     assert line.startswith(f"run {ctx.run_id}: degraded (relevance: relevance: 1 item(s) got no valid answer")
+    expected = _clean_relevance(config, _posts(3))
+    with FakeOpenAI() as fake:  # the garbled item is asked again, and the tables end as a clean run's
+        config.llm.base_url = fake.base_url
+        pipeline.refresh(config, store, only=["relevance"])
+    assert store.content_hash("relevance") == expected
 
 
 def test_an_image_that_was_not_stored_never_reaches_the_model_as_a_url(store, config, tmp_path):

@@ -103,6 +103,10 @@ def test_takedown_keeps_the_post_out_of_later_crawls(db, config):
 
 
 def test_forget_author_removes_every_post_of_theirs(db, config):
+    # someone else mentions the author: the text keeps its words, the handle becomes a stand-in
+    db.upsert("posts", [records.Post(platform="reddit", post_id="t1_praise", author="erin", root_id="t3_city1",
+                                     parent_id="t3_city1", text="@Dave, this is great! cc @dave_fan and @dave",
+                                     raw={"body": "@Dave, this is great!", "mentions": [{"username": "dave"}]})])
     res = forget(db, config, author="@Reddit-Users-Are-Not-Here")
     assert res.posts == []
     res = forget(db, config, author="@DAVE", platform="reddit")
@@ -114,7 +118,9 @@ def test_forget_author_removes_every_post_of_theirs(db, config):
     salt = load_salt(config)
     assert is_taken_down(db, "reddit", "t3_new", "dave", salt=salt)
     assert is_taken_down(db, "reddit", "t3_new", None, author_id="id-dave", salt=salt)
-    assert "dave" not in _all_text(db).lower().replace("id-dave", "")
+    (praise,) = db.query("SELECT text, raw FROM posts WHERE post_id = 't1_praise'")
+    assert praise == {"text": "@removed, this is great! cc @dave_fan and @removed", "raw": None}
+    assert "dave" not in _all_text(db).lower().replace("id-dave", "").replace("@dave_fan", "")
 
 
 def test_forget_needs_a_target(db, config):

@@ -12,6 +12,7 @@ import datetime as dt
 import hashlib
 import json
 import logging
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -155,6 +156,9 @@ def forget(store: Store, config: Config, *, post: str | None = None, author: str
         # Tables of other areas keyed by a post or a sample (review decisions, extraction logs ...).
         _sweep_other_tables(store, sids, c)
         c.update(_scrub_logs(store, posts))
+        if author:
+            handles = {normalize_handle(author)} | {normalize_handle(p["author"]) for p in posts if p["author"]}
+            c.update(_scrub_mentions(store, sorted(h for h in handles if len(h) >= 2)))
         kept_paths = {r["p"] for r in store.query(
             "SELECT path AS p FROM media WHERE path IS NOT NULL UNION SELECT thumb_path FROM media WHERE thumb_path IS NOT NULL")}
         store.upsert("takedowns", [{
@@ -222,6 +226,31 @@ def _sweep_other_tables(store: Store, sids: list[str], c: collections.Counter) -
             c[table] += store.delete(table, "(platform, post_id) IN (SELECT platform, post_id FROM _forget_posts)")
         if "sample_id" in cols and sids:
             c[table] += store.delete(table, "sample_id IN (SELECT unnest(?::VARCHAR[]))", [sids])
+
+
+MENTION_STAND_IN = "@removed"
+
+
+def _scrub_mentions(store: Store, handles: list[str]) -> collections.Counter:
+    """Other people's posts and prompts that @-mention a forgotten author name a stand-in instead; their raw payload
+    (mention entities carry the handle) is dropped, as for posts that quote a forgotten one."""
+    c: collections.Counter = collections.Counter()
+    for h in handles:
+        # RE2 has no look-ahead: the character after the handle is captured and put back
+        pattern = "@" + re.escape(h) + r"([^A-Za-z0-9_.@\-]|$)"
+        for table, col in (("posts", "text"), ("samples", "prompt"), ("samples", "prompt_fill_blank")):
+            where = f"regexp_matches({col}, ?, 'i')"
+            n = int(store.scalar(f"SELECT count(*) FROM {table} WHERE {where}", [pattern]) or 0)
+            if n:
+                store.execute(f"UPDATE {table} SET {col} = regexp_replace({col}, ?, ?, 'gi') WHERE {where}",
+                              [pattern, MENTION_STAND_IN + r"\1", pattern])
+                c[f"{table}_mentions_replaced"] += n
+        needles = [f'"{h}"', f"@{h}"]
+        where = ("EXISTS (SELECT 1 FROM (SELECT unnest(?::VARCHAR[]) AS n) "
+                 "WHERE contains(lower(coalesce(raw::VARCHAR, '')), n))")
+        c["posts_raw_scrubbed"] += int(store.scalar(f"SELECT count(*) FROM posts WHERE {where}", [needles]) or 0)
+        store.execute(f"UPDATE posts SET raw = NULL WHERE {where}", [needles])
+    return c
 
 
 def _repair_duplicate_groups(store: Store, sids: list[str], counts: collections.Counter) -> None:

@@ -26,6 +26,7 @@ import json
 import os
 import platform
 import shutil
+import signal
 import subprocess
 import sys
 import threading
@@ -87,12 +88,15 @@ def _rss_cpu(pid: int) -> tuple[int, float] | None:
 
 
 class Sampler(threading.Thread):
-    """Samples (time, RSS of the process tree in KB, CPU seconds of the tree) until stopped."""
+    """Samples (time, RSS of the process tree in KB, CPU seconds of the tree) until stopped. Kills the tree
+    when its RSS passes `rss_limit_kb` (the machine is shared: better a clear failure than the OOM killer)."""
 
-    def __init__(self, pid: int, interval: float):
+    def __init__(self, pid: int, interval: float, rss_limit_kb: int = 0):
         super().__init__(daemon=True)
         self.pid = pid
         self.interval = interval
+        self.rss_limit_kb = rss_limit_kb
+        self.killed_at_kb = 0
         self.samples: list[tuple[float, int, float]] = []
         self.stop = threading.Event()
         self._cpu_done: dict[int, float] = {}  # last CPU seen of each process (exited children keep theirs)
@@ -112,6 +116,13 @@ class Sampler(threading.Thread):
                     self._cpu_done[p] = got[1]
             if rss:
                 self.samples.append((time.time(), rss, sum(self._cpu_done.values())))
+            if self.rss_limit_kb and rss > self.rss_limit_kb and not self.killed_at_kb:
+                self.killed_at_kb = rss
+                for p in reversed(pids):
+                    try:
+                        os.kill(p, signal.SIGKILL)
+                    except ProcessLookupError:
+                        pass
             self.stop.wait(self.interval)
 
 
@@ -156,8 +167,18 @@ def read_run(db: Path) -> tuple[dict | None, dict[str, int]]:
     return run, counts
 
 
-def attribute(samples: list[tuple[float, int, float]], run: dict | None, t_start: float, t_end: float) -> dict:
-    """Per-phase peak RSS (MB) and CPU seconds: 'startup' before the run row, each stage in turn, 'finish' after."""
+def unfinished_stage(run: dict | None, skip: list[str]) -> str | None:
+    """The stage a run was in when its process died: the first selected stage with no stats (each stage
+    writes its stats when it ends, also when it fails). None when the run finished or failed cleanly."""
+    if not run or run["status"] != "running":
+        return None
+    return next((s for s in STAGE_ORDER if s not in skip and s not in run["stage_stats"]), None)
+
+
+def attribute(samples: list[tuple[float, int, float]], run: dict | None, t_start: float, t_end: float,
+              killed_in: str | None = None) -> dict:
+    """Per-phase peak RSS (MB) and CPU seconds: 'startup' before the run row, each stage in turn, 'finish'
+    after (or the stage the process died in)."""
     bounds: list[tuple[str, float, float]] = []
     if run and run.get("started_epoch"):
         t = float(run["started_epoch"])
@@ -167,7 +188,7 @@ def attribute(samples: list[tuple[float, int, float]], run: dict | None, t_start
             sec = float(stats[name].get("seconds", 0.0))
             bounds.append((name, t, t + sec))
             t += sec
-        bounds.append(("finish", t, t_end))
+        bounds.append((killed_in or "finish", t, t_end))
     else:
         bounds.append(("all", t_start, t_end))
     out: dict[str, dict[str, float]] = {}
@@ -178,13 +199,13 @@ def attribute(samples: list[tuple[float, int, float]], run: dict | None, t_start
             continue
         cpu_end = inside[-1][2]
         out[name] = {"peak_rss_mb": round(max(s[1] for s in inside) / 1024, 1),
-                     "cpu_s_sampled": round(max(0.0, cpu_end - prev_cpu), 2)}
+                     "cpu_s_sampled": round(max(0.0, cpu_end - prev_cpu), 2), "wall_s": round(b - a, 1)}
         prev_cpu = cpu_end
     return out
 
 
 def run_refresh(name: str, out: Path, *, skip: list[str], llm_endpoint: str | None, sample_s: float,
-                py_spy: bool) -> dict[str, Any]:
+                py_spy: bool, rss_limit_mb: int = 0) -> dict[str, Any]:
     cmd = echo_command(out / "echo.toml", skip)
     if py_spy:
         spy = shutil.which("py-spy") or str(Path(sys.executable).with_name("py-spy"))
@@ -195,7 +216,7 @@ def run_refresh(name: str, out: Path, *, skip: list[str], llm_endpoint: str | No
     t0 = time.time()
     with log_path.open("wb") as log:
         proc = subprocess.Popen(cmd, cwd=str(out), env=child_env(llm_endpoint), stdout=log, stderr=subprocess.STDOUT)
-        sampler = Sampler(proc.pid, sample_s)
+        sampler = Sampler(proc.pid, sample_s, rss_limit_mb * 1024)
         sampler.start()
         _, status, usage = os.wait4(proc.pid, 0)  # this child's own rusage, not the parent's or earlier runs'
         t1 = time.time()
@@ -204,25 +225,78 @@ def run_refresh(name: str, out: Path, *, skip: list[str], llm_endpoint: str | No
         proc.returncode = os.waitstatus_to_exitcode(status)
     load_after = os.getloadavg()
     run, counts = read_run(out / "data" / "echo.duckdb")
+    died_in = unfinished_stage(run, skip)
     stages = {}
     if run:
-        phases = attribute(sampler.samples, run, t0, t1)
+        phases = attribute(sampler.samples, run, t0, t1, died_in)
         for stage, stats in run["stage_stats"].items():
             counters = {k: v for k, v in stats.items() if k != "seconds"}
             stages[stage] = {"seconds": stats.get("seconds"), **phases.get(stage, {}), "counters": counters}
         phases = {k: v for k, v in phases.items() if k not in stages}
     else:
         phases = attribute(sampler.samples, None, t0, t1)
+    if died_in and died_in in phases:
+        phases[died_in]["unfinished"] = True
     tail = log_path.read_text(encoding="utf-8", errors="replace").splitlines()[-30:]
+    profile = out / f"profile_{name}.speedscope.json"
+    profile_summary = summarize_profile(profile) if py_spy and profile.exists() else None
     return {
         "run": name, "command": cmd, "exit_code": proc.returncode, "wall_s": round(t1 - t0, 2),
         "cpu_s": round(usage.ru_utime + usage.ru_stime, 2), "peak_rss_mb": round(usage.ru_maxrss / 1024, 1),
         "peak_tree_rss_mb_sampled": round(max((s[1] for s in sampler.samples), default=0) / 1024, 1),
         "load_before": [round(x, 2) for x in load_before], "load_after": [round(x, 2) for x in load_after],
         "run_id": run and run["run_id"], "status": run and run["status"], "failed_stage": run and run["failed_stage"],
-        "error": run and run["error"], "stages": stages, "other_phases": phases, "rows": counts,
+        "error": run and run["error"], "died_in_stage": died_in,
+        "killed_by_benchmark": (f"tree RSS {sampler.killed_at_kb / 1024:,.0f} MB passed --rss-limit-mb {rss_limit_mb:,}"
+                                if sampler.killed_at_kb else None),
+        "stages": stages, "other_phases": phases, "rows": counts,
         "log": str(log_path), "log_tail": tail if proc.returncode else tail[-12:],
+        "profile": str(profile) if profile_summary else None, "profile_summary": profile_summary,
     }
+
+
+# --- py-spy profiles -------------------------------------------------------------------------------
+
+
+def _stage_of_frame(frame: dict) -> str | None:
+    """The pipeline stage a function frame is the entry point of, by echo.pipeline.STAGES targets."""
+    from echo.pipeline import STAGES
+
+    for st in STAGES:
+        module, func = st.target.split(":")
+        if frame["name"] == func and frame["file"].replace("\\", "/").endswith(module.replace(".", "/") + ".py"):
+            return st.name
+    return None
+
+
+def summarize_profile(path: Path, top: int = 12) -> dict:
+    """Per stage of a py-spy speedscope profile: sampled seconds and the functions with the most inclusive
+    and self time (echo's own frames and the libraries they call alike)."""
+    doc = json.loads(path.read_text(encoding="utf-8"))
+    frames = doc["shared"]["frames"]
+    # one label per function (lines of the same function add up)
+    label = [f"{f['name']} ({'/'.join(f['file'].replace(chr(92), '/').split('/')[-2:])})" for f in frames]
+    entry = {i: _stage_of_frame(f) for i, f in enumerate(frames)}
+    per: dict[str, dict[str, Any]] = {}
+    for prof in doc["profiles"]:
+        for stack, w in zip(prof["samples"], prof.get("weights") or [1] * len(prof["samples"])):
+            stage = next((entry[i] for i in stack if entry.get(i)), "outside stages")
+            d = per.setdefault(stage, {"seconds": 0.0, "incl": {}, "self": {}})
+            d["seconds"] += w
+            for name in {label[i] for i in stack}:
+                d["incl"][name] = d["incl"].get(name, 0.0) + w
+            if stack:
+                d["self"][label[stack[-1]]] = d["self"].get(label[stack[-1]], 0.0) + w
+    out = {}
+    for stage, d in sorted(per.items(), key=lambda kv: -kv[1]["seconds"]):
+        total = d["seconds"] or 1.0
+        # frames on every sample of the stage (the entry point and its callers) say nothing
+        incl = sorted(((n, v) for n, v in d["incl"].items() if v < total * 0.98), key=lambda kv: -kv[1])[:top]
+        out[stage] = {"sampled_s": round(d["seconds"], 1),
+                      "top_inclusive": [[n, round(v / total, 3)] for n, v in incl],
+                      "top_self": [[n, round(v / total, 3)] for n, v in
+                                   sorted(d["self"].items(), key=lambda kv: -kv[1])[:top]]}
+    return out
 
 
 # --- report ---------------------------------------------------------------------------------------
@@ -236,6 +310,15 @@ def _fmt(x: Any, nd: int = 1) -> str:
     return f"{x:,}" if isinstance(x, int) else str(x)
 
 
+def status(r: dict) -> str:
+    if r.get("died_in_stage"):
+        why = "killed by the benchmark's RSS limit" if r.get("killed_by_benchmark") else f"exit {r['exit_code']}"
+        return f"died in {r['died_in_stage']} ({why})"
+    if r["failed_stage"]:
+        return f"failed at {r['failed_stage']}"
+    return r["status"] or f"exit {r['exit_code']}"
+
+
 def markdown(result: dict) -> str:
     runs = result["runs"]
     p = result["corpus"]["params"]
@@ -246,7 +329,7 @@ def markdown(result: dict) -> str:
         crawl = r["stages"].get("crawl", {}).get("counters", {})
         lines.append(f"| {r['run']} | {_fmt(r['wall_s'])} | {_fmt(r['cpu_s'])} | {_fmt(r['peak_rss_mb'], 0)} | "
                      f"{_fmt(crawl.get('posts_new'))} | {_fmt(r['rows'].get('samples'))} | "
-                     f"{r['status'] or 'exit ' + str(r['exit_code'])}{' at ' + r['failed_stage'] if r['failed_stage'] else ''} | "
+                     f"{status(r)} | "
                      f"{r['load_before'][0]:.1f} -> {r['load_after'][0]:.1f} |")
     lines += ["", "Per stage: seconds (sampled CPU s, peak RSS MB)", "",
               "| stage | " + " | ".join(r["run"] for r in runs) + " |", "|---|" + "---|" * len(runs)]
@@ -260,12 +343,16 @@ def markdown(result: dict) -> str:
                 cells.append("-")
                 continue
             sec = st.get("seconds")
-            cells.append(f"{_fmt(sec) if sec is not None else '~'} ({_fmt(st.get('cpu_s_sampled'))}, "
-                         f"{_fmt(st.get('peak_rss_mb'), 0)})")
+            shown = _fmt(sec) if sec is not None else f"~{_fmt(st.get('wall_s'))}"
+            if st.get("unfinished"):
+                shown = f"died after {shown}"
+            cells.append(f"{shown} ({_fmt(st.get('cpu_s_sampled'))}, {_fmt(st.get('peak_rss_mb'), 0)})")
         lines.append(f"| {s} | " + " | ".join(cells) + " |")
     d = result["derived"]
-    lines += ["", f"no-op / full: {_fmt(d.get('noop_pct_of_full'))}%; +{result['extra_pct']:g}% / full: "
-              f"{_fmt(d.get('extra_pct_of_full'))}%; full refresh {_fmt(d.get('full_ms_per_post'), 2)} ms per post."]
+    ratios = "; ".join(f"{r['run']} / full: {_fmt(d.get(r['run'] + '_pct_of_full'))}% of wall, "
+                       f"{_fmt(d.get(r['run'] + '_cpu_pct_of_full'))}% of CPU" for r in runs if r["run"] != "full")
+    lines += ["", f"{ratios}. Full refresh: {_fmt(d.get('full_ms_per_post'), 2)} ms wall and "
+              f"{_fmt(d.get('full_cpu_ms_per_post'), 2)} ms CPU per post (extra runs add {result['extra_pct']:g}% posts)."]
     return "\n".join(lines) + "\n"
 
 
@@ -275,9 +362,11 @@ def derived(runs: list[dict], posts: int) -> dict:
     full = by.get("full")
     if full and full["wall_s"]:
         out["full_ms_per_post"] = round(full["wall_s"] * 1000 / posts, 3)
-        for name in ("noop", "extra"):
-            if name in by:
-                out[f"{name}_pct_of_full"] = round(100 * by[name]["wall_s"] / full["wall_s"], 2)
+        out["full_cpu_ms_per_post"] = round(full["cpu_s"] * 1000 / posts, 3)
+        for name, r in by.items():
+            if name != "full":
+                out[f"{name}_pct_of_full"] = round(100 * r["wall_s"] / full["wall_s"], 2)
+                out[f"{name}_cpu_pct_of_full"] = round(100 * r["cpu_s"] / full["cpu_s"], 2)
     return out
 
 
@@ -309,16 +398,33 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--extra-pct", type=float, default=1.0, help="new posts for the incremental run, %% of --posts")
     ap.add_argument("--llm-endpoint", help="OpenAI-compatible /v1 URL: the LLM path instead of the rules backend")
     ap.add_argument("--skip", action="append", default=[], metavar="STAGE", help="passed to refresh (repeatable)")
-    ap.add_argument("--runs", default="full,noop,extra", help="which runs, in order (default full,noop,extra)")
+    ap.add_argument("--runs", default="full,noop,extra",
+                    help="runs in order, from full, noop, extra (repeatable: full,noop,extra,extra)")
     ap.add_argument("--py-spy", default="", metavar="RUNS", help="profile these runs with py-spy (e.g. full)")
     ap.add_argument("--sample-s", type=float, default=0.5, help="RSS/CPU sampling interval")
+    ap.add_argument("--rss-limit-mb", type=int, default=8192,
+                    help="kill a refresh whose process tree passes this RSS (0: no limit); the machine is shared")
+    ap.add_argument("--report", metavar="JSON", help="only print the markdown of an earlier e2e_scale.json")
+    ap.add_argument("--profile-summary", metavar="SPEEDSCOPE", help="only summarize a py-spy speedscope file per stage")
     args = ap.parse_args(argv)
+    if args.report:
+        print(markdown(json.loads(Path(args.report).read_text(encoding="utf-8"))))
+        return 0
+    if args.profile_summary:
+        print(json.dumps(summarize_profile(Path(args.profile_summary)), indent=1))
+        return 0
 
     out = Path(args.out or f"/tmp/echo-scale-{args.posts}-{args.image_size}px").resolve()
-    runs_wanted = [r for r in args.runs.split(",") if r]
-    bad = set(runs_wanted) - {"full", "noop", "extra"}
+    kinds = [r for r in args.runs.split(",") if r]
+    bad = set(kinds) - {"full", "noop", "extra"}
     if bad:
         ap.error(f"unknown run(s) {sorted(bad)}")
+    # a repeated kind is numbered: full,noop,extra,extra -> full, noop, extra, extra2
+    seen: dict[str, int] = {}
+    runs_wanted = []
+    for kind in kinds:
+        seen[kind] = seen.get(kind, 0) + 1
+        runs_wanted.append((kind, kind if seen[kind] == 1 else f"{kind}{seen[kind]}"))
     started = dt.datetime.now(dt.UTC)
     load_start = os.getloadavg()
 
@@ -328,16 +434,16 @@ def main(argv: list[str] | None = None) -> int:
     manifest = scale_corpus.reset_extra(out)
     corpus_s = time.time() - t0
     print(f"corpus: {out / 'corpus'} ({corpus_s:.1f} s)", flush=True)
-    if "full" in runs_wanted and (out / "data").exists():
+    if "full" in kinds and (out / "data").exists():
         shutil.rmtree(out / "data")  # the full run starts from an empty database
 
     runs = []
-    for name in runs_wanted:
-        if name == "extra":
+    for kind, name in runs_wanted:
+        if kind == "extra":
             manifest = scale_corpus.add_extra(out, args.extra_pct)
         print(f"run {name} ...", flush=True)
         r = run_refresh(name, out, skip=args.skip, llm_endpoint=args.llm_endpoint, sample_s=args.sample_s,
-                        py_spy=name in args.py_spy.split(","))
+                        py_spy=name in args.py_spy.split(","), rss_limit_mb=args.rss_limit_mb)
         print(f"  {r['wall_s']:.1f} s, peak RSS {r['peak_rss_mb']:.0f} MB, status {r['status']} "
               f"(exit {r['exit_code']})", flush=True)
         runs.append(r)

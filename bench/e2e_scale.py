@@ -31,6 +31,7 @@ import subprocess
 import sys
 import threading
 import time
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -91,9 +92,10 @@ class Sampler(threading.Thread):
     """Samples (time, RSS of the process tree in KB, CPU seconds of the tree) until stopped. Kills the tree
     when its RSS passes `rss_limit_kb` (the machine is shared: better a clear failure than the OOM killer)."""
 
-    def __init__(self, pid: int, interval: float, rss_limit_kb: int = 0):
+    def __init__(self, pid: int, interval: float, rss_limit_kb: int = 0, *, skip_root: bool = False):
         super().__init__(daemon=True)
         self.pid = pid
+        self.skip_root = skip_root  # sample (and kill) only the root's descendants
         self.interval = interval
         self.rss_limit_kb = rss_limit_kb
         self.killed_at_kb = 0
@@ -106,7 +108,7 @@ class Sampler(threading.Thread):
         pids = [self.pid]
         while not self.stop.is_set():
             if tick % 4 == 0:  # the process tree changes rarely; scanning /proc costs more than reading it
-                pids = _tree(self.pid)
+                pids = _tree(self.pid)[1:] if self.skip_root else _tree(self.pid)
             tick += 1
             rss = 0
             for p in pids:
@@ -124,6 +126,55 @@ class Sampler(threading.Thread):
                     except ProcessLookupError:
                         pass
             self.stop.wait(self.interval)
+
+
+@dataclass
+class Measured:
+    exit_code: int
+    t_start: float
+    t_end: float
+    cpu_s: float  # user + system of the child and its waited-for children
+    peak_rss_kb: int  # the child's high-water mark (or its largest waited-for child's)
+    samples: list[tuple[float, int, float]]
+    killed_at_kb: int  # tree RSS at which the sampler killed it (0: not killed)
+
+
+# Starts the measured command and reports its rusage. Why a launcher: on Linux a child's ru_maxrss starts
+# from the RSS of the process that spawned it (exec records the old mm's high-water mark; with vfork that mm
+# is the spawner's own), so a command spawned straight from this process would report this process's peak
+# whenever it is the larger. The launcher is a fresh ~10 MB interpreter, so what it reports is the command's.
+LAUNCHER = """
+import json, os, subprocess, sys
+proc = subprocess.Popen(sys.argv[2:])
+_, status, ru = os.wait4(proc.pid, 0)
+with open(sys.argv[1], "w") as f:
+    json.dump({"exit_code": os.waitstatus_to_exitcode(status), "maxrss_kb": ru.ru_maxrss,
+               "cpu_s": ru.ru_utime + ru.ru_stime}, f)
+"""
+
+
+def run_measured(cmd: list[str], *, cwd: Path, env: dict[str, str] | None, log_path: Path, sample_s: float = 0.5,
+                 rss_limit_kb: int = 0) -> Measured:
+    """Run `cmd` to completion, output to `log_path`: its exit code, CPU seconds and peak RSS (its own rusage,
+    through a launcher: never this process's, nor an earlier child's as RUSAGE_CHILDREN would mix in), and
+    /proc samples of its process tree (killed when past rss_limit_kb)."""
+    usage_path = log_path.with_suffix(".rusage.json")
+    usage_path.unlink(missing_ok=True)
+    t0 = time.time()
+    with log_path.open("wb") as log:
+        launcher = subprocess.Popen([sys.executable, "-c", LAUNCHER, str(usage_path), *cmd], cwd=str(cwd), env=env,
+                                    stdout=log, stderr=subprocess.STDOUT)
+        sampler = Sampler(launcher.pid, sample_s, rss_limit_kb, skip_root=True)
+        sampler.start()
+        launcher.wait()
+        t1 = time.time()
+        sampler.stop.set()
+        sampler.join()
+    if launcher.returncode != 0 or not usage_path.exists():
+        raise RuntimeError(f"the launcher of {cmd} failed (exit {launcher.returncode}); see {log_path}")
+    usage = json.loads(usage_path.read_text())
+    return Measured(usage["exit_code"], t0, t1, usage["cpu_s"], usage["maxrss_kb"], sampler.samples,
+                    sampler.killed_at_kb)
 
 
 # --- one run --------------------------------------------------------------------------------------
@@ -213,44 +264,36 @@ def run_refresh(name: str, out: Path, *, skip: list[str], llm_endpoint: str | No
                str(out / f"profile_{name}.speedscope.json"), "--"] + cmd
     log_path = out / f"{name}.log"
     load_before = os.getloadavg()
-    t0 = time.time()
-    with log_path.open("wb") as log:
-        proc = subprocess.Popen(cmd, cwd=str(out), env=child_env(llm_endpoint), stdout=log, stderr=subprocess.STDOUT)
-        sampler = Sampler(proc.pid, sample_s, rss_limit_mb * 1024)
-        sampler.start()
-        _, status, usage = os.wait4(proc.pid, 0)  # this child's own rusage, not the parent's or earlier runs'
-        t1 = time.time()
-        sampler.stop.set()
-        sampler.join()
-        proc.returncode = os.waitstatus_to_exitcode(status)
+    m = run_measured(cmd, cwd=out, env=child_env(llm_endpoint), log_path=log_path, sample_s=sample_s,
+                     rss_limit_kb=rss_limit_mb * 1024)
     load_after = os.getloadavg()
     run, counts = read_run(out / "data" / "echo.duckdb")
     died_in = unfinished_stage(run, skip)
     stages = {}
     if run:
-        phases = attribute(sampler.samples, run, t0, t1, died_in)
+        phases = attribute(m.samples, run, m.t_start, m.t_end, died_in)
         for stage, stats in run["stage_stats"].items():
             counters = {k: v for k, v in stats.items() if k != "seconds"}
             stages[stage] = {"seconds": stats.get("seconds"), **phases.get(stage, {}), "counters": counters}
         phases = {k: v for k, v in phases.items() if k not in stages}
     else:
-        phases = attribute(sampler.samples, None, t0, t1)
+        phases = attribute(m.samples, None, m.t_start, m.t_end)
     if died_in and died_in in phases:
         phases[died_in]["unfinished"] = True
     tail = log_path.read_text(encoding="utf-8", errors="replace").splitlines()[-30:]
     profile = out / f"profile_{name}.speedscope.json"
     profile_summary = summarize_profile(profile) if py_spy and profile.exists() else None
     return {
-        "run": name, "command": cmd, "exit_code": proc.returncode, "wall_s": round(t1 - t0, 2),
-        "cpu_s": round(usage.ru_utime + usage.ru_stime, 2), "peak_rss_mb": round(usage.ru_maxrss / 1024, 1),
-        "peak_tree_rss_mb_sampled": round(max((s[1] for s in sampler.samples), default=0) / 1024, 1),
+        "run": name, "command": cmd, "exit_code": m.exit_code, "wall_s": round(m.t_end - m.t_start, 2),
+        "cpu_s": round(m.cpu_s, 2), "peak_rss_mb": round(m.peak_rss_kb / 1024, 1),
+        "peak_tree_rss_mb_sampled": round(max((s[1] for s in m.samples), default=0) / 1024, 1),
         "load_before": [round(x, 2) for x in load_before], "load_after": [round(x, 2) for x in load_after],
         "run_id": run and run["run_id"], "status": run and run["status"], "failed_stage": run and run["failed_stage"],
         "error": run and run["error"], "died_in_stage": died_in,
-        "killed_by_benchmark": (f"tree RSS {sampler.killed_at_kb / 1024:,.0f} MB passed --rss-limit-mb {rss_limit_mb:,}"
-                                if sampler.killed_at_kb else None),
+        "killed_by_benchmark": (f"tree RSS {m.killed_at_kb / 1024:,.0f} MB passed --rss-limit-mb {rss_limit_mb:,}"
+                                if m.killed_at_kb else None),
         "stages": stages, "other_phases": phases, "rows": counts,
-        "log": str(log_path), "log_tail": tail if proc.returncode else tail[-12:],
+        "log": str(log_path), "log_tail": tail if m.exit_code else tail[-12:],
         "profile": str(profile) if profile_summary else None, "profile_summary": profile_summary,
     }
 
@@ -349,8 +392,11 @@ def markdown(result: dict) -> str:
             cells.append(f"{shown} ({_fmt(st.get('cpu_s_sampled'))}, {_fmt(st.get('peak_rss_mb'), 0)})")
         lines.append(f"| {s} | " + " | ".join(cells) + " |")
     d = result["derived"]
+    if not d:
+        return "\n".join(lines) + "\n"
     ratios = "; ".join(f"{r['run']} / full: {_fmt(d.get(r['run'] + '_pct_of_full'))}% of wall, "
-                       f"{_fmt(d.get(r['run'] + '_cpu_pct_of_full'))}% of CPU" for r in runs if r["run"] != "full")
+                       f"{_fmt(d.get(r['run'] + '_cpu_pct_of_full'))}% of CPU" for r in runs
+                       if r["run"] != "full" and r["exit_code"] == 0)
     lines += ["", f"{ratios}. Full refresh: {_fmt(d.get('full_ms_per_post'), 2)} ms wall and "
               f"{_fmt(d.get('full_cpu_ms_per_post'), 2)} ms CPU per post (extra runs add {result['extra_pct']:g}% posts)."]
     return "\n".join(lines) + "\n"
@@ -360,11 +406,11 @@ def derived(runs: list[dict], posts: int) -> dict:
     by = {r["run"]: r for r in runs}
     out: dict[str, float] = {}
     full = by.get("full")
-    if full and full["wall_s"]:
+    if full and full["exit_code"] == 0 and full["wall_s"]:
         out["full_ms_per_post"] = round(full["wall_s"] * 1000 / posts, 3)
         out["full_cpu_ms_per_post"] = round(full["cpu_s"] * 1000 / posts, 3)
         for name, r in by.items():
-            if name != "full":
+            if name != "full" and r["exit_code"] == 0:
                 out[f"{name}_pct_of_full"] = round(100 * r["wall_s"] / full["wall_s"], 2)
                 out[f"{name}_cpu_pct_of_full"] = round(100 * r["cpu_s"] / full["cpu_s"], 2)
     return out

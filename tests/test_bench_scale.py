@@ -8,13 +8,14 @@ import datetime as dt
 import difflib
 import hashlib
 import json
+import sys
 from pathlib import Path
 
 import duckdb
 import pytest
 from PIL import Image
 
-from bench import scale_corpus
+from bench import e2e_scale, scale_corpus
 from echo.cli import main
 from echo.media.fetch import mapped_path
 from echo.media.store import perceptual_hash, phash_distance
@@ -166,3 +167,44 @@ def test_extra_adds_only_new_posts_and_is_deterministic(tmp_path):
     again = tmp_path / "again"
     scale_corpus.generate(again, POSTS, image_size=96)
     assert file_hashes(again / "corpus") == before
+
+
+# --- bench/e2e_scale.py's measurements -------------------------------------------------------------
+
+ALLOCATE = "import sys, time; block = bytearray(int(sys.argv[1]) * 2**20); block[::4096] = b'x' * len(block[::4096]); time.sleep(float(sys.argv[2]))"
+
+
+def test_peak_rss_is_the_childs_own_not_the_parents(tmp_path):
+    parent_block = bytearray(400 * 2**20)  # the benchmark process itself holds 400 MB
+    parent_block[::4096] = b"y" * len(parent_block[::4096])
+    m = e2e_scale.run_measured([sys.executable, "-c", ALLOCATE, "150", "0.3"], cwd=tmp_path, env=None,
+                               log_path=tmp_path / "child.log", sample_s=0.05)
+    assert m.exit_code == 0 and m.killed_at_kb == 0
+    assert 150 * 1024 < m.peak_rss_kb < 300 * 1024
+    assert m.samples and max(s[1] for s in m.samples) > 150 * 1024
+    small = e2e_scale.run_measured([sys.executable, "-c", ALLOCATE, "10", "0"], cwd=tmp_path, env=None,
+                                   log_path=tmp_path / "small.log", sample_s=0.05)
+    assert small.peak_rss_kb < 100 * 1024  # not the earlier, bigger child's peak (RUSAGE_CHILDREN would say 150+)
+    del parent_block
+
+
+def test_a_child_past_the_rss_limit_is_killed(tmp_path):
+    m = e2e_scale.run_measured([sys.executable, "-c", ALLOCATE, "300", "30"], cwd=tmp_path, env=None,
+                               log_path=tmp_path / "child.log", sample_s=0.05, rss_limit_kb=100 * 1024)
+    assert m.exit_code == -9
+    assert m.killed_at_kb > 100 * 1024
+
+
+def test_stage_attribution_and_the_stage_a_killed_run_died_in():
+    run = {"status": "running", "started_epoch": 100.0,
+           "stage_stats": {"crawl": {"seconds": 10.0, "posts_new": 5}, "filter": {"seconds": 5.0}}}
+    samples = [(99.0, 100_000, 1.0), (105.0, 200_000, 6.0), (112.0, 150_000, 9.0), (130.0, 900_000, 20.0)]
+    died = e2e_scale.unfinished_stage(run, skip=["filter"])
+    assert died == "prefilter"
+    assert e2e_scale.attribute(samples, run, 98.0, 131.0, died) == {
+        "startup": {"peak_rss_mb": 97.7, "cpu_s_sampled": 1.0, "wall_s": 2.0},
+        "crawl": {"peak_rss_mb": 195.3, "cpu_s_sampled": 5.0, "wall_s": 10.0},
+        "filter": {"peak_rss_mb": 146.5, "cpu_s_sampled": 3.0, "wall_s": 5.0},
+        "prefilter": {"peak_rss_mb": 878.9, "cpu_s_sampled": 11.0, "wall_s": 16.0},
+    }
+    assert e2e_scale.unfinished_stage({**run, "status": "ok"}, skip=[]) is None

@@ -107,7 +107,7 @@ class Sampler(threading.Thread):
         tick = 0
         pids = [self.pid]
         while not self.stop.is_set():
-            if tick % 4 == 0:  # the process tree changes rarely; scanning /proc costs more than reading it
+            if tick % 4 == 0 or not pids:  # the tree changes rarely; scanning /proc costs more than reading it
                 pids = _tree(self.pid)[1:] if self.skip_root else _tree(self.pid)
             tick += 1
             rss = 0
@@ -281,12 +281,16 @@ def run_refresh(name: str, out: Path, *, skip: list[str], llm_endpoint: str | No
     if died_in and died_in in phases:
         phases[died_in]["unfinished"] = True
     tail = log_path.read_text(encoding="utf-8", errors="replace").splitlines()[-30:]
+    sampled_peak = max((smp[1] for smp in m.samples), default=0)
     profile = out / f"profile_{name}.speedscope.json"
     profile_summary = summarize_profile(profile) if py_spy and profile.exists() else None
     return {
         "run": name, "command": cmd, "exit_code": m.exit_code, "wall_s": round(m.t_end - m.t_start, 2),
-        "cpu_s": round(m.cpu_s, 2), "peak_rss_mb": round(m.peak_rss_kb / 1024, 1),
-        "peak_tree_rss_mb_sampled": round(max((s[1] for s in m.samples), default=0) / 1024, 1),
+        "cpu_s": round(m.samples[-1][2] if py_spy and m.samples else m.cpu_s, 2),  # py-spy's rusage is its own
+        # under py-spy the rusage is py-spy's (it may not fold in its child's): then the sampled tree peak
+        "peak_rss_mb": round((sampled_peak if py_spy else m.peak_rss_kb) / 1024, 1),
+        "peak_rss_source": "sampled process tree (py-spy run)" if py_spy else "wait4 rusage of the refresh process",
+        "peak_tree_rss_mb_sampled": round(sampled_peak / 1024, 1),
         "load_before": [round(x, 2) for x in load_before], "load_after": [round(x, 2) for x in load_after],
         "run_id": run and run["run_id"], "status": run and run["status"], "failed_stage": run and run["failed_stage"],
         "error": run and run["error"], "died_in_stage": died_in,
@@ -301,15 +305,20 @@ def run_refresh(name: str, out: Path, *, skip: list[str], llm_endpoint: str | No
 # --- py-spy profiles -------------------------------------------------------------------------------
 
 
-def _stage_of_frame(frame: dict) -> str | None:
-    """The pipeline stage a function frame is the entry point of, by echo.pipeline.STAGES targets."""
+def _stage_of_frame(frame: dict) -> tuple[str | None, str | None]:
+    """(the stage this frame is the entry point of, the stage whose module this frame is in), by
+    echo.pipeline.STAGES targets. The second places worker-thread samples, whose stacks lack the entry."""
     from echo.pipeline import STAGES
 
+    path = frame["file"].replace("\\", "/")
+    entry = module_of = None
     for st in STAGES:
         module, func = st.target.split(":")
-        if frame["name"] == func and frame["file"].replace("\\", "/").endswith(module.replace(".", "/") + ".py"):
-            return st.name
-    return None
+        if path.endswith(module.replace(".", "/") + ".py"):
+            module_of = module_of or st.name
+            if frame["name"] == func:
+                entry = st.name
+    return entry, module_of
 
 
 def summarize_profile(path: Path, top: int = 12) -> dict:
@@ -319,11 +328,14 @@ def summarize_profile(path: Path, top: int = 12) -> dict:
     frames = doc["shared"]["frames"]
     # one label per function (lines of the same function add up)
     label = [f"{f['name']} ({'/'.join(f['file'].replace(chr(92), '/').split('/')[-2:])})" for f in frames]
-    entry = {i: _stage_of_frame(f) for i, f in enumerate(frames)}
+    found = [_stage_of_frame(f) for f in frames]
     per: dict[str, dict[str, Any]] = {}
     for prof in doc["profiles"]:
         for stack, w in zip(prof["samples"], prof.get("weights") or [1] * len(prof["samples"])):
-            stage = next((entry[i] for i in stack if entry.get(i)), "outside stages")
+            stage = next((found[i][0] for i in stack if found[i][0]), None)
+            if stage is None:
+                thread_of = next((found[i][1] for i in stack if found[i][1]), None)
+                stage = f"{thread_of} (worker threads)" if thread_of else "outside stages"
             d = per.setdefault(stage, {"seconds": 0.0, "incl": {}, "self": {}})
             d["seconds"] += w
             for name in {label[i] for i in stack}:
@@ -454,7 +466,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--profile-summary", metavar="SPEEDSCOPE", help="only summarize a py-spy speedscope file per stage")
     args = ap.parse_args(argv)
     if args.report:
-        print(markdown(json.loads(Path(args.report).read_text(encoding="utf-8"))))
+        result = json.loads(Path(args.report).read_text(encoding="utf-8"))
+        result["derived"] = derived(result["runs"], result["corpus"]["params"]["posts"])
+        print(markdown(result))
         return 0
     if args.profile_summary:
         print(json.dumps(summarize_profile(Path(args.profile_summary)), indent=1))

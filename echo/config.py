@@ -91,6 +91,9 @@ class FilterSettings:
     # Cheap classifier on embeddings that lets confident posts skip the LLM relevance call.
     prefilter_enabled: bool = True
     prefilter_min_labels: int = 200
+    # Labels it trains on, at most: a bulk import brings tens of thousands, and both embedding them and the
+    # cross-validated fit grow with the count while the classifier stops improving long before.
+    prefilter_max_labels: int = 4000
     prefilter_confidence: float = 0.97
     prefilter_min_recall: float = 0.98  # held-out share of LLM-relevant posts it must not reject, else no rejections
     target_model: str = "gpt-4o image generation"
@@ -263,7 +266,8 @@ RANGES: dict[type, dict[str, Range]] = {
         "tree_breadth": NON_NEGATIVE, "concurrency": AT_LEAST_ONE, "timeout_s": POSITIVE,
         "max_retries": NON_NEGATIVE, "max_file_bytes": AT_LEAST_ONE},
     FilterSettings: {"min_text_chars": NON_NEGATIVE, "relevance_threshold": Range(ge=1, le=5),
-        "prefilter_min_labels": AT_LEAST_ONE, "prefilter_confidence": SHARE, "prefilter_min_recall": SHARE},
+        "prefilter_min_labels": AT_LEAST_ONE, "prefilter_max_labels": AT_LEAST_ONE, "prefilter_confidence": SHARE,
+        "prefilter_min_recall": SHARE},
     LLMSettings: {"concurrency": AT_LEAST_ONE, "requests_per_minute": AT_LEAST_ONE, "tokens_per_minute": AT_LEAST_ONE,
         "timeout_s": POSITIVE, "max_retries": NON_NEGATIVE, "temperature": Range(ge=0, le=2),
         "relevance_batch_size": AT_LEAST_ONE, "max_tree_posts": AT_LEAST_ONE, "image_max_side": AT_LEAST_ONE,

@@ -124,3 +124,38 @@ def test_prefilter_makes_no_rejections_when_holdout_recall_is_too_low(store, con
     config.filter.prefilter_min_recall = 1.01  # unreachable: rejections are switched off
     stats = _run(store, config, embedder)
     assert stats["rejections_allowed"] == 0 and stats["rejected"] == 0 and stats["passed"] > 0
+
+
+def test_cap_labels_keeps_the_rarer_class_and_a_stable_choice():
+    import numpy as np
+
+    from echo.filters.relevance_classifier import cap_labels, label_rank
+
+    keys = [f"x:{i}" for i in range(100)]
+    y = np.array([1 if i < 10 else 0 for i in range(100)])
+    chosen = cap_labels(keys, y, 30)
+    assert len(chosen) == 30 and list(chosen) == sorted(chosen)
+    assert int(y[chosen].sum()) == 10  # all ten of the rare class, twenty of the other
+    negatives = sorted((i for i in range(10, 100)), key=lambda i: label_rank(keys[i]))[:20]
+    assert sorted(set(chosen) - set(range(10))) == sorted(negatives)
+    # under the cap nothing is dropped; a few new labels change the choice by at most a few
+    assert list(cap_labels(keys[:20], y[:20], 30)) == list(range(20))
+    grown_keys, grown_y = keys + [f"x:{i}" for i in range(100, 105)], np.concatenate([y, np.zeros(5, int)])
+    again = cap_labels(grown_keys, grown_y, 30)
+    assert len(set(chosen) - set(again)) <= 5
+    balanced = cap_labels(keys, np.array([i % 2 for i in range(100)]), 30)
+    assert int(np.array([i % 2 for i in range(100)])[balanced].sum()) == 15
+
+
+def test_prefilter_trains_on_at_most_max_labels(store, config, embedder):
+    rel, irr = _posts(seed=4)
+    _seed(store, rel, irr, n_labelled=40)  # 80 labels
+    config.filter.prefilter_min_labels = 60
+    config.filter.prefilter_max_labels = 50
+    config.filter.prefilter_confidence = 0.9
+    stats = _run(store, config, embedder)
+    assert stats["labels"] == 80 and stats["labels_used"] == 50
+    # only the chosen labels and the candidates were embedded
+    assert stats["embedded"] == 50 + 40
+    rows = store.query("SELECT post_id, passed FROM relevance WHERE judge = 'prefilter'")
+    assert rows and not [r for r in rows if not r["passed"] and r["post_id"].startswith("rel")]

@@ -13,6 +13,10 @@ Before deciding, the classifier is checked on a held-back stratified quarter of 
 If holdout_keep_recall is below filter.prefilter_min_recall, this run makes no rejections (only confident
 passes): a weak classifier never drops what the LLM would keep. The production model is then refit on
 all labels; its id is prefilter:logreg:<hash of the training set>.
+
+More than filter.prefilter_max_labels labels (a bulk import) are cut down by `cap_labels`: a fixed, hash-ordered
+choice that keeps the rarer class whole where it can, so the same labels are chosen run after run (their
+embeddings stay cached) and a few new labels change the set by a few.
 """
 
 from __future__ import annotations
@@ -25,6 +29,23 @@ import numpy as np
 PROMPT_VERSION = "prefilter-v1"
 HOLDOUT_SHARE = 0.25
 SEED = 0
+
+
+def label_rank(key: str) -> str:
+    """A post's place in the hash order labels are capped by (stable across runs and machines)."""
+    return hashlib.sha256(key.encode()).hexdigest()
+
+
+def cap_labels(keys: list[str], y: np.ndarray, cap: int) -> np.ndarray:
+    """Indices of at most `cap` labels: each class gets half the cap, a class with fewer takes all it has and
+    leaves the rest to the other; within a class the smallest `label_rank` win. Sorted indices."""
+    if len(keys) <= cap:
+        return np.arange(len(keys))
+    by_class = {c: sorted(np.flatnonzero(y == c).tolist(), key=lambda i: label_rank(keys[i])) for c in (0, 1)}
+    small, large = sorted((0, 1), key=lambda c: len(by_class[c]))
+    take_small = min(len(by_class[small]), cap // 2)
+    chosen = by_class[small][:take_small] + by_class[large][:cap - take_small]
+    return np.array(sorted(chosen), dtype=int)
 
 
 @dataclass

@@ -10,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 
 from echo.dedup.embed import embed_texts
-from echo.filters.relevance_classifier import PROMPT_VERSION, train
+from echo.filters.relevance_classifier import PROMPT_VERSION, cap_labels, train
 from echo.llm.injection import without_injection
 from echo.run import RunContext, StageStats
 
@@ -51,11 +51,15 @@ def run(ctx: RunContext, stats: StageStats) -> None:
         return
     if not pending:
         return
+    keys = [f"{r['platform']}:{r['post_id']}" for r in labels]
+    chosen = cap_labels(keys, y, fcfg.prefilter_max_labels)
+    labels, y, keys = [labels[i] for i in chosen], y[chosen], [keys[i] for i in chosen]
+    stats["labels_used"] += len(labels)
     embedder = ctx.resources.embedder
     # The classifier reads what a backend would read: text addressed to a model or an annotator is not evidence.
     _, x_lab = embed_texts(store, embedder, [without_injection(r["text"]) for r in labels], run_progress=ctx.progress,
                            stats=stats)
-    model = train(x_lab, y, [f"{r['platform']}:{r['post_id']}" for r in labels],
+    model = train(x_lab, y, keys,
                   confidence=fcfg.prefilter_confidence, min_recall=fcfg.prefilter_min_recall,
                   embed_model=embedder.name)
     for k, v in model.metrics.items():

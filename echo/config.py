@@ -93,7 +93,7 @@ class FilterSettings:
     prefilter_min_labels: int = 200
     # Labels it trains on, at most: a bulk import brings tens of thousands, and both embedding them and the
     # cross-validated fit grow with the count while the classifier stops improving long before.
-    prefilter_max_labels: int = 4000
+    prefilter_max_labels: int = 2000
     prefilter_confidence: float = 0.97
     prefilter_min_recall: float = 0.98  # held-out share of LLM-relevant posts it must not reject, else no rejections
     target_model: str = "gpt-4o image generation"

@@ -75,7 +75,7 @@ def _classifier():
     from sklearn.linear_model import LogisticRegressionCV
     from sklearn.model_selection import StratifiedKFold
 
-    return LogisticRegressionCV(Cs=np.logspace(-2, 3, 11), cv=StratifiedKFold(5, shuffle=True, random_state=SEED),
+    return LogisticRegressionCV(Cs=np.logspace(-2, 3, 6), cv=StratifiedKFold(5, shuffle=True, random_state=SEED),
                                 scoring="neg_log_loss", max_iter=3000, class_weight="balanced",
                                 l1_ratios=(0.0,), use_legacy_attributes=False)
 

@@ -57,7 +57,10 @@ def test_refresh_on_the_sample_corpus_with_the_llm(config, tmp_path):
         config.llm.base_url = fake.base_url
         ctx = pipeline.refresh(config, store, only=["crawl", "filter", "relevance", "media", "extract"])
         assert store.count("samples") > 0 and store.count("image_roles") > 0 and store.count("feedback") > 0
-        assert ctx.stats["extract"]["trees_extracted"] > 0
+        ex = ctx.stats["extract"]
+        assert ex["trees_extracted"] > 0
+        assert ex["calls_per_sample"] == round(ex["llm_calls"] / ex["samples"], 2) >= 1
+        assert ex["tokens_per_sample"] == round((ex["tokens_in"] + ex["tokens_out"]) / ex["samples"], 1) > 0
         n = fake.count()
         pipeline.refresh(config, store, only=["crawl", "filter", "relevance", "media", "extract"])
         assert fake.count() == n

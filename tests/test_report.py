@@ -129,6 +129,9 @@ def test_report_data_from_a_seeded_store(config, tmp_path):
         assert by["prefilter"]["highlights"] == {"calls_saved": 12, "cv_recall": 0.97}
         assert [s["stage"] for s in stages] == ["crawl", "prefilter", "embed", "extract"]
 
+        assert data.llm_per_sample(data.llm_usage(store, run_id), data.run_info(store, run_id)["stage_stats"]) == {
+            "samples": 11, "calls": 9.18, "tokens_in": 0, "tokens_out": 0}
+        assert data.llm_per_sample([], {"extract": {"samples": 0}}) is None
         items, n = data.gallery(store, config, 4)
         assert n == 9 and len(items) == 4
         assert all(i.outputs and i.outputs[0].startswith("data:image/webp;base64,") for i in items)
@@ -182,6 +185,8 @@ def test_report_stage_writes_a_self_contained_page_with_every_section(config, tm
     assert "How spikes are found" in page and "1.4826" in page
     assert "2025-03-25" in page  # the launch-day burst is listed as a spike day
     assert "sentences_per_s 123.4" in page and "calls_saved 12" in page
+    # LLM price per sample: (90 relevance + 11 tree_to_samples calls) / 11 samples extracted this run
+    assert "Per extracted sample (11 this run, every step counted, relevance included): 9.18 calls" in page
     assert "PartiPrompts" in page and "GenEval" in page and "DiffusionDB" in page
     assert "no data" not in page.lower() and 'class="empty"' not in page
     # Gallery: inline thumbnails of the newest benchmark samples.

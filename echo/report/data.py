@@ -88,6 +88,15 @@ def stage_rows(stage_stats: dict, stage_order: Iterable[str]) -> list[dict]:
     return out
 
 
+def llm_per_sample(llm: list[dict], stage_stats: dict) -> dict | None:
+    """Calls and tokens of every LLM step of the run (relevance included) per sample the run extracted."""
+    samples = int((stage_stats.get("extract") or {}).get("samples") or 0)
+    if not samples:
+        return None
+    total = {k: sum(int(u[k] or 0) for u in llm) for k in ("calls", "tokens_in", "tokens_out")}
+    return {"samples": samples, **{k: round(v / samples, 2) for k, v in total.items()}}
+
+
 def llm_usage(db: Any, run_id: str) -> list[dict]:
     return query(db, "SELECT step, model, calls, cache_hits, failures, tokens_in, tokens_out FROM llm_usage "
                      "WHERE run_id = ? ORDER BY step, model", [run_id])

@@ -72,6 +72,7 @@ class ReportData:
     extractors: list[dict]
     stages: list[dict]
     llm: list[dict]
+    llm_per_sample: dict | None
     release: data.ReleaseInfo
     funnel: list[dict]
     days: list[dt.date]
@@ -126,7 +127,8 @@ def gather(db: Any, config: Config, run_id: str, *, stage_order: Sequence[str] =
     items, total = timed("gallery", data.gallery, db, config, config.report.gallery_size)
     return ReportData(
         run=run, extractors=data.extractors(db), stages=data.stage_rows(run["stage_stats"], stage_order),
-        llm=data.llm_usage(db, run_id), release=release, funnel=data.funnel(db, release),
+        llm=(llm := data.llm_usage(db, run_id)), llm_per_sample=data.llm_per_sample(llm, run["stage_stats"] or {}),
+        release=release, funnel=data.funnel(db, release),
         days=days, per_platform=per_platform, spikes=s, task=data.task_mix(db), quality=data.quality_mix(db),
         feedback=data.feedback_summary(db), prompt_map=pmap, prompt_stats=stats, prompt_lengths=lengths,
         gallery=items, gallery_total=total, timings=timings,
@@ -157,7 +159,8 @@ def render(rd: ReportData, config: Config) -> str:
     run = rd.run
     return _env().get_template("report.html").render(
         run=run, config_hash=run["params"].get("config_hash"), extractors=rd.extractors, stages=rd.stages,
-        llm=rd.llm, release=rd.release, funnel=rd.funnel, funnel_steps=data.FUNNEL_STEPS,
+        llm=rd.llm, llm_per_sample=rd.llm_per_sample, release=rd.release, funnel=rd.funnel,
+        funnel_steps=data.FUNNEL_STEPS,
         funnel_labels=data.FUNNEL_LABELS, plots=plots, spike_days=spike_days, days=rd.days,
         spike_total=int(sum(rd.spikes.counts)), spike_cfg=config.report, task=rd.task, quality=rd.quality,
         feedback=fb, prompt_map=rd.prompt_map, map_counts={d: rd.prompt_map.count(d) for d in

@@ -181,3 +181,6 @@ def run(ctx: RunContext, stats: StageStats) -> None:
         extracted = [(t, by_tree[f"{t.platform}:{t.root_id}"]) for t in chunk if f"{t.platform}:{t.root_id}" in by_tree]
         stats["trees_failed"] += len(chunk) - len(extracted)  # recorded in llm_failures; retried next run
         write_batch(ctx, stats, backend, version, extracted)
+    if stats["samples"]:  # the price of a sample: what a model change or a new corpus will cost
+        stats["calls_per_sample"] = round(stats["llm_calls"] / stats["samples"], 2)
+        stats["tokens_per_sample"] = round((stats["tokens_in"] + stats["tokens_out"]) / stats["samples"], 1)

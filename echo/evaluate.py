@@ -148,6 +148,16 @@ def _stored(store: Store, keys: set[tuple[str, str]], threshold: int) -> dict[st
 # --- matching ------------------------------------------------------------------------------------------
 
 
+def _stored_by_tree(store: Store, trees: list[dict], threshold: int
+                    ) -> tuple[dict[str, Any], dict[tuple[str, str], list[dict]]]:
+    """What the store holds for the answer key's trees, and its samples grouped by (platform, root id)."""
+    got = _stored(store, {(t["platform"], t["root_post_id"]) for t in trees}, threshold)
+    samples_by_tree: dict[tuple[str, str], list[dict]] = defaultdict(list)
+    for s in got["samples"]:
+        samples_by_tree[(s["platform"], s["root_id"])].append(s)
+    return got, samples_by_tree
+
+
 def _match(expected: list[dict], predicted: list[dict]) -> list[tuple[dict, dict]]:
     """One-to-one pairs: a prediction and an expectation that share evidence posts, best prompt fit first."""
     cands = []
@@ -190,11 +200,7 @@ def _roles(s: dict, screenshots: set[str], expected: bool) -> set[tuple[str, str
 
 def evaluate(store: Store, answers: dict[str, Any], *, threshold: int = 4, max_examples: int = 25) -> dict[str, Any]:
     trees = answers["trees"]
-    keys = {(t["platform"], t["root_post_id"]) for t in trees}
-    got = _stored(store, keys, threshold)
-    samples_by_tree: dict[tuple[str, str], list[dict]] = defaultdict(list)
-    for s in got["samples"]:
-        samples_by_tree[(s["platform"], s["root_id"])].append(s)
+    got, samples_by_tree = _stored_by_tree(store, trees, threshold)
 
     relevance, detection, prompts, roles = PR(), PR(), PR(), PR()
     fb_detect, fb_polarity, fb_cats, screenshots = PR(), PR(), PR(), PR()
@@ -281,7 +287,7 @@ def evaluate(store: Store, answers: dict[str, Any], *, threshold: int = 4, max_e
         "version": REPORT_VERSION,
         "computed_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
         "trees": len(trees),
-        "trees_stored": len(keys & got["present"]),
+        "trees_stored": len(got["present"]),
         "samples_expected": sum(len(t["samples"]) for t in trees),
         "samples_stored": len(got["samples"]),
         "extractors": extractors,
@@ -433,11 +439,7 @@ def score_corpus(store: Store, answers: dict[str, Any], *, threshold: int = 4, b
     """The corpus evaluation: prompts (token F1), relevance, task, quality, feedback, duplicate groups and samples
     from trees that are not relevant; overall, per pattern and per split."""
     trees = answers["trees"]
-    keys = {(t["platform"], t["root_post_id"]) for t in trees}
-    got = _stored(store, keys, threshold)
-    samples_by_tree: dict[tuple[str, str], list[dict]] = defaultdict(list)
-    for s in got["samples"]:
-        samples_by_tree[(s["platform"], s["root_id"])].append(s)
+    got, samples_by_tree = _stored_by_tree(store, trees, threshold)
     all_fb = store.query("SELECT platform, post_id, polarity FROM feedback")
     pred_fb: dict[tuple[str, str], set[str]] = defaultdict(set)
     for f in all_fb:
@@ -552,7 +554,7 @@ def score_corpus(store: Store, answers: dict[str, Any], *, threshold: int = 4, b
         "found_token_f1": FOUND_F1,
         "counts": {
             "trees": len(trees), "trees_relevant": sum(1 for t in trees if t["relevant"]),
-            "trees_stored": len(keys & got["present"]),
+            "trees_stored": len(got["present"]),
             "samples_expected": sum(len(t["samples"]) for t in trees), "samples_stored": len(got["samples"]),
             "feedback_expected": len(true_fb),
             "duplicate_groups_expected": len(true_groups["overall"]),

@@ -330,9 +330,9 @@ class Store:
                 self.execute("CHECKPOINT")
                 if wal.exists():
                     raise duckdb.IOException(f"{wal} left after the copy: the compacted file is incomplete")
-                _fsync(tmp)
+                fsync_path(tmp)
                 os.replace(tmp, db)
-                _fsync(db.parent)
+                fsync_path(db.parent)
         finally:
             tmp.unlink(missing_ok=True)
             self.close()
@@ -349,7 +349,8 @@ class Store:
         self.close()
 
 
-def _fsync(path: Path) -> None:
+def fsync_path(path: Path) -> None:
+    """Flush a file's or a folder's entry to disk (a rename is durable only once its folder is)."""
     fd = os.open(path, os.O_RDONLY)
     try:
         os.fsync(fd)

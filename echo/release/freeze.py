@@ -239,7 +239,7 @@ def freeze(store: Store, config: Config, version: str | None = None, *, run_id: 
         if intent_written:
             journal.clear_intent(releases_dir, version)
         raise
-    journal.fsync_dir(releases_dir)
+    journal.fsync_path(releases_dir)
     killpoint("freeze.after_rename")
     store.upsert("releases", [row])
     killpoint("freeze.after_row")

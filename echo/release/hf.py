@@ -157,7 +157,7 @@ def export_hf(release_dir: str | Path, out_dir: str | Path, config: Config, *,
             old = out_dir.parent / f".{out_dir.name}.tmp-old{uuid.uuid4().hex[:8]}-{os.getpid()}"
             os.rename(out_dir, old)
         os.rename(tmp, out_dir)
-        journal.fsync_dir(out_dir.parent)
+        journal.fsync_path(out_dir.parent)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         if old is not None and not out_dir.exists():

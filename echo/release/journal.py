@@ -22,17 +22,10 @@ import json
 import os
 from pathlib import Path
 
+from echo.store import fsync_path
+
 INTENT_PREFIX = ".intent-"
 TMP_PREFIX = ".tmp-"
-
-
-
-def fsync_dir(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
 
 
 def fsync_tree(root: Path) -> None:
@@ -44,7 +37,7 @@ def fsync_tree(root: Path) -> None:
                 os.fsync(fd)
             finally:
                 os.close(fd)
-        fsync_dir(Path(dirpath))
+        fsync_path(Path(dirpath))
 
 
 def write_atomic(path: Path, text: str) -> None:
@@ -55,7 +48,7 @@ def write_atomic(path: Path, text: str) -> None:
         f.flush()
         os.fsync(f.fileno())
     os.replace(tmp, path)
-    fsync_dir(path.parent)
+    fsync_path(path.parent)
 
 
 def tmp_release_dir(releases_dir: Path, version: str) -> Path:
@@ -86,7 +79,7 @@ def clear_intent(releases_dir: Path, version: str) -> None:
     p = intent_path(releases_dir, version)
     if p.exists():
         p.unlink()
-        fsync_dir(releases_dir)
+        fsync_path(releases_dir)
 
 
 def pid_of(name: str) -> int | None:

@@ -59,7 +59,7 @@ def _quarantine(releases_dir: Path, folder: Path) -> Path:
         if p.is_dir():
             p.chmod(0o755)
     os.rename(folder, dest)
-    journal.fsync_dir(releases_dir)
+    journal.fsync_path(releases_dir)
     return dest
 
 
@@ -95,7 +95,7 @@ def _finish_intents(store: Store, config: Config, releases_dir: Path, actions: l
                 actions.append(f"{version}: dropped an intent whose files are gone (nothing was published)")
                 continue
             os.rename(tmp, final)  # the tmp folder was complete and flushed before the intent was written
-            journal.fsync_dir(releases_dir)
+            journal.fsync_path(releases_dir)
             actions.append(f"{version}: moved the complete folder {tmp.name} into place")
         try:
             verify_release(final, expected_manifest_sha256=row["manifest_sha256"],

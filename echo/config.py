@@ -150,10 +150,10 @@ class EmbedSettings:
 class DedupSettings:
     text_threshold: float = 0.92
     image_hamming: int = 6
-    # an image match farther than this needs corroboration: prompt cosine >= image_text_floor
-    # (or a missing prompt); low-detail images collide at pHash distance 4-6
+    # Within image_hamming_alone bits two pictures are one generation (a re-encoded repost). Farther, simple images
+    # collide at pHash distance 4-6: the match needs both prompts and their cosine >= image_text_floor.
     image_hamming_alone: int = 2
-    image_text_floor: float = 0.5
+    image_text_floor: float = 0.8
     ann_min_rows: int = 20_000  # below this, exact numpy blocks; above, pynndescent
     ann_neighbors: int = 15
 

@@ -134,18 +134,40 @@ def test_canonical_rule_order():
     assert all(r["method"] == "exact" for r in result.rows if not r["is_canonical"])
 
 
-def test_same_edit_prompt_on_different_photos_is_not_a_duplicate():
+def test_same_edit_prompt_on_other_photos_is_a_duplicate_but_not_across_tasks_or_templates():
     photo_a, photo_b = 0x0F0F0F0F0F0F0F0F, 0xF0F0F0F0F0F0F0F0
     edit = "turn this into a studio ghibli style illustration"
+    template = "turn this into a [STYLE] illustration"
     items = [
         DedupItem(sample_id="e1", prompt=edit, task="image_to_image", input_phashes=[photo_a]),
         DedupItem(sample_id="e2", prompt=edit, task="image_to_image", input_phashes=[photo_b]),
         DedupItem(sample_id="e3", prompt=edit, task="image_to_image", input_phashes=[photo_a ^ 1]),
         DedupItem(sample_id="t1", prompt=edit, task="text_to_image"),
+        DedupItem(sample_id="f1", prompt=template, task="image_to_image", is_template=True),
+        DedupItem(sample_id="f2", prompt=template, task="image_to_image", is_template=True),
+        DedupItem(sample_id="f3", prompt=template, task="image_to_image"),  # filled with the literal text: concrete
     ]
     rows = {r["sample_id"]: r for r in find_duplicates(items, None, [], DedupSettings()).rows}
-    assert rows["e1"]["group_id"] == rows["e3"]["group_id"]
-    assert len({rows["e1"]["group_id"], rows["e2"]["group_id"], rows["t1"]["group_id"]}) == 3
+    assert rows["e1"]["group_id"] == rows["e2"]["group_id"] == rows["e3"]["group_id"]  # a re-run by others
+    assert rows["f1"]["group_id"] == rows["f2"]["group_id"]  # reposts of one template
+    groups = {rows[s]["group_id"] for s in ("e1", "t1", "f1", "f3")}
+    assert len(groups) == 4
+
+
+def test_a_similar_picture_needs_closely_related_prompts(embedder):
+    img = 0x9F3A5C7E1B2D4F60
+    items = [DedupItem(sample_id="a", prompt="a ceramic corgi planter on a windowsill", output_phashes=[img]),
+             DedupItem(sample_id="b", prompt="an exhibition poster with a chrome metaball", output_phashes=[img ^ 0b1111]),
+             DedupItem(sample_id="c", prompt="a ceramic corgi planter on a sunny windowsill", output_phashes=[img ^ (0b111 << 8)]),
+             DedupItem(sample_id="d", prompt=None, output_phashes=[img ^ (0b11 << 20)]),
+             DedupItem(sample_id="e", prompt=None, output_phashes=[img ^ (0b1111 << 40)])]
+    text_rows = [0, 1, 2]
+    vectors = embedder.encode([items[i].prompt for i in text_rows])
+    rows = {r["sample_id"]: r for r in find_duplicates(items, vectors, text_rows, DedupSettings()).rows}
+    assert rows["a"]["group_id"] == rows["c"]["group_id"]  # 3 bits and nearly the same prompt
+    assert rows["b"]["group_id"] != rows["a"]["group_id"]  # 4 bits, unrelated prompt: a collision
+    assert rows["d"]["group_id"] == rows["a"]["group_id"]  # 2 bits: the same picture, no prompt needed
+    assert rows["e"]["group_id"] not in {rows[s]["group_id"] for s in "abcd"}  # 4 bits and nothing to compare
 
 
 def _seed_store(store, prompts, *, quality="benchmark"):

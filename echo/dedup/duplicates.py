@@ -54,6 +54,7 @@ class DedupItem:
     created_at: object = None  # datetime or None (None sorts last)
     output_phashes: list[int] = field(default_factory=list)
     input_phashes: list[int] = field(default_factory=list)
+    is_template: bool = False  # `prompt` is an unfilled template (the sample has no concrete prompt)
 
 
 def canonical_key(item: DedupItem) -> tuple:
@@ -64,11 +65,10 @@ def canonical_key(item: DedupItem) -> tuple:
 
 
 def _inputs_differ(a: DedupItem, b: DedupItem, max_distance: int) -> bool:
-    if a.task and b.task and a.task != b.task:
-        return True
-    if a.task == "image_to_image" and b.task == "image_to_image" and a.input_phashes and b.input_phashes:
-        return not any((x ^ y).bit_count() <= max_distance for x in a.input_phashes for y in b.input_phashes)
-    return False
+    """Samples of different tasks are never duplicates, nor are a template and a prompt filled from it (the filled
+    one is a concrete benchmark item, the template is not). The same edit instruction re-run on another photo is a
+    duplicate: a benchmark holds the instruction once, and its re-runs must not land in two splits."""
+    return bool(a.task and b.task and a.task != b.task) or a.is_template != b.is_template
 
 
 @dataclass
@@ -133,8 +133,9 @@ def find_duplicates(items: list[DedupItem], vectors: np.ndarray | None, text_row
     vec_row = {item: r for r, item in enumerate(text_rows)}
     for a, b, d in similar_hash_pairs(hashes, cfg.image_hamming):
         ia, ib = owners[a], owners[b]
-        if d > cfg.image_hamming_alone and ia in vec_row and ib in vec_row and vectors is not None:
-            if float(vectors[vec_row[ia]] @ vectors[vec_row[ib]]) < cfg.image_text_floor:
+        if d > cfg.image_hamming_alone:
+            both = ia in vec_row and ib in vec_row and vectors is not None
+            if not both or float(vectors[vec_row[ia]] @ vectors[vec_row[ib]]) < cfg.image_text_floor:
                 found["image_uncorroborated"] += 1
                 continue
         add(ia, ib, "image", 1.0 - d / 64.0)

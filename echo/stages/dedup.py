@@ -20,7 +20,8 @@ from echo.run import KnnHandoff, RunContext, StageStats
 
 def load_items(store) -> list[DedupItem]:
     rows = store.query(f"""
-        SELECT s.sample_id, {SAMPLE_TEXT_SQL} AS prompt, s.quality, s.task, s.input_media, s.output_media,
+        SELECT s.sample_id, {SAMPLE_TEXT_SQL} AS prompt, nullif(trim(s.prompt), '') IS NULL AS is_template,
+               s.quality, s.task, s.input_media, s.output_media,
                coalesce(len(s.evidence_post_ids), 0) AS evidence_posts,
                coalesce(p.like_count, 0) + coalesce(p.repost_count, 0) AS engagement,
                coalesce(p.created_at, s.created_at) AS created_at
@@ -38,17 +39,18 @@ def load_items(store) -> list[DedupItem]:
             has_output=bool(r["output_media"]), engagement=int(r["engagement"]), created_at=r["created_at"],
             output_phashes=[h for u in (r["output_media"] or []) if (h := phash.get(u)) is not None],
             input_phashes=[h for u in (r["input_media"] or []) if (h := phash.get(u)) is not None],
+            is_template=bool(r["is_template"]),
         ))
     return items
 
 
 def input_hash(items: list[DedupItem], text_hashes: list[str | None], cfg: DedupSettings, model: str) -> str:
     h = hashlib.sha256()
-    h.update(json.dumps({"dedup": cfg.__dict__, "model": model, "v": 1}, sort_keys=True, default=str).encode())
+    h.update(json.dumps({"dedup": cfg.__dict__, "model": model, "v": 2}, sort_keys=True, default=str).encode())
     for it, th in zip(items, text_hashes):
         h.update(json.dumps([it.sample_id, prompt_hash(it.prompt), th, it.quality, it.task, it.evidence_posts,
                              it.has_input, it.has_output, it.engagement, str(it.created_at),
-                             it.output_phashes, it.input_phashes], default=str).encode())
+                             it.output_phashes, it.input_phashes, it.is_template], default=str).encode())
     return h.hexdigest()[:24]
 
 

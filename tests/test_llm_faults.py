@@ -219,4 +219,29 @@ def test_the_rate_limiter_counts_tokens_too():
 
     asyncio.run(go())
     # two requests of 400 tokens fit a 1,000-token minute; the third waits for the first to leave the window
-    assert limiter.granted == [0.0, 0.0, 60.0, 60.0, 120.0]
+    # (and the second of slack a minute)
+    assert limiter.granted == [0.0, 0.0, 61.0, 61.0, 122.0]
+
+
+def test_the_server_never_sees_more_than_rpm_requests_in_a_window(config):
+    """Through the real client: requests granted while every connection is busy must not reach the server later,
+    bunched into the next window (the limiter counts a request when it is sent)."""
+    from echo.llm.backend import PostView, RelevanceItem
+    from echo.llm.openai_backend import OpenAIBackend
+
+    with FakeOpenAI(latency_s=0.2) as fake:
+        config.llm.base_url = fake.base_url
+        config.llm.concurrency = 2
+        config.llm.relevance_batch_size = 1
+        backend = OpenAIBackend(config)
+        backend.limiter = RateLimiter(8, 10**9, window_s=1.0)  # 8 per second: the 60 s rule, scaled down
+        try:
+            out = backend.relevance([RelevanceItem(key=f"x:{i}", platform="x", post=PostView(
+                post_id=str(i), author="a", text=f"GPT-4o image gen made corgi number {i}")) for i in range(24)])
+        finally:
+            backend.close()
+        assert len(out.results) == 24 and fake.count() == 24
+        # the limiter's own record, and what the server saw (less a few ms of transport jitter)
+        g = backend.limiter.granted
+        assert max(sum(1 for t in g if s <= t < s + 1.0) for s in g) == 8
+        assert fake.max_in_window(0.95) <= 8

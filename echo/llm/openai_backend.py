@@ -122,7 +122,9 @@ def _retry_after(e: Exception) -> float | None:
 
 class RateLimiter:
     """Sliding window over requests and (estimated) tokens: never more than `rpm` requests, nor `tpm` tokens,
-    start within any `window_s` seconds. `clock` and `sleep` are replaceable for tests."""
+    start within any `window_s` seconds. A slot is reused only a sixtieth of the window later than that (1 s a
+    minute), so the server's own window holds too when requests reach it with uneven delays. `clock` and `sleep`
+    are replaceable for tests."""
 
     def __init__(self, requests_per_minute: int, tokens_per_minute: int, window_s: float = 60.0, *,
                  clock: Callable[[], float] = time.monotonic,
@@ -130,6 +132,7 @@ class RateLimiter:
         self.rpm = max(1, requests_per_minute)
         self.tpm = max(1, tokens_per_minute)
         self.window = window_s
+        self.reuse_after = window_s * 61 / 60
         self.clock = clock
         self.sleep = sleep
         self.events: collections.deque[tuple[float, int]] = collections.deque()
@@ -144,7 +147,7 @@ class RateLimiter:
         async with self._lock:
             while True:
                 now = self.clock()
-                while self.events and now - self.events[0][0] >= self.window:
+                while self.events and now - self.events[0][0] >= self.reuse_after:
                     self.tokens_in_window -= self.events.popleft()[1]
                 # a request bigger than the whole budget still goes, alone in its window
                 if not self.events or (len(self.events) < self.rpm and self.tokens_in_window + tokens <= self.tpm):
@@ -152,7 +155,7 @@ class RateLimiter:
                     self.tokens_in_window += tokens
                     self.granted.append(now)
                     return
-                wait = max(0.001, self.window - (now - self.events[0][0]))
+                wait = max(0.001, self.reuse_after - (now - self.events[0][0]))
                 self.waited_s += wait
                 await self.sleep(wait)
 
@@ -434,9 +437,11 @@ class OpenAIBackend:
             self._check_open()
             mode = self.mode
             payload = self._materialize(step, messages, mode, wire_schema)
-            await self.limiter.acquire(self._estimate_tokens(step, payload))
             wait = None
             async with self._sem:
+                # the window counts requests as they are sent: a slot granted before waiting for a connection
+                # would let a queue of granted requests reach the server later, bunched into the next window
+                await self.limiter.acquire(self._estimate_tokens(step, payload))
                 self._check_open()  # the breaker may have opened while this request waited for a slot
                 ans.calls += 1
                 try:

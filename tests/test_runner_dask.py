@@ -4,6 +4,7 @@ runner, also when a worker dies in the middle of a stage; and the runner setting
 from __future__ import annotations
 
 import socket
+import time
 from pathlib import Path
 
 import pytest
@@ -93,6 +94,27 @@ def test_partitions_give_every_worker_work_and_keep_order():
     assert list(runner.LocalRunner().map_partitions(sum, runner.split(items, 4, 1))) == [6, 22, 17]
 
 
+def _slow_sum(part: list[int]) -> int:
+    time.sleep(0.3 if part[0] == 0 else 0)  # the first partition finishes last
+    return sum(part)
+
+
+def test_joining_a_cluster_by_address_yields_results_in_partition_order():
+    from distributed import LocalCluster
+
+    with LocalCluster(n_workers=2, threads_per_worker=1, processes=False, protocol="tcp", host="127.0.0.1",
+                      dashboard_address=None) as cluster:
+        r = runner.make_runner(RunnerSettings(kind="dask", address=cluster.scheduler_address))
+        try:
+            assert r.workers == 2 and not r.in_process
+            parts = r.partitions(list(range(10)), 4)
+            assert parts == [[0, 1, 2], [3, 4, 5], [6, 7, 8], [9]]
+            assert list(r.map_partitions(_slow_sum, parts, label="sum")) == [3, 12, 21, 9]
+        finally:
+            r.close()
+        assert cluster.scheduler_info["workers"]  # closing the runner leaves a cluster it joined running
+
+
 # --- the sample corpus on a LocalCluster ----------------------------------------------------------
 
 
@@ -128,7 +150,9 @@ def _config_for(tmp: Path):
     for s in cfg.sources:
         s.paths = [str(ROOT / p) for p in s.paths]
     cfg.media.url_map = {k: str(ROOT / v) + "/" for k, v in cfg.media.url_map.items()}
-    cfg.report.reference_prompts_dir = str(ROOT / cfg.report.reference_prompts_dir)
+    refs = tmp / "no-reference-prompts"  # the report's map without earlier benchmarks: faster, same checks
+    refs.mkdir(exist_ok=True)
+    cfg.report.reference_prompts_dir = str(refs)
     return cfg
 
 

@@ -150,12 +150,15 @@ def _config_for(tmp: Path):
     for s in cfg.sources:
         s.paths = [str(ROOT / p) for p in s.paths]
     cfg.media.url_map = {k: str(ROOT / v) + "/" for k, v in cfg.media.url_map.items()}
-    refs = tmp / "no-reference-prompts"  # the report's map without earlier benchmarks: faster, same checks
+    # the report's map without earlier benchmarks: faster, same checks. One folder for every run: the path is part
+    # of the config hash, which a release records
+    refs = tmp.parent / "no-reference-prompts"
     refs.mkdir(exist_ok=True)
     cfg.report.reference_prompts_dir = str(refs)
     return cfg
 
 
+@pytest.mark.slow  # each refresh starts a LocalCluster whose workers load the model and the OCR engine
 def test_dask_runner_gives_the_local_runners_tables(local_tables, tmp_path):
     hashes, ctx = _refresh(_config_for(tmp_path), tmp_path, "dask", kind="dask", workers="2")
     print("dask runner stage seconds:", {k: round(v, 1) for k, v in ctx.seconds.items()})
@@ -165,6 +168,7 @@ def test_dask_runner_gives_the_local_runners_tables(local_tables, tmp_path):
     assert ctx.resources._runner is None
 
 
+@pytest.mark.slow
 def test_a_worker_killed_in_the_middle_of_a_stage_costs_only_its_partition(local_tables, tmp_path, monkeypatch):
     killed = tmp_path / "worker-killed"
     # the first worker to start the second embed partition is SIGKILLed there; its partition runs again elsewhere

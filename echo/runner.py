@@ -108,7 +108,7 @@ class DaskRunner:
             # one thread per worker process: torch and onnxruntime use their own threads, and a worker that dies
             # takes one partition with it, not several
             self.cluster = LocalCluster(n_workers=settings.workers, threads_per_worker=1, processes=True,
-                                        host="127.0.0.1", dashboard_address=None, silence_logs=logging.ERROR)
+                                        host="127.0.0.1", dashboard_address="127.0.0.1:0", silence_logs=logging.ERROR)
             self.client = Client(self.cluster, set_as_default=False)
             self.address = self.cluster.scheduler_address
         self.workers = max(1, len(self.client.scheduler_info(n_workers=-1)["workers"]))

@@ -103,7 +103,7 @@ def test_joining_a_cluster_by_address_yields_results_in_partition_order():
     from distributed import LocalCluster
 
     with LocalCluster(n_workers=2, threads_per_worker=1, processes=False, protocol="tcp", host="127.0.0.1",
-                      dashboard_address=None) as cluster:
+                      dashboard_address="127.0.0.1:0") as cluster:
         r = runner.make_runner(RunnerSettings(kind="dask", address=cluster.scheduler_address))
         try:
             assert r.workers == 2 and not r.in_process

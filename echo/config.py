@@ -6,7 +6,7 @@ tokens) are never read from the file: a key that looks like one is refused.
 
 Nothing is accepted silently: an unknown key or ECHO_* variable (with the closest known name), a value of
 the wrong type (8.7 for an integer), a malformed JSON list, a number out of its range (RANGES) and an
-unknown source kind are each refused with a one-line ConfigError.
+unknown source or runner kind are each refused with a one-line ConfigError.
 """
 
 from __future__ import annotations
@@ -194,6 +194,18 @@ class ReportSettings:
     map_max_prompts: int = 3000  # mined prompts on the map: the newest ones beyond this are left off
 
 
+RUNNER_KINDS = ("local", "dask")
+
+
+@dataclass
+class RunnerSettings:
+    """Where the heavy stages (embed, media) run: in this process, or as partitions on a Dask cluster."""
+
+    kind: str = "local"  # local | dask
+    address: str = ""  # dask: "" starts a LocalCluster of `workers` processes; "tcp://host:8786" joins a cluster
+    workers: int = 2  # dask with no address: worker processes of the LocalCluster (one thread each)
+
+
 @dataclass
 class Config:
     paths: PathSettings = field(default_factory=PathSettings)
@@ -207,6 +219,7 @@ class Config:
     cluster: ClusterSettings = field(default_factory=ClusterSettings)
     release: ReleaseSettings = field(default_factory=ReleaseSettings)
     report: ReportSettings = field(default_factory=ReportSettings)
+    runner: RunnerSettings = field(default_factory=RunnerSettings)
     # where the file was read from; relative paths are resolved against its folder
     base_dir: str = "."
 
@@ -225,9 +238,10 @@ class Config:
         return d
 
     def hash(self) -> str:
-        """Hash of the settings that shape outputs (paths excluded)."""
+        """Hash of the settings that shape outputs (paths and the runner excluded)."""
         d = self.to_dict()
         d.pop("paths", None)
+        d.pop("runner", None)
         return hashlib.sha256(json.dumps(d, sort_keys=True, default=str).encode()).hexdigest()[:16]
 
 
@@ -285,6 +299,7 @@ RANGES: dict[type, dict[str, Range]] = {
     ReportSettings: {"gallery_size": NON_NEGATIVE, "spike_window": AT_LEAST_ONE, "spike_k": POSITIVE,
         "spike_min_count": AT_LEAST_ONE, "reference_sample_size": NON_NEGATIVE,
         "map_max_prompts": NON_NEGATIVE},
+    RunnerSettings: {"workers": Range(ge=1, le=256)},
 }
 
 # ECHO_* variables that are not setting overrides: where the config is, and secrets that live only in the
@@ -458,6 +473,32 @@ def _check_source_kinds(cfg: Config) -> None:
             raise ConfigError(f"sources[{i}] ({s.name!r}): unknown kind {s.kind!r}; one of: {', '.join(ALL_KINDS)}")
 
 
+def _check_runner(cfg: Config, env: typing.Mapping[str, str]) -> None:
+    r = cfg.runner
+
+    def origin(key: str) -> str:
+        name = f"ECHO_RUNNER_{key.upper()}"
+        return f" (from {name})" if name in env else ""
+
+    if r.kind not in RUNNER_KINDS:
+        raise ConfigError(f"runner.kind{origin('kind')}: unknown runner {r.kind!r}; one of: {', '.join(RUNNER_KINDS)}")
+    if r.address and r.kind != "dask":
+        raise ConfigError(f"runner.address{origin('address')} is set but runner.kind is {r.kind!r}; "
+                          "an address is only used with kind = \"dask\"")
+    if r.address:
+        from urllib.parse import urlsplit
+
+        try:
+            parts = urlsplit(r.address)
+            port = parts.port
+        except ValueError:
+            parts, port = None, None
+        if parts is None or parts.scheme not in ("tcp", "tls") or not parts.hostname or port is None or (
+                parts.path not in ("", "/")) or parts.query or parts.fragment:
+            raise ConfigError(f"runner.address{origin('address')}: {r.address!r} is not a Dask scheduler address; "
+                              "expected tcp://host:port (e.g. tcp://10.0.0.5:8786), or \"\" to start a local cluster")
+
+
 def default_config_path(env: typing.Mapping[str, str] | None = None) -> Path | None:
     env = os.environ if env is None else env
     if env.get(CONFIG_ENV):
@@ -505,6 +546,7 @@ def load_config(path: str | os.PathLike | None = None, env: typing.Mapping[str, 
         raise ConfigError(f"sources: duplicate source name(s) {sorted(dupes)}")
     _check_source_kinds(cfg)
     _check_ranges(cfg, env)
+    _check_runner(cfg, env)
     return cfg
 
 

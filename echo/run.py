@@ -20,6 +20,7 @@ if TYPE_CHECKING:
     from echo.dedup.ann import KnnGraph
     from echo.dedup.embed import Embedder
     from echo.llm.backend import Backend
+    from echo.runner import Runner
     from echo.takedowns import TakedownFilter
 
 T = TypeVar("T")
@@ -59,6 +60,7 @@ class RunResources:
     _backend: Backend | None = None
     _embedder: Embedder | None = None
     _takedowns: TakedownFilter | None = None
+    _runner: Runner | None = None
 
     @property
     def backend(self) -> Backend:
@@ -87,6 +89,16 @@ class RunResources:
             self._takedowns = takedown_filter(self.store, self.config)
         return self._takedowns
 
+    @property
+    def runner(self) -> Runner:
+        """Where the partitioned stages (embed, media) run: this process, or a Dask cluster ([runner]); closed at
+        the end of the run."""
+        if self._runner is None:
+            from echo.runner import make_runner
+
+            self._runner = make_runner(self.config.runner)
+        return self._runner
+
     def use_embedder(self, embedder: Embedder) -> None:
         """Share an already loaded model (tests and notebooks load it once for many runs)."""
         self._embedder = embedder
@@ -95,6 +107,9 @@ class RunResources:
         if self._backend is not None:
             self._backend.close()
             self._backend = None
+        if self._runner is not None:
+            self._runner.close()
+            self._runner = None
 
 
 @dataclass

@@ -45,7 +45,7 @@ def _one_line_error(capsys) -> str:
     ("ECHO_MEDIAA_MAX_BYTES", "echo-bench: config error: environment variable ECHO_MEDIAA_MAX_BYTES is not a "
                               "setting; did you mean ECHO_MEDIA_MAX_BYTES? ECHO_<SECTION>_<KEY> overrides a "
                               "setting, sections: paths, schedule, filter, llm, media, embed, dedup, cluster, "
-                              "release, report; other variables: "),
+                              "release, report, runner; other variables: "),
 ])
 def test_misspelt_environment_override_is_refused(name, expected, cfg_file, monkeypatch, capsys):
     monkeypatch.setenv(name, "1")

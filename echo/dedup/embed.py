@@ -9,9 +9,11 @@ Texts are keyed by (sha256 of the normalized text, model); a text is embedded on
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import os
 import time
 from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pyarrow as pa
@@ -20,6 +22,9 @@ from echo.config import Config
 from echo.dedup.normalize import normalize_for_embedding, text_hash
 from echo.progress import track
 from echo.store import Store
+
+if TYPE_CHECKING:
+    from echo.runner import Runner
 
 DEFAULT_MODEL = "all-MiniLM-L6-v2"
 
@@ -53,6 +58,7 @@ class Embedder:
                 f"{DEFAULT_MODEL!r} (bundled) or to a local sentence-transformers folder."
             ) from e
         self.name = model
+        self.device = device
         self.batch_size = batch_size
         self.dim = int(self.model.get_embedding_dimension() if hasattr(self.model, "get_embedding_dimension")
                        else self.model.get_sentence_embedding_dimension())
@@ -68,6 +74,25 @@ class Embedder:
         v = self.model.encode(list(texts), batch_size=self.batch_size, normalize_embeddings=True,
                               convert_to_numpy=True, show_progress_bar=False)
         return np.asarray(v, dtype=np.float32)
+
+    def encode_batches(self, batches: Sequence[Sequence[str]]) -> np.ndarray:
+        """Rows for the texts of `batches`, in order, each batch (at most batch_size texts) one forward pass: a
+        text's vector depends on the batch it was padded with, so fixed batches give the same bits wherever they
+        are encoded."""
+        if not batches:
+            return np.empty((0, self.dim), dtype=np.float32)
+        return np.concatenate([self.encode(b) for b in batches])
+
+
+def encode_on_worker(spec: tuple[str, str, int], batches: Sequence[Sequence[str]]) -> np.ndarray:
+    """Encode `batches` with the model `spec` = (model, device, batch_size), loaded once per worker process."""
+    from echo.runner import worker_state
+
+    return worker_state(_load_embedder, *spec).encode_batches(batches)
+
+
+def _load_embedder(model: str, device: str, batch_size: int) -> Embedder:
+    return Embedder(model, device=device, batch_size=batch_size)
 
 
 def embedder_loader(config: Config) -> Callable[[], Embedder]:
@@ -119,11 +144,12 @@ def load_vectors(store: Store, hashes: Sequence[str], model: str) -> np.ndarray:
 
 
 def embed_texts(store: Store, embedder: Embedder, texts: Sequence[str], *, run_progress: bool = False,
-                stats: dict | None = None) -> tuple[list[str], np.ndarray]:
+                stats: dict | None = None, runner: Runner | None = None) -> tuple[list[str], np.ndarray]:
     """Embed `texts` through the cache. Returns (text hashes, vectors in the order of texts).
 
     Only texts whose hash is not cached for this model are encoded, in batches; new vectors are stored
-    before anything is returned, so an interrupted run keeps what it paid for.
+    before anything is returned, so an interrupted run keeps what it paid for. With a `runner` that is not this
+    process (Dask), the batches are encoded on its workers, each with its own copy of the model, and stored here.
     """
     norm = [normalize_for_embedding(t) for t in texts]
     hashes = [text_hash(n) for n in norm]
@@ -133,15 +159,26 @@ def embed_texts(store: Store, embedder: Embedder, texts: Sequence[str], *, run_p
         if h not in have and h not in todo:
             todo[h] = n
     t0 = time.perf_counter()
-    items = list(todo.items())
-    chunk = max(embedder.batch_size * 8, 256)
-    batches = [items[i:i + chunk] for i in range(0, len(items), chunk)]
-    for batch in track(batches, "embedding", enabled=run_progress):
-        vecs = embedder.encode([n for _, n in batch])
+    # Model batches are fixed by the texts alone (sorted by length: little padding), whatever runs them; a
+    # partition (a unit of work and of writing) is a run of whole model batches.
+    items = sorted(todo.items(), key=lambda kv: (len(kv[1]), kv[0]))
+    size = max(1, embedder.batch_size)
+    model_batches = [[n for _, n in items[i:i + size]] for i in range(0, len(items), size)]
+    per_partition = max(1, 512 // size)
+    if runner is None or runner.in_process:
+        parts = [model_batches[i:i + per_partition] for i in range(0, len(model_batches), per_partition)]
+        encoded = map(embedder.encode_batches, parts)
+    else:
+        parts = runner.partitions(model_batches, per_partition)
+        encode = functools.partial(encode_on_worker, (embedder.name, embedder.device, embedder.batch_size))
+        encoded = runner.map_partitions(encode, parts, label="embed")
+    done = 0
+    for part, vecs in track(zip(parts, encoded), "embedding", enabled=run_progress, total=len(parts)):
         now = dt.datetime.now(dt.UTC)
+        part_items, done = items[done:done + len(vecs)], done + len(vecs)
         store.upsert("embeddings", [
             {"text_hash": h, "model": embedder.name, "dim": embedder.dim, "vector": v, "created_at": now}
-            for (h, _), v in zip(batch, vecs)
+            for (h, _), v in zip(part_items, vecs)
         ], ignore_existing=True)
     seconds = time.perf_counter() - t0
     if stats is not None:

@@ -21,4 +21,4 @@ def run(ctx: RunContext, stats: StageStats) -> None:
         stats["cached"] += len(set(hashes))
         return
     embed_texts(ctx.store, ctx.resources.embedder, [r["prompt"] for r in rows], run_progress=ctx.progress,
-                stats=stats)
+                stats=stats, runner=ctx.resources.runner)

@@ -13,10 +13,13 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
+import dataclasses
 import datetime as dt
+import functools
 import logging
 import threading
-from collections.abc import Callable, Coroutine
+from collections.abc import Callable, Coroutine, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from echo.media import ocr
@@ -29,6 +32,8 @@ from echo.run import RunContext, StageStats
 log = logging.getLogger("echo.media")
 
 FLUSH_EVERY = 50
+# URLs per Dask partition: each sets up its own fetcher (HTTP client, TLS context), ~0.2 s, so not 50
+DOWNLOAD_PARTITION = 400
 SCREENSHOT_WORDS = ("screenshot", "screen shot", "screencap", "chatgpt window", "chat window")
 
 
@@ -116,13 +121,73 @@ def _run_async(factory: Callable[[], Coroutine[Any, Any, Any]]) -> Any:
         return pool.submit(lambda: asyncio.run(factory())).result()
 
 
+@dataclass(frozen=True)
+class Outcome:
+    """What fetching and storing one URL gave: its media row, and how the bytes came (None: the fetch failed)."""
+
+    url: str
+    stored: Stored
+    local: bool | None = None
+    nbytes: int = 0
+
+
+def fetch_and_store(config, run_id: str, items: Sequence[tuple[str, int, bool]], *,
+                    fetcher_factory: Callable[[], Fetcher] | None = None,
+                    on_outcome: Callable[[Outcome], None] | None = None, progress: bool = False) -> list[Outcome]:
+    """Fetch, validate and store the files of `items` = (url, prior attempts, screenshot hint); no database. Each
+    outcome goes to `on_outcome` as it completes, else they are returned in the order of `items`."""
+    outcomes: dict[str, Outcome] = {}
+
+    def handle(url: str, prior: int, hint: bool, result: Fetched | FetchError) -> None:
+        try:
+            stored = process(url, result, config=config, run_id=run_id, prior_attempts=prior, screenshot_hint=hint)
+        except Exception as e:  # noqa: BLE001 - one bad image never stops the stage
+            log.exception("media: processing %s failed", url)
+            stored = Stored(failure_row(url, "internal_error", f"{type(e).__name__}: {e}", retryable=False,
+                                        attempts=prior + 1, max_attempts=1, run_id=run_id), False)
+        fetched = isinstance(result, Fetched)
+        outcome = Outcome(url, stored, result.local if fetched else None, len(result.data) if fetched else 0)
+        if on_outcome:
+            on_outcome(outcome)
+        else:
+            outcomes[url] = outcome
+
+    async def main() -> None:
+        fetcher = fetcher_factory() if fetcher_factory else Fetcher.from_config(config.media, config.base_dir)
+        try:
+            async def one(url: str, prior: int, hint: bool) -> None:
+                try:
+                    result: Fetched | FetchError = await fetcher.fetch(url)
+                except FetchError as e:
+                    result = e
+                await asyncio.to_thread(handle, url, prior, hint, result)
+
+            tasks = [asyncio.ensure_future(one(*item)) for item in items]
+            for fut in track(asyncio.as_completed(tasks), "media: download", enabled=progress, total=len(tasks)):
+                await fut
+        finally:
+            await fetcher.aclose()
+
+    if items:
+        _run_async(main)
+    return [outcomes[url] for url, _, _ in items if url in outcomes]
+
+
+def fetch_partition(config, run_id: str, items: Sequence[tuple[str, int, bool]]) -> list[Outcome]:
+    """A Dask worker's share of the downloads (its fetcher is bounded by media.concurrency / workers, set by the
+    stage in `config`)."""
+    return fetch_and_store(config, run_id, items)
+
+
 def download(ctx: RunContext, stats: StageStats, urls: list[str], *,
              fetcher_factory: Callable[[], Fetcher] | None = None) -> None:
-    """Fetch, validate and store `urls`; media rows are upserted as they complete (in batches)."""
+    """Fetch, validate and store `urls`; media rows are upserted as they complete (in batches). With a Dask runner,
+    partitions of the URLs are fetched and stored on its workers and their rows are upserted here."""
     config, store = ctx.config, ctx.store
     prior = {r["url"]: int(r["attempts"] or 0) for r in store.query(
         "SELECT url, attempts FROM media WHERE url IN (SELECT unnest(?))", [urls])} if urls else {}
     hints = screenshot_hints(store, urls)
+    items = [(url, prior.get(url, 0), url in hints) for url in urls]
     buffer: list[dict] = []
     lock = threading.Lock()
     new_shas: set[str] = set()
@@ -133,24 +198,16 @@ def download(ctx: RunContext, stats: StageStats, urls: list[str], *,
         if rows:
             store.upsert("media", rows)
 
-    def handle(url: str, result: Fetched | FetchError) -> None:
-        try:
-            stored = process(url, result, config=config, run_id=ctx.run_id, prior_attempts=prior.get(url, 0),
-                             screenshot_hint=url in hints)
-        except Exception as e:  # noqa: BLE001 - one bad image never stops the stage
-            log.exception("media: processing %s failed", url)
-            stored = Stored(failure_row(url, "internal_error", f"{type(e).__name__}: {e}", retryable=False,
-                                        attempts=prior.get(url, 0) + 1, max_attempts=1, run_id=ctx.run_id),
-                            False)
-        row = stored.row
+    def count(outcome: Outcome) -> None:
+        row = outcome.stored.row
         with lock:
-            if isinstance(result, Fetched):
-                stats["local" if result.local else "downloaded"] += 1
-                stats["bytes"] += len(result.data)
+            if outcome.local is not None:
+                stats["local" if outcome.local else "downloaded"] += 1
+                stats["bytes"] += outcome.nbytes
             if row["status"] == "ok":
                 stats["stored"] += 1
                 # two threads can both find a file absent and write the same bytes: count by sha256
-                if stored.new_file and row["sha256"] not in new_shas:
+                if outcome.stored.new_file and row["sha256"] not in new_shas:
                     new_shas.add(row["sha256"])
                 else:
                     stats["deduplicated"] += 1
@@ -162,32 +219,59 @@ def download(ctx: RunContext, stats: StageStats, urls: list[str], *,
         if full:
             flush()
 
-    async def main() -> None:
-        fetcher = fetcher_factory() if fetcher_factory else Fetcher.from_config(config.media, config.base_dir)
-        try:
-            async def one(url: str) -> None:
-                try:
-                    result: Fetched | FetchError = await fetcher.fetch(url)
-                except FetchError as e:
-                    result = e
-                await asyncio.to_thread(handle, url, result)
-
-            tasks = [asyncio.ensure_future(one(u)) for u in urls]
-            for fut in track(asyncio.as_completed(tasks), "media: download", enabled=ctx.progress, total=len(tasks)):
-                await fut
-        finally:
-            await fetcher.aclose()
-
-    if urls:
-        _run_async(main)
+    runner = ctx.resources.runner if items and fetcher_factory is None else None
+    if runner is None or runner.in_process:
+        fetch_and_store(config, ctx.run_id, items, fetcher_factory=fetcher_factory, on_outcome=count,
+                        progress=ctx.progress)
+    else:
+        share = dataclasses.replace(config.media, concurrency=max(1, config.media.concurrency // runner.workers))
+        fetch = functools.partial(fetch_partition, dataclasses.replace(config, media=share), ctx.run_id)
+        parts = runner.partitions(items, DOWNLOAD_PARTITION)
+        for outcomes in track(runner.map_partitions(fetch, parts, label="media"), "media: download",
+                              enabled=ctx.progress, total=len(parts)):
+            for outcome in outcomes:
+                count(outcome)
     flush()
 
 
 # --- screenshots --------------------------------------------------------------------------------
 
 
+def check_screenshot(config, run_id: str, r: dict, hint: bool) -> dict:
+    """One stored image (a row of media): is it a chat screenshot, and if so its transcription and the crops of its
+    images (files written under media_dir). No database: the caller writes `outcome`'s rows.
+    `outcome` is "unreadable", "not_screenshot", "ocr_failed" or "ocr"."""
+    try:
+        image = open_stored(config, r["path"])
+    except (OSError, ValidationError) as e:
+        log.warning("media: cannot reopen %s: %s", r["url"], e)
+        return {"url": r["url"], "outcome": "unreadable"}
+    if not may_be_screenshot(image, hint):  # images stored before the check moved to ingest
+        return {"url": r["url"], "outcome": "not_screenshot"}
+    try:
+        result = ocr.transcribe(ocr.analyze(image, lossy=r["format"] in ocr.LOSSY_FORMATS))
+    except Exception as e:  # noqa: BLE001 - OCR trouble leaves the image unflagged, never stops the stage
+        log.warning("media: OCR of %s failed: %s", r["url"], e)
+        return {"url": r["url"], "outcome": "ocr_failed"}
+    boxes, crops = (result["boxes"] if result["is_chat"] else []), []
+    if result["is_chat"]:
+        crops, boxes = crop_rows(config.path("media_dir"), config.media.thumb_size, r["url"], r["sha256"], image,
+                                 boxes, run_id)
+    return {"url": r["url"], "outcome": "ocr", "is_chat": bool(result["is_chat"]), "crops": crops, "ocr_row": {
+        "url": r["url"], "sha256": r["sha256"], "is_chat": result["is_chat"],
+        "prompt": result["prompt"] if result["is_chat"] else None, "boxes": boxes, "lines": result["lines"],
+        "engine": result["engine"], "version": result["version"], "run_id": run_id,
+        "created_at": dt.datetime.now(dt.UTC)}}
+
+
+def check_screenshots(config, run_id: str, items: Sequence[tuple[dict, bool]]) -> list[dict]:
+    """check_screenshot over a partition of (media row, hint); the OCR engine is loaded once per process."""
+    return [check_screenshot(config, run_id, r, hint) for r, hint in items]
+
+
 def screenshot_pass(ctx: RunContext, stats: StageStats, hints: set[str]) -> None:
-    """OCR the images that may be chat screenshots (ingest left is_screenshot unset for them); cut out their images."""
+    """OCR the images that may be chat screenshots (ingest left is_screenshot unset for them); cut out their images.
+    Partitions of them are checked by the runner (on Dask workers, or here); their rows are written here."""
     config, store = ctx.config, ctx.store
     rows = store.query(
         """SELECT m.url, m.sha256, m.path, m.format, m.is_screenshot, o.version AS ocr_version
@@ -197,43 +281,33 @@ def screenshot_pass(ctx: RunContext, stats: StageStats, hints: set[str]) -> None
            ORDER BY m.url""",
         [ocr.OCR_VERSION],
     )
-    not_screenshots: list[dict] = []
-    for r in track(rows, "media: screenshots", enabled=ctx.progress):
-        if len(not_screenshots) >= FLUSH_EVERY:
-            store.upsert("media", not_screenshots, update=["is_screenshot"])
-            not_screenshots = []
-        try:
-            image = open_stored(config, r["path"])
-        except (OSError, ValidationError) as e:
-            log.warning("media: cannot reopen %s: %s", r["url"], e)
-            continue
-        stats["screenshot_checked"] += 1
-        if not may_be_screenshot(image, r["url"] in hints):  # images stored before the check moved to ingest
-            not_screenshots.append({"url": r["url"], "is_screenshot": False})
-            continue
-        try:
-            result = ocr.transcribe(ocr.analyze(image, lossy=r["format"] in ocr.LOSSY_FORMATS))
-        except Exception as e:  # noqa: BLE001 - OCR trouble leaves the image unflagged, never stops the stage
-            log.warning("media: OCR of %s failed: %s", r["url"], e)
-            stats["ocr_failed"] += 1
-            continue
-        stats["ocr"] += 1
-        boxes = result["boxes"] if result["is_chat"] else []
-        if result["is_chat"]:
-            stats["screenshots"] += 1
-            crops, boxes = crop_rows(config.path("media_dir"), config.media.thumb_size, r["url"], r["sha256"], image,
-                                     boxes, ctx.run_id)
-            if crops:
-                store.upsert("media", crops)
-                stats["crops"] += len(crops)
-        store.upsert("screenshot_ocr", [{
-            "url": r["url"], "sha256": r["sha256"], "is_chat": result["is_chat"],
-            "prompt": result["prompt"] if result["is_chat"] else None, "boxes": boxes, "lines": result["lines"],
-            "engine": result["engine"], "version": result["version"], "run_id": ctx.run_id,
-            "created_at": dt.datetime.now(dt.UTC),
-        }])
-        store.upsert("media", [{"url": r["url"], "is_screenshot": bool(result["is_chat"])}], update=["is_screenshot"])
-    store.upsert("media", not_screenshots, update=["is_screenshot"])
+    if not rows:
+        return
+    runner = ctx.resources.runner
+    parts = runner.partitions([(r, r["url"] in hints) for r in rows], FLUSH_EVERY)
+    check = functools.partial(check_screenshots, config, ctx.run_id)
+    for outcomes in track(runner.map_partitions(check, parts, label="screenshots"), "media: screenshots",
+                          enabled=ctx.progress, total=len(parts)):
+        not_screenshots: list[dict] = []
+        for o in outcomes:
+            if o["outcome"] == "unreadable":
+                continue
+            stats["screenshot_checked"] += 1
+            if o["outcome"] == "not_screenshot":
+                not_screenshots.append({"url": o["url"], "is_screenshot": False})
+                continue
+            if o["outcome"] == "ocr_failed":
+                stats["ocr_failed"] += 1
+                continue
+            stats["ocr"] += 1
+            if o["is_chat"]:
+                stats["screenshots"] += 1
+                if o["crops"]:
+                    store.upsert("media", o["crops"])
+                    stats["crops"] += len(o["crops"])
+            store.upsert("screenshot_ocr", [o["ocr_row"]])
+            store.upsert("media", [{"url": o["url"], "is_screenshot": o["is_chat"]}], update=["is_screenshot"])
+        store.upsert("media", not_screenshots, update=["is_screenshot"])
 
 
 def run(ctx: RunContext, stats: StageStats) -> None:

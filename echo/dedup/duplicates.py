@@ -64,7 +64,7 @@ def canonical_key(item: DedupItem) -> tuple:
             -item.engagement, created, item.sample_id)
 
 
-def _inputs_differ(a: DedupItem, b: DedupItem, max_distance: int) -> bool:
+def _never_duplicates(a: DedupItem, b: DedupItem) -> bool:
     """Samples of different tasks are never duplicates, nor are a template and a prompt filled from it (the filled
     one is a concrete benchmark item, the template is not). The same edit instruction re-run on another photo is a
     duplicate: a benchmark holds the instruction once, and its re-runs must not land in two splits."""
@@ -93,7 +93,7 @@ def find_duplicates(items: list[DedupItem], vectors: np.ndarray | None, text_row
         if a == b:
             return
         key = (a, b) if a < b else (b, a)
-        if method != "image" and _inputs_differ(items[a], items[b], cfg.image_hamming):
+        if method != "image" and _never_duplicates(items[a], items[b]):
             found["text_vetoed"] += 1
             return
         found[method] += 1
@@ -109,9 +109,9 @@ def find_duplicates(items: list[DedupItem], vectors: np.ndarray | None, text_row
             by_hash[h].append(i)
     for members in by_hash.values():
         for pos in range(1, len(members)):
-            # link to the first earlier member it may duplicate (edits of different photos may not)
+            # link to the first earlier member it may duplicate (another task or a template may not)
             prev = next((p for p in members[:pos]
-                         if not _inputs_differ(items[p], items[members[pos]], cfg.image_hamming)), members[0])
+                         if not _never_duplicates(items[p], items[members[pos]])), members[0])
             add(prev, members[pos], "exact", 1.0)
 
     # 2. near-duplicate text

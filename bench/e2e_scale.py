@@ -40,9 +40,9 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 from bench import scale_corpus  # noqa: E402
+from echo.stages import stage_names  # noqa: E402
 
-STAGE_ORDER = ("crawl", "filter", "prefilter", "relevance", "media", "extract", "embed", "dedup", "cluster", "freeze",
-               "publish", "report")
+STAGE_ORDER = tuple(stage_names())
 CLK_TCK = os.sysconf("SC_CLK_TCK")
 PAGE_KB = os.sysconf("SC_PAGE_SIZE") // 1024
 

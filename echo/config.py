@@ -96,6 +96,8 @@ class FilterSettings:
     prefilter_max_labels: int = 2000
     prefilter_confidence: float = 0.97
     prefilter_min_recall: float = 0.98  # held-out share of LLM-relevant posts it must not reject, else no rejections
+    # A stored model is refit only when this share of its (capped) labels is new, changed or gone.
+    prefilter_refit_share: float = 0.1
     target_model: str = "gpt-4o image generation"
 
 
@@ -171,6 +173,9 @@ class ClusterSettings:
     max_fit_samples: int = 25_000  # above this, UMAP + HDBSCAN fit a seeded subsample; the rest are assigned
     umap_epochs: int = 200  # 0: UMAP's default (200 above 10k rows, 500 below)
     umap_init: str = "pca"  # pca is fast and seeded; "spectral" is UMAP's default, slow on many components
+    # Share of samples that may change (new, edited, gone) since the last UMAP + HDBSCAN fit before the next one;
+    # until then new samples join their neighbours' clusters. 0: every change refits.
+    refit_share: float = 0.05
 
 
 @dataclass
@@ -281,7 +286,7 @@ RANGES: dict[type, dict[str, Range]] = {
         "max_retries": NON_NEGATIVE, "max_file_bytes": AT_LEAST_ONE},
     FilterSettings: {"min_text_chars": NON_NEGATIVE, "relevance_threshold": Range(ge=1, le=5),
         "prefilter_min_labels": AT_LEAST_ONE, "prefilter_max_labels": AT_LEAST_ONE, "prefilter_confidence": SHARE,
-        "prefilter_min_recall": SHARE},
+        "prefilter_min_recall": SHARE, "prefilter_refit_share": SHARE},
     LLMSettings: {"concurrency": AT_LEAST_ONE, "requests_per_minute": AT_LEAST_ONE, "tokens_per_minute": AT_LEAST_ONE,
         "timeout_s": POSITIVE, "max_retries": NON_NEGATIVE, "temperature": Range(ge=0, le=2),
         "relevance_batch_size": AT_LEAST_ONE, "max_tree_posts": AT_LEAST_ONE, "image_max_side": AT_LEAST_ONE,
@@ -295,7 +300,8 @@ RANGES: dict[type, dict[str, Range]] = {
         "ann_min_rows": NON_NEGATIVE, "ann_neighbors": AT_LEAST_ONE},
     ClusterSettings: {"random_state": NON_NEGATIVE, "umap_dims": AT_LEAST_ONE, "umap_neighbors": Range(ge=2),
         "min_cluster_size": Range(ge=2), "small_set": NON_NEGATIVE, "small_distance": Range(gt=0, le=2),
-        "top_terms": AT_LEAST_ONE, "max_fit_samples": AT_LEAST_ONE, "umap_epochs": NON_NEGATIVE},
+        "top_terms": AT_LEAST_ONE, "max_fit_samples": AT_LEAST_ONE, "umap_epochs": NON_NEGATIVE,
+        "refit_share": SHARE},
     ReportSettings: {"gallery_size": NON_NEGATIVE, "spike_window": AT_LEAST_ONE, "spike_k": POSITIVE,
         "spike_min_count": AT_LEAST_ONE, "reference_sample_size": NON_NEGATIVE,
         "map_max_prompts": NON_NEGATIVE},

@@ -148,3 +148,82 @@ def test_large_path_umap_hdbscan_is_stable_and_subsampling_assigns_everyone():
     sub = cluster_embeddings(x, ClusterSettings(small_set=300, umap_epochs=100, max_fit_samples=600))
     assert sub.params["fit_samples"] == 600 and np.isnan(sub.probabilities).sum() == 900
     assert adjusted_rand_score(topic, sub.labels) >= 0.7 and np.isfinite(sub.xy).all()
+
+
+def test_extending_a_clustering_keeps_the_known_rows_and_places_new_ones_with_their_neighbours():
+    from bench.synthetic import synthetic_embeddings
+    from echo.dedup.cluster import extend_clustering
+
+    x, topic, _ = synthetic_embeddings(1200, points_per_topic=200, dup_share=0.0, seed=3)
+    rng = np.random.default_rng(0)
+    known = rng.random(1200) >= 0.05  # ~60 new rows
+    labels = np.where(known, topic + 10, NOISE)  # known rows carry their topic (as cluster id 10+)
+    labels[np.flatnonzero(known)[:5]] = NOISE  # some known noise stays noise
+    probs = np.where(known, 0.9, 0.0)
+    xy = np.stack([topic * 10.0, np.zeros(1200)], axis=1) + rng.normal(scale=0.5, size=(1200, 2))
+    out_labels, out_probs, out_xy = extend_clustering(x, known, labels, probs, xy, k=15)
+    assert np.array_equal(out_labels[known], labels[known]) and np.array_equal(out_xy[known], xy[known])
+    assert np.array_equal(out_probs[known], probs[known]) and np.isnan(out_probs[~known]).all()
+    new = np.flatnonzero(~known)
+    assert (out_labels[new] == topic[new] + 10).mean() >= 0.95  # a new row joins its topic's cluster
+    assert np.abs(out_xy[new, 0] - topic[new] * 10.0).mean() < 2.0  # and lands among its neighbours on the map
+    # nothing known: nothing to extend from; nothing new: unchanged
+    none_known = extend_clustering(x, np.zeros(1200, bool), labels, probs, xy, k=15)
+    assert (none_known[0] == labels).all()
+    all_known = extend_clustering(x, np.ones(1200, bool), labels, probs, xy, k=15)
+    assert np.array_equal(all_known[0], labels) and np.array_equal(all_known[2], xy)
+
+
+@pytest.mark.slow
+def test_cluster_stage_extends_a_fit_until_refit_share_of_the_samples_changed(store, config, embedded_150):
+    """150 samples fit with UMAP + HDBSCAN; 5 new ones (3%) join it; 10 more (10% since the fit) refit."""
+    from echo.dedup.embed import Embedder
+    from echo.pipeline import run_stage, start_run
+    from echo.records import Sample
+    from echo.stages import cluster
+
+    prompts, topic, _ = embedded_150
+    config.cluster.small_set, config.cluster.umap_epochs, config.cluster.refit_share = 100, 100, 0.05
+    emb = Embedder()
+
+    def add(texts, start):
+        store.upsert("samples", [
+            Sample(sample_id=f"s{start + i:03d}", platform="x", root_id=str(start + i), anchor_post_id=str(start + i),
+                   prompt=p, prompt_modified=False, quality="benchmark", extractor="rules", extractor_version="t")
+            for i, p in enumerate(texts)])
+
+    def refresh():
+        ctx = start_run(config, store)
+        ctx.resources.use_embedder(emb)
+        return run_stage(ctx, cluster.run)
+
+    add(prompts, 0)
+    assert refresh()["fitted"] == 1
+    first = {r["sample_id"]: r for r in store.query("SELECT c.* FROM clusters c JOIN clusterings g USING "
+                                                    "(clustering_id) WHERE g.method = 'umap+hdbscan'")}
+    assert len(first) == 150 and all(r["text_hash"] for r in first.values())
+    new = ["studio ghibli style portrait of my neighbours", "retro art deco poster advertising Prague",
+           "pixel art sprite sheet of a goblin", "overhead food photography of waffles, soft light",
+           "a funko pop figure of a librarian inside its box"]
+    add(new, 150)
+    stats = refresh()
+    assert stats["extended"] == 1 and stats["placed"] == 5 and "fitted" not in stats
+    (ext,) = store.query("SELECT * FROM clusterings WHERE method = 'umap+hdbscan+extended'")
+    params = ext["params"] if isinstance(ext["params"], dict) else __import__("json").loads(ext["params"])
+    assert ext["n_samples"] == 155 and params["changed_since_fit"] == 5
+    rows = {r["sample_id"]: r for r in store.query("SELECT * FROM clusters WHERE clustering_id = ?",
+                                                   [ext["clustering_id"]])}
+    for sid, r in first.items():  # the fitted samples keep their cluster and place
+        assert (rows[sid]["cluster_id"], rows[sid]["x"], rows[sid]["y"]) == (r["cluster_id"], r["x"], r["y"])
+    members = {}  # cluster -> topics of its fitted samples
+    for i, t in enumerate(topic):
+        members.setdefault(first[f"s{i:03d}"]["cluster_id"], []).append(t)
+    for sid, t in zip(["s150", "s151", "s152", "s153", "s154"], ["ghibli", "poster", "pixel", "food", "figure"]):
+        c = rows[sid]["cluster_id"]  # a cluster (not noise) made mostly of its topic's fitted samples
+        assert c != NOISE and max(set(members[c]), key=members[c].count) == t, (sid, rows[sid])
+        assert rows[sid]["probability"] is None
+    add([f"retro pixel art of a {w}" for w in ("frog", "comet", "lantern", "yeti", "tram", "owl", "kite", "mole",
+                                                "crab", "fox")], 155)
+    again = refresh()
+    assert again["fitted"] == 1 and "extended" not in again  # 15 of 165 changed since the fit: over 5%
+    assert store.scalar("SELECT method FROM clusterings ORDER BY created_at DESC LIMIT 1") == "umap+hdbscan"

@@ -68,11 +68,17 @@ def embedder():
 
 
 def _run(store, config, embedder):
-    from echo.stages import prefilter
+    """A refresh's two pre-filter steps: fit on the labels (after relevance), then decide (before the next one).
+    Returns the stats of both, fit's prefixed 'fit_'."""
+    from echo.stages import prefilter, prefilter_fit
 
     ctx = start_run(config, store)
     ctx.resources.use_embedder(embedder)
-    return run_stage(ctx, prefilter.run)
+    fit = run_stage(ctx, prefilter_fit.run)
+    stats = run_stage(ctx, prefilter.run)
+    for k, v in fit.items():
+        stats[f"fit_{k}"] = v
+    return stats
 
 
 def test_prefilter_saves_calls_without_dropping_relevant_posts(store, config, embedder):
@@ -83,9 +89,9 @@ def test_prefilter_saves_calls_without_dropping_relevant_posts(store, config, em
     stats = _run(store, config, embedder)
     rows = store.query("SELECT post_id, passed, model, reason, score FROM relevance WHERE judge = 'prefilter'")
     print(dict(stats))
-    assert stats["labels"] == 80 and stats["candidates"] == 40
+    assert stats["fit_labels"] == 80 and stats["fit_fitted"] == 1 and stats["candidates"] == 40
     assert stats["calls_saved"] == len(rows) > 0
-    assert stats["holdout_keep_recall"] >= 0.98 and 0 < stats["holdout_decided_share"] <= 1
+    assert stats["fit_holdout_keep_recall"] >= 0.98 and 0 < stats["fit_holdout_decided_share"] <= 1
     assert all(r["model"].startswith("prefilter:logreg:") and r["reason"].startswith("classifier p=")
                and r["score"] is None for r in rows)
     rejected_relevant = [r["post_id"] for r in rows if not r["passed"] and truth[r["post_id"]]]
@@ -95,6 +101,7 @@ def test_prefilter_saves_calls_without_dropping_relevant_posts(store, config, em
     # second run: decided posts are no longer candidates and nothing is rewritten
     again = _run(store, config, embedder)
     assert again["candidates"] == 40 - len(rows) and again["calls_saved"] == 0
+    assert again["fit_reused"] == 1 and again["fit_label_drift"] == 0 and "fit_fitted" not in again
     assert store.scalar("SELECT count(*) FROM relevance WHERE judge = 'prefilter'") == len(rows)
     assert store.scalar("SELECT count(DISTINCT run_id) FROM relevance WHERE judge = 'prefilter'") == 1
 
@@ -103,7 +110,8 @@ def test_prefilter_thresholds(store, config, embedder):
     rel, irr = _posts(seed=2)
     _seed(store, rel, irr, n_labelled=40)
     config.filter.prefilter_min_labels = 81  # one more than exist: keeps waiting
-    assert _run(store, config, embedder)["waiting_for_labels"] == 1
+    waiting = _run(store, config, embedder)
+    assert waiting["fit_waiting_for_labels"] == 1 and waiting["waiting_for_model"] == 1
     assert store.scalar("SELECT count(*) FROM relevance WHERE judge = 'prefilter'") == 0
     config.filter.prefilter_min_labels = 80
     config.filter.prefilter_confidence = 1.0  # never sure: everything goes to the LLM
@@ -113,7 +121,10 @@ def test_prefilter_thresholds(store, config, embedder):
     loose = _run(store, config, embedder)
     assert loose["calls_saved"] > 0 and loose["deferred_to_llm"] < 40
     config.filter.prefilter_enabled = False
-    assert _run(store, config, embedder)["disabled"] == 1
+    off = _run(store, config, embedder)
+    assert off["disabled"] == 1 and off["fit_disabled"] == 1
+    # one fit served all three thresholds: confidence is a decision, not part of the fit
+    assert store.scalar("SELECT count(*) FROM prefilter_models") == 1
 
 
 def test_prefilter_makes_no_rejections_when_holdout_recall_is_too_low(store, config, embedder):
@@ -124,6 +135,8 @@ def test_prefilter_makes_no_rejections_when_holdout_recall_is_too_low(store, con
     config.filter.prefilter_min_recall = 1.01  # unreachable: rejections are switched off
     stats = _run(store, config, embedder)
     assert stats["rejections_allowed"] == 0 and stats["rejected"] == 0 and stats["passed"] > 0
+    config.filter.prefilter_min_recall = 0.5  # the same stored model, a floor its checks pass
+    assert _run(store, config, embedder)["rejections_allowed"] == 1
 
 
 def test_cap_labels_keeps_the_rarer_class_and_a_stable_choice():
@@ -154,8 +167,56 @@ def test_prefilter_trains_on_at_most_max_labels(store, config, embedder):
     config.filter.prefilter_max_labels = 50
     config.filter.prefilter_confidence = 0.9
     stats = _run(store, config, embedder)
-    assert stats["labels"] == 80 and stats["labels_used"] == 50
+    assert stats["fit_labels"] == 80 and stats["fit_labels_used"] == 50
     # only the chosen labels and the candidates were embedded
-    assert stats["embedded"] == 50 + 40
+    assert stats["fit_embedded"] + stats["embedded"] == 50 + 40
     rows = store.query("SELECT post_id, passed FROM relevance WHERE judge = 'prefilter'")
     assert rows and not [r for r in rows if not r["passed"] and r["post_id"].startswith("rel")]
+
+
+def _label(store, pid: str, passed: bool) -> None:
+    store.upsert("relevance", [Relevance(platform="bluesky", post_id=pid, judge="llm", passed=passed,
+                                         score=5 if passed else 1, model="m", prompt_version="1")])
+
+
+def test_the_stored_model_is_refit_only_when_its_labels_moved_more_than_the_refit_share(store, config, embedder):
+    rel, irr = _posts(seed=5)
+    _seed(store, rel, irr, n_labelled=40)  # 80 labels
+    config.filter.prefilter_min_labels = 60
+    config.filter.prefilter_refit_share = 0.1
+    first = _run(store, config, embedder)
+    assert first["fit_fitted"] == 1
+    row = store.query("SELECT model_id, label_keys FROM prefilter_models")[0]
+    assert len(row["label_keys"]) == 80 and "bluesky:rel0=1" in row["label_keys"]
+    for i in range(40, 47):  # 7 new labels: 7 / 87 = 0.08 <= 0.1, the stored model stays
+        _label(store, f"rel{i}", True)
+    kept = _run(store, config, embedder)
+    assert kept["fit_reused"] == 1 and kept["fit_label_drift"] == round(7 / 87, 4)
+    assert kept["fit_embedded"] == 0  # nothing was embedded for a fit that did not happen
+    _label(store, "irr0", True)  # a label that flips counts twice (gone as 0, new as 1)
+    _label(store, "irr1", True)
+    refit = _run(store, config, embedder)
+    assert refit["fit_fitted"] == 1 and refit["fit_label_drift"] == round(11 / 87, 4)
+    rows = store.query("SELECT model_id, run_id FROM prefilter_models ORDER BY created_at")
+    assert len(rows) == 2 and rows[0]["model_id"] == row["model_id"] != rows[1]["model_id"]
+    assert "bluesky:irr0=1" in store.query("SELECT label_keys FROM prefilter_models WHERE model_id = ?",
+                                           [rows[1]["model_id"]])[0]["label_keys"]
+
+
+def test_a_stored_model_gives_the_probabilities_of_the_fitted_classifier():
+    import numpy as np
+
+    from echo.filters.relevance_classifier import _classifier, from_row, label_keys, model_row, train
+
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(120, 16))
+    x /= np.linalg.norm(x, axis=1, keepdims=True)
+    y = (x[:, 0] + 0.3 * rng.normal(size=120) > 0).astype(int)
+    keys = label_keys([f"x:{i}" for i in range(120)], y)
+    model = train(x, y, keys, confidence=0.9, min_recall=0.5, embed_model="m")
+    reference = _classifier().fit(x, y).predict_proba(x)[:, 1]
+    assert np.allclose(model.probabilities(x), reference, atol=1e-12)
+    stored = from_row(model_row(model, keys, "m", "run-1"), confidence=0.9, min_recall=0.5)
+    assert stored.model_id == model.model_id and stored.allow_reject == model.allow_reject
+    assert np.array_equal(stored.decide(x)[0], model.decide(x)[0])
+    assert from_row(model_row(model, keys, "m", None), confidence=0.9, min_recall=1.01).allow_reject is False

@@ -13,6 +13,10 @@ Noise (cluster_id -1) stays noise unless cluster.assign_noise, which moves it to
 centroid (default off: outliers stay visible as outliers).
 Clusterings are keyed by a hash of (samples, their text hashes, model, parameters): re-running on the
 same input is a no-op. umap is imported only on the large path (its first import JIT-compiles).
+Between full fits a large clustering is extended (`extend_clustering`): samples it already holds with the same
+text keep their cluster and map position, new ones take them from their most similar neighbours, as in the
+subsample path. The cluster stage refits once more than cluster.refit_share of the samples changed since the
+last full fit.
 """
 
 from __future__ import annotations
@@ -197,6 +201,38 @@ def _nearest_centroid(x: np.ndarray, known: np.ndarray, labels: np.ndarray, xy: 
     known[rows] = True
 
 
+def extend_clustering(x: np.ndarray, known: np.ndarray, labels: np.ndarray, probabilities: np.ndarray,
+                      xy: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(labels, probabilities, xy) for every row of `x` when the `known` rows keep theirs: each other row takes
+    the cluster of its most similar known neighbour among its k nearest (cosine, over all rows, so new rows
+    chain through each other) and their similarity-weighted mean map position; rows with no path to a known row
+    take the nearest cluster centroid. Probability is NaN for the rows placed here."""
+    x = l2_normalize(x)
+    n = x.shape[0]
+    known, labels, xy = known.copy(), labels.copy(), np.asarray(xy, dtype=np.float64).copy()
+    probabilities = np.where(known, probabilities, np.nan)
+    new = np.flatnonzero(~known)
+    if new.size == 0 or not known.any():
+        return labels, probabilities, xy
+    k = max(1, min(k, n - 1))
+    indices = np.repeat(np.arange(n)[:, None], k + 1, axis=1)  # known rows: only themselves (never read)
+    sims = np.ones((n, k + 1), dtype=np.float32)
+    step = max(1, (1 << 25) // n)  # rows of similarities per block: ~128 MB at any n
+    for start in range(0, new.size, step):
+        rows = new[start:start + step]
+        block = x[rows] @ x.T
+        block[np.arange(rows.size), rows] = -np.inf  # a row is not its own neighbour
+        top = np.argpartition(-block, k - 1, axis=1)[:, :k]
+        top_sims = np.take_along_axis(block, top, axis=1)
+        order = np.argsort(-top_sims, axis=1, kind="stable")
+        indices[rows, 1:] = np.take_along_axis(top, order, axis=1)
+        sims[rows, 1:] = np.take_along_axis(top_sims, order, axis=1)
+    _propagate(KnnGraph(indices, sims, "exact"), known, labels, xy)
+    if not known.all():
+        _nearest_centroid(x, known, labels, xy)
+    return labels, probabilities, xy
+
+
 def cluster_embeddings(x: np.ndarray, cfg: ClusterSettings, *, graph: KnnGraph | None = None,
                        ann_min_rows: int = 20_000) -> ClusterResult:
     """Small-set fallback below cfg.small_set rows, UMAP + HDBSCAN from there on."""
@@ -238,6 +274,12 @@ def ctfidf_top_terms(docs: list[str], labels: np.ndarray, top_n: int) -> dict[in
         order = np.argsort(-scores[row], kind="stable")
         out[c] = [terms[i] for i in order[:top_n] if scores[row, i] > 0]
     return out
+
+
+def settings_key(model: str, cfg: ClusterSettings) -> str:
+    """What a clustering was fit with (refit_share only says when to fit): clusterings alike may extend each other."""
+    fit = {k: v for k, v in dataclasses.asdict(cfg).items() if k != "refit_share"}
+    return hashlib.sha256(json.dumps({"cluster": fit, "model": model, "v": 1}, sort_keys=True).encode()).hexdigest()[:16]
 
 
 def clustering_id(sample_ids: list[str], text_hashes: list[str], model: str, cfg: ClusterSettings) -> str:

@@ -17,11 +17,17 @@ all labels; its id is prefilter:logreg:<hash of the training set>.
 More than filter.prefilter_max_labels labels (a bulk import) are cut down by `cap_labels`: a fixed, hash-ordered
 choice that keeps the rarer class whole where it can, so the same labels are chosen run after run (their
 embeddings stay cached) and a few new labels change the set by a few.
+
+A fitted model is stored (prefilter_models: its weights, its training labels, its checks) and refit only when
+the capped labels have moved by more than filter.prefilter_refit_share (`label_drift`): a nightly run with a few
+new labels reuses it instead of paying for a cross-validated fit.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
+import json
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -48,16 +54,29 @@ def cap_labels(keys: list[str], y: np.ndarray, cap: int) -> np.ndarray:
     return np.array(sorted(chosen), dtype=int)
 
 
+def label_keys(keys: list[str], y: np.ndarray) -> list[str]:
+    """The training labels as 'platform:post_id=0|1', sorted: what a stored model was fit on."""
+    return sorted(f"{k}={int(v)}" for k, v in zip(keys, y.tolist()))
+
+
+def label_drift(fitted: list[str], current: list[str]) -> float:
+    """Share of today's labels that the fitted model did not see as they are now (new, changed or gone)."""
+    return len(set(fitted) ^ set(current)) / max(len(current), 1)
+
+
 @dataclass
 class Prefilter:
-    classifier: object
+    coef: np.ndarray  # (dim,) weights on the L2-normalized embedding
+    intercept: float
     model_id: str
     confidence: float
     allow_reject: bool
     metrics: dict[str, float] = field(default_factory=dict)
 
     def probabilities(self, x: np.ndarray) -> np.ndarray:
-        return self.classifier.predict_proba(x)[:, 1]
+        """p(relevant): the binary logistic regression's own formula, so a stored model decides as the fit did."""
+        z = np.asarray(x, dtype=np.float64) @ self.coef + self.intercept
+        return 1.0 / (1.0 + np.exp(-z))
 
     def decide(self, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """(decision, p): decision 1 pass, 0 reject, -1 defer to the LLM."""
@@ -67,6 +86,20 @@ class Prefilter:
         if self.allow_reject:
             d[p <= 1.0 - self.confidence] = 0
         return d, p
+
+
+def model_row(model: Prefilter, keys: list[str], embed_model: str, run_id: str | None) -> dict:
+    """The prefilter_models row of a fitted model."""
+    return {"model_id": model.model_id, "embed_model": embed_model, "run_id": run_id,
+            "created_at": dt.datetime.now(dt.UTC), "label_keys": keys, "coef": model.coef.tolist(),
+            "intercept": model.intercept, "metrics": model.metrics}
+
+
+def from_row(row: dict, *, confidence: float, min_recall: float) -> Prefilter:
+    """A stored model, with today's confidence and recall floor (those are decisions, not part of the fit)."""
+    metrics = row["metrics"] if isinstance(row["metrics"], dict) else json.loads(row["metrics"] or "{}")
+    return Prefilter(np.asarray(row["coef"], dtype=np.float64), float(row["intercept"]), row["model_id"], confidence,
+                     metrics.get("holdout_keep_recall", 0.0) >= min_recall, metrics)
 
 
 def _classifier():
@@ -103,11 +136,14 @@ def holdout_metrics(x: np.ndarray, y: np.ndarray, confidence: float) -> dict[str
 
 def train(x: np.ndarray, y: np.ndarray, keys: list[str], *, confidence: float, min_recall: float,
           embed_model: str) -> Prefilter:
-    """Check on a held-back split, then fit on every label."""
+    """Check on a held-back split, then fit on every label. `keys` are the label_keys of (x, y)."""
     metrics = holdout_metrics(x, y, confidence)
     clf = _classifier().fit(x, y)
+    if list(clf.classes_) != [0, 1]:
+        raise ValueError(f"the prefilter needs labels of both classes, got {list(clf.classes_)}")
     h = hashlib.sha256(embed_model.encode())
-    for k, label in sorted(zip(keys, y.tolist())):
-        h.update(f"{k}\x1f{label}\n".encode())
+    for k in sorted(keys):
+        h.update(f"{k}\n".encode())
     allow_reject = metrics["holdout_keep_recall"] >= min_recall
-    return Prefilter(clf, f"prefilter:logreg:{h.hexdigest()[:12]}", confidence, allow_reject, metrics)
+    return Prefilter(np.asarray(clf.coef_[0], dtype=np.float64), float(clf.intercept_[0]),
+                     f"prefilter:logreg:{h.hexdigest()[:12]}", confidence, allow_reject, metrics)

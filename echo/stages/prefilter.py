@@ -1,26 +1,23 @@
 """A classifier on post embeddings decides the roots it is sure about, so they skip the LLM relevance call.
 
-Reads: posts, relevance (cheap passes to decide; LLM decisions as training labels), embeddings. Writes:
-relevance rows with judge 'prefilter', embeddings. Done: a root has a 'prefilter' or an 'llm' row; nothing is
-decided until filter.prefilter_min_labels labels of both classes exist (see echo.filters.relevance_classifier).
+Reads: posts, relevance (cheap passes to decide), prefilter_models (the newest for the embedding model, fit by
+the prefilter_fit stage after an earlier run's relevance), embeddings. Writes: relevance rows with judge
+'prefilter', embeddings. Done: a root has a 'prefilter' or an 'llm' row; nothing is decided until a model exists
+(see echo.filters.relevance_classifier).
 """
 
 from __future__ import annotations
 
-import numpy as np
-
 from echo.dedup.embed import embed_texts
-from echo.filters.relevance_classifier import PROMPT_VERSION, cap_labels, train
+from echo.filters.relevance_classifier import PROMPT_VERSION, from_row
 from echo.llm.injection import without_injection
 from echo.run import RunContext, StageStats
 
 
-def load_labels(store) -> list[dict]:
-    return store.query("""
-        SELECT p.platform, p.post_id, p.text, r.passed FROM relevance r
-        JOIN posts p ON p.platform = r.platform AND p.post_id = r.post_id
-        WHERE r.judge = 'llm' AND p.text IS NOT NULL AND length(trim(p.text)) > 0
-        ORDER BY p.platform, p.post_id""")
+def newest_model(store, embed_model: str) -> dict | None:
+    rows = store.query("SELECT * FROM prefilter_models WHERE embed_model = ? ORDER BY created_at DESC, model_id "
+                       "LIMIT 1", [embed_model])
+    return rows[0] if rows else None
 
 
 def pending_posts(store) -> list[dict]:
@@ -41,35 +38,20 @@ def run(ctx: RunContext, stats: StageStats) -> None:
         stats["disabled"] += 1
         return
     store = ctx.store
-    pending = pending_posts(store)
-    stats["candidates"] += len(pending)
-    labels = load_labels(store)
-    stats["labels"] += len(labels)
-    y = np.array([1 if r["passed"] else 0 for r in labels], dtype=int)
-    if len(labels) < fcfg.prefilter_min_labels or min(int(y.sum()), int((1 - y).sum())) < 4:
-        stats["waiting_for_labels"] += 1
+    row = newest_model(store, ctx.config.embed.model)
+    if row is None:
+        stats["waiting_for_model"] += 1
         return
-    if not pending:
-        return
-    keys = [f"{r['platform']}:{r['post_id']}" for r in labels]
-    chosen = cap_labels(keys, y, fcfg.prefilter_max_labels)
-    labels, y, keys = [labels[i] for i in chosen], y[chosen], [keys[i] for i in chosen]
-    stats["labels_used"] += len(labels)
-    embedder = ctx.resources.embedder
-    # The classifier reads what a backend would read: text addressed to a model or an annotator is not evidence.
-    _, x_lab = embed_texts(store, embedder, [without_injection(r["text"]) for r in labels], run_progress=ctx.progress,
-                           stats=stats)
-    model = train(x_lab, y, keys,
-                  confidence=fcfg.prefilter_confidence, min_recall=fcfg.prefilter_min_recall,
-                  embed_model=embedder.name)
-    for k, v in model.metrics.items():
-        stats[k] = v
+    model = from_row(row, confidence=fcfg.prefilter_confidence, min_recall=fcfg.prefilter_min_recall)
     stats["rejections_allowed"] = int(model.allow_reject)
-    pending = [r for r in pending if without_injection(r["text"])]  # nothing left to judge: the LLM stage says so
+    # The classifier reads what a backend would read: text addressed to a model or an annotator is not evidence;
+    # a post with nothing else left goes to the LLM stage, which says so.
+    pending = [r for r in pending_posts(store) if without_injection(r["text"])]
+    stats["candidates"] += len(pending)
     if not pending:
         return
-    _, x_new = embed_texts(store, embedder, [without_injection(r["text"]) for r in pending], run_progress=ctx.progress,
-                           stats=stats)
+    _, x_new = embed_texts(store, ctx.resources.embedder, [without_injection(r["text"]) for r in pending],
+                           run_progress=ctx.progress, stats=stats)
     decision, p = model.decide(x_new)
     rows = [{"platform": r["platform"], "post_id": r["post_id"], "judge": "prefilter", "score": None,
              "passed": bool(d == 1), "reason": f"classifier p={pi:.3f}", "model": model.model_id,

@@ -46,6 +46,9 @@ class ExportError(RuntimeError):
         self.problems = problems or [message]
 
 
+ROW_GROUP = 100  # rows per Parquet row group of an export shard (and per write: bounds the images in memory)
+
+
 def default_export_dir(config: Config, version: str) -> Path:
     return config.path("exports_dir") / version / "hf"
 
@@ -125,20 +128,23 @@ def export_hf(release_dir: str | Path, out_dir: str | Path, config: Config, *,
             infos[cfg] = {"features": feats, "rows": len(rows), "num_bytes": 0, "download_size": 0}
             (tmp / "data" / cfg).mkdir(parents=True)
             for k, idx in enumerate(shards):
-                out_rows = []
-                for i in idx:
-                    r = dict(rows[i])
-                    for c in IMAGE_COLUMNS:
-                        refs = r[c]
-                        r[c.replace("_images", "_image_refs")] = refs
-                        r[c] = [{"bytes": media_file(config, m) if embed else None,
-                                 "path": m["path"] if not embed else Path(m["path"]).name} for m in refs]
-                    out_rows.append({name: r[name] for name in feats})
-                t = pa.Table.from_pylist(out_rows, schema=feats.arrow_schema)
                 rel = f"data/{cfg}/{SPLIT}-{k:05d}-of-{len(shards):05d}.parquet"
-                pq.write_table(t, tmp / rel, compression="zstd", row_group_size=100)
-                files.append({"path": rel, "rows": len(out_rows), "config": cfg})
-                infos[cfg]["num_bytes"] += t.nbytes
+                # one row group at a time: memory holds ROW_GROUP rows' images, not a shard's
+                with pq.ParquetWriter(tmp / rel, feats.arrow_schema, compression="zstd") as writer:
+                    for start in range(0, max(len(idx), 1), ROW_GROUP):  # an empty shard: one empty table
+                        out_rows = []
+                        for i in idx[start:start + ROW_GROUP]:
+                            r = dict(rows[i])
+                            for c in IMAGE_COLUMNS:
+                                refs = r[c]
+                                r[c.replace("_images", "_image_refs")] = refs
+                                r[c] = [{"bytes": media_file(config, m) if embed else None,
+                                         "path": m["path"] if not embed else Path(m["path"]).name} for m in refs]
+                            out_rows.append({name: r[name] for name in feats})
+                        t = pa.Table.from_pylist(out_rows, schema=feats.arrow_schema)
+                        writer.write_table(t, row_group_size=ROW_GROUP)
+                        infos[cfg]["num_bytes"] += t.nbytes
+                files.append({"path": rel, "rows": len(idx), "config": cfg})
                 infos[cfg]["download_size"] += (tmp / rel).stat().st_size
         (tmp / "README.md").write_text(dataset_card(manifest, config, files, infos, embedded=embed),
                                        encoding="utf-8")

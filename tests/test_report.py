@@ -14,7 +14,7 @@ from echo.pipeline import run_stage
 from echo.run import RunContext
 from echo.stages import report
 from echo.report import data, html, spikes
-from echo.report.prompt_map import layout_key, reference_subsample
+from echo.report.prompt_map import layout_settings, reference_subsample, text_keys
 from echo.store import Store
 
 # --- spikes ---------------------------------------------------------------------------------------
@@ -89,7 +89,8 @@ def test_reference_subsample_is_deterministic_and_hash_ordered():
     assert a == reference_subsample(list(reversed(prompts)), 10)
     assert len(a) == 10 and len(set(a)) == 10
     assert reference_subsample(prompts + prompts, 1000) == reference_subsample(prompts, 1000)
-    assert layout_key(a, 42) != layout_key(a, 43) and layout_key(a, 42) == layout_key(list(a), 42)
+    assert layout_settings(42) != layout_settings(43)
+    assert list(text_keys(a)) == list(text_keys(list(a))) and len(set(text_keys(a))) == 10
 
 
 def test_bad_reference_file_is_reported_with_its_line(tmp_path):
@@ -263,3 +264,25 @@ def test_report_command_rebuilds_from_the_snapshot(config, tmp_path, capsys):
     assert run_id in (config.path("reports_dir") / "latest.html").read_text(encoding="utf-8")
     assert cli_main(["--config", str(cfg_file), "report", "--run", "missing"]) == 1
     assert "no run 'missing'" in capsys.readouterr().err
+
+
+def test_the_map_layout_is_extended_for_a_few_new_points_and_laid_out_again_past_the_refit_share(tmp_path):
+    from bench.synthetic import synthetic_embeddings
+    from echo.report.prompt_map import cached_layout
+
+    x, topic, _ = synthetic_embeddings(130, points_per_topic=40, dup_share=0.0, seed=2)
+    texts = [f"prompt {i} of topic {t}" for i, t in enumerate(topic)]
+    first, how = cached_layout(lambda: x[:100], texts[:100], 42, tmp_path)
+    assert how == "fitted" and first.shape == (100, 2)
+    again, how = cached_layout(lambda: pytest.fail("a reused layout needs no vectors"), texts[:100], 42, tmp_path)
+    assert how == "reused" and np.array_equal(again, first)
+    grown, how = cached_layout(lambda: x[:105], texts[:105], 42, tmp_path)  # 5 new of 105: within 10%
+    assert how == "extended" and np.array_equal(grown[:100], first)
+    for i in range(100, 105):  # a new point lands nearer its own topic's points than the map's other points
+        same = first[topic[:100] == topic[i]].mean(axis=0)
+        others = first[topic[:100] != topic[i]].mean(axis=0)
+        assert np.linalg.norm(grown[i] - same) < np.linalg.norm(grown[i] - others), i
+    moved, how = cached_layout(lambda: x[3:108], texts[3:108], 42, tmp_path)  # 3 gone + 3 new: 11 of 105 since
+    assert how == "fitted" and moved.shape == (105, 2)
+    (tmp_path / "prompt-map.npz").write_bytes(b"not a layout")  # a damaged file is laid out again, not a crash
+    assert cached_layout(lambda: x[3:108], texts[3:108], 42, tmp_path)[1] == "fitted"

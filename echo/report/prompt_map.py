@@ -100,34 +100,75 @@ def project_2d(vectors: np.ndarray, random_state: int = 42) -> np.ndarray:
         return tsne.fit_transform(reduced)
 
 
-def layout_key(texts: Sequence[str], random_state: int) -> str:
-    """Identifies a layout: the same texts in the same order with the same settings give the same map."""
-    h = hashlib.sha256(f"tsne-v1\x1f{TSNE_ITERATIONS}\x1f{random_state}".encode())
-    for t in texts:
-        h.update(b"\x1e" + t.encode("utf-8"))
-    return h.hexdigest()[:24]
+LAYOUT_VERSION = "tsne-v1"
+LAYOUT_FILE = "prompt-map.npz"
+LAYOUT_REFIT_SHARE = 0.1  # share of the map's points that may change since its t-SNE before it is laid out again
 
 
-def cached_layout(vectors_fn, texts: Sequence[str], random_state: int, cache_dir: Path | None) -> tuple[np.ndarray, bool]:
-    """(xy, reused): the stored layout when these exact texts were mapped before, else a new t-SNE (stored)."""
-    key = layout_key(texts, random_state)
-    path = cache_dir / f"prompt-map-{key}.npy" if cache_dir is not None else None
-    if path is not None and path.is_file():
-        xy = np.load(path, allow_pickle=False)
-        if xy.shape == (len(texts), 2):
-            return xy, True
-    xy = project_2d(vectors_fn(), random_state=random_state)
-    if path is not None:
-        try:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            for old in path.parent.glob("prompt-map-*.npy"):
-                old.unlink(missing_ok=True)  # one layout is kept: the current one
-            tmp = path.with_suffix(".tmp.npy")
-            np.save(tmp, xy, allow_pickle=False)
-            os.replace(tmp, path)
-        except OSError:
-            pass  # a reader without write access (an analyst's notebook) just recomputes next time
-    return xy, False
+def layout_settings(random_state: int) -> str:
+    return f"{LAYOUT_VERSION}\x1f{TSNE_ITERATIONS}\x1f{random_state}"
+
+
+def text_keys(texts: Sequence[str]) -> np.ndarray:
+    return np.array([hashlib.sha256(t.encode("utf-8")).hexdigest()[:24] for t in texts])
+
+
+def _read_layout(path: Path | None, settings: str) -> dict | None:
+    if path is None or not path.is_file():
+        return None
+    try:
+        with np.load(path, allow_pickle=False) as f:
+            doc = {k: f[k] for k in ("keys", "xy", "changed_since_fit", "settings")}
+    except (OSError, ValueError, KeyError):
+        return None  # unreadable or from an older echo: laid out again
+    if str(doc["settings"]) != settings or doc["xy"].shape != (len(doc["keys"]), 2):
+        return None
+    return doc
+
+
+def _write_layout(path: Path | None, keys: np.ndarray, xy: np.ndarray, changed_since_fit: int, settings: str) -> None:
+    if path is None:
+        return
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_name(f".{path.stem}.tmp.npz")
+        np.savez(tmp, keys=keys, xy=xy, changed_since_fit=np.int64(changed_since_fit), settings=np.str_(settings))
+        os.replace(tmp, path)
+        for old in path.parent.glob("prompt-map-*.npy"):
+            old.unlink(missing_ok=True)  # layouts of an older echo
+    except OSError:
+        pass  # a reader without write access (an analyst's notebook) just recomputes next time
+
+
+def cached_layout(vectors_fn, texts: Sequence[str], random_state: int, cache_dir: Path | None,
+                  refit_share: float = LAYOUT_REFIT_SHARE) -> tuple[np.ndarray, str]:
+    """(xy, how): how is 'reused' when these exact texts were mapped before; 'extended' when at most refit_share
+    of the points changed (new or gone) since the stored t-SNE: the others keep their place and new points go
+    among their most similar neighbours; else 'fitted' (a new t-SNE). The layout is stored for the next run."""
+    settings = layout_settings(random_state)
+    path = cache_dir / LAYOUT_FILE if cache_dir is not None else None
+    keys = text_keys(texts)
+    stored = _read_layout(path, settings)
+    if stored is not None and np.array_equal(stored["keys"], keys):
+        return stored["xy"].astype(np.float64), "reused"
+    vectors = vectors_fn()
+    if stored is not None and len(texts) > 0:
+        place = {k: i for i, k in enumerate(stored["keys"].tolist())}
+        known = np.array([k in place for k in keys.tolist()], dtype=bool)
+        changed = int((~known).sum()) + (len(place) - len(set(keys[known].tolist())))
+        since_fit = int(stored["changed_since_fit"]) + changed
+        if known.any() and since_fit <= refit_share * len(texts):
+            from echo.dedup.cluster import extend_clustering
+
+            xy = np.zeros((len(texts), 2))
+            xy[known] = stored["xy"][[place[k] for k in keys[known].tolist()]]
+            n = len(texts)
+            _, _, xy = extend_clustering(vectors, known, np.zeros(n, int), np.zeros(n), xy, k=10)
+            _write_layout(path, keys, xy, since_fit, settings)
+            return xy, "extended"
+    xy = project_2d(vectors, random_state=random_state)
+    _write_layout(path, keys, xy, 0, settings)
+    return xy, "fitted"
 
 
 @dataclass
@@ -142,7 +183,11 @@ class PromptMap:
     clustering_id: str | None = None
     embedded_new: int = 0  # texts this build had to embed (not in the cache)
     embedded_cached: int = 0
-    layout_reused: bool = False  # the t-SNE layout of these exact texts was read back, not recomputed
+    layout: str = "none"  # 'reused' (these exact texts), 'extended' (a few new points placed) or 'fitted' (t-SNE)
+
+    @property
+    def layout_reused(self) -> bool:
+        return self.layout == "reused"
 
     def count(self, dataset: str) -> int:
         return sum(1 for d in self.dataset if d == dataset)
@@ -173,7 +218,7 @@ def build_prompt_map(db: Any, config: Config, embedder: Callable[[], Embedder] |
             m.cluster_id.append(None)
             m.label.append(None)
     stats: dict = {}
-    m.xy, m.layout_reused = cached_layout(lambda: embed_texts(m.text, config, db, embedder, stats=stats),
+    m.xy, m.layout = cached_layout(lambda: embed_texts(m.text, config, db, embedder, stats=stats),
                                           m.text, config.cluster.random_state, layout_dir)
     m.embedded_new, m.embedded_cached = stats.get("embedded_new", 0), stats.get("embedded_cached", 0)
     return m

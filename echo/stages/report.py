@@ -2,7 +2,7 @@
 
 Reads: every table (through echo.report). Writes: <reports_dir>/<run_id>.html and latest.html, embeddings
 of reference prompts (cached). Done: runs every time; the prompt-map layout is reused when the prompts are
-the same.
+the same, and extended (no new t-SNE) while at most a tenth of its points changed since its t-SNE.
 """
 
 from __future__ import annotations
@@ -18,5 +18,6 @@ def run(ctx: RunContext, stats: StageStats) -> None:
     stats["gallery_images"] = sum(len(g.inputs) + len(g.outputs) for g in rd.gallery)
     stats["map_points"] = len(rd.prompt_map.text)
     stats["map_embedded_new"] = rd.prompt_map.embedded_new
-    stats["map_layout_reused"] = int(rd.prompt_map.layout_reused)
+    if rd.prompt_map.text:
+        stats[f"map_layout_{rd.prompt_map.layout}"] = 1
     stats["spike_days"] = len(rd.spikes.spike_indices)

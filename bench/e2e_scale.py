@@ -306,18 +306,18 @@ def run_refresh(name: str, out: Path, *, skip: list[str], llm_endpoint: str | No
 
 
 def _stage_of_frame(frame: dict) -> tuple[str | None, str | None]:
-    """(the stage this frame is the entry point of, the stage whose module this frame is in), by
-    echo.pipeline.STAGES targets. The second places worker-thread samples, whose stacks lack the entry."""
-    from echo.pipeline import STAGES
+    """(the stage this frame is the entry point of, the stage whose module this frame is in), by the
+    echo.stages.STAGES functions. The second places worker-thread samples, whose stacks lack the entry."""
+    from echo.run import stage_name
+    from echo.stages import STAGES
 
     path = frame["file"].replace("\\", "/")
     entry = module_of = None
     for st in STAGES:
-        module, func = st.target.split(":")
-        if path.endswith(module.replace(".", "/") + ".py"):
-            module_of = module_of or st.name
-            if frame["name"] == func:
-                entry = st.name
+        if path.endswith(st.__module__.replace(".", "/") + ".py"):
+            module_of = module_of or stage_name(st)
+            if frame["name"] == st.__name__:
+                entry = stage_name(st)
     return entry, module_of
 
 

@@ -208,3 +208,23 @@ def test_stage_attribution_and_the_stage_a_killed_run_died_in():
         "prefilter": {"peak_rss_mb": 878.9, "cpu_s_sampled": 11.0, "wall_s": 16.0},
     }
     assert e2e_scale.unfinished_stage({**run, "status": "ok"}, skip=[]) is None
+
+
+def test_a_py_spy_profile_is_summed_per_stage(tmp_path):
+    """Samples under a stage's run() count for that stage; a worker thread's samples in a stage's module count
+    for it as '(worker threads)'."""
+    import json
+
+    from bench.e2e_scale import summarize_profile
+
+    frames = [{"name": "run", "file": "/x/echo/stages/media.py"}, {"name": "decode", "file": "/x/PIL/Image.py"},
+              {"name": "handle", "file": "/x/echo/stages/media.py"}, {"name": "run", "file": "/x/echo/stages/embed.py"},
+              {"name": "main", "file": "/x/echo/cli.py"}]
+    doc = {"shared": {"frames": frames}, "profiles": [
+        {"samples": [[4, 0, 1], [4, 0, 1], [4, 3]], "weights": [0.5, 0.5, 2.0]},
+        {"samples": [[2, 1], [4]], "weights": [0.25, 1.0]}]}
+    path = tmp_path / "p.speedscope.json"
+    path.write_text(json.dumps(doc))
+    out = summarize_profile(path)
+    assert {k: v["sampled_s"] for k, v in out.items()} == {
+        "embed": 2.0, "media": 1.0, "outside stages": 1.0, "media (worker threads)": 0.2}

@@ -18,17 +18,31 @@ _PHRASES = sorted([(p, w) for p, w in lx.SUCCESS.items()] + [(p, -w) for p, w in
                   key=lambda pw: -len(pw[0].split()))
 
 
+_WORD_PHRASE = re.compile(r"^[\w'\s/:.\-]+$")
+_ALNUM_RUN = re.compile(r"[a-z0-9]+")
+
+
 def _phrase_rx(phrase: str) -> re.Pattern[str]:
-    if re.match(r"^[\w'\s/:.\-]+$", phrase):
+    if _WORD_PHRASE.match(phrase):
         return re.compile(B0 + re.escape(phrase).replace(r"\ ", r"\s+") + B1, F)
     return re.compile(re.escape(phrase))
 
 
-_PHRASE_RX = [(p, w, _phrase_rx(p)) for p, w in _PHRASES]
+def _required_runs(phrase: str) -> frozenset[str] | None:
+    """The letter-digit runs of an ASCII word phrase: its pattern (word edges, case-insensitive) matches only where
+    each of them is a whole run of an ASCII text. None: no such guarantee (the pattern always runs)."""
+    if phrase.isascii() and _WORD_PHRASE.match(phrase):
+        return frozenset(_ALNUM_RUN.findall(phrase.lower())) or None
+    return None
+
+
+# Hundreds of phrase patterns: on an ASCII text a set check skips the ones that cannot match (same result, ~10x
+# fewer regex scans).
+_PHRASE_RX = [(p, w, _phrase_rx(p), _required_runs(p)) for p, w in _PHRASES]
 _NEGATOR_SET = set(lx.NEGATORS)
 
 
-_NEUTRAL_RX = [_phrase_rx(p) for p in sorted(lx.NEUTRAL_PHRASES, key=len, reverse=True)]
+_NEUTRAL_RX = [(_phrase_rx(p), _required_runs(p)) for p in sorted(lx.NEUTRAL_PHRASES, key=len, reverse=True)]
 _MISSPELLING = re.compile(lx.MISSPELLING_REPORT, F)
 _NOT_NEGATING = re.compile(B0 + "(?:" + "|".join(re.escape(p) for p in lx.NOT_NEGATING) + ")" + B1, F)
 # A question by its word order ("is it down for anyone", "what's your setup"), after an optional interjection.
@@ -91,10 +105,19 @@ def polarity(text: str | None) -> tuple[str, list[str], float]:
                 # a pattern is a whole judgement: only a negator right before it turns it ("didn't get it right")
                 flip = not own_negation and negated(mt.start(), PATTERN_NEGATION_WINDOW)
                 add(mt.start(), -weight if flip else weight, mt.group(0).strip()[:40])
-    for rx in _NEUTRAL_RX:
+    runs = set(_ALNUM_RUN.findall(t.lower())) if t.isascii() else None
+
+    def may_match(required: frozenset[str] | None) -> bool:
+        return runs is None or required is None or required <= runs
+
+    for rx, required in _NEUTRAL_RX:
+        if not may_match(required):
+            continue
         for mt in rx.finditer(t):
             take(mt.start(), mt.end())
-    for phrase, weight, rx in _PHRASE_RX:
+    for phrase, weight, rx, required in _PHRASE_RX:
+        if not may_match(required):
+            continue
         for mt in rx.finditer(t):
             if not take(mt.start(), mt.end()):
                 continue

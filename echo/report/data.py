@@ -344,7 +344,8 @@ def gallery(db: Any, config: Config, size: int) -> tuple[list[GalleryItem], int]
                    p.created_at AS posted_at, p.url AS post_url
             FROM samples s LEFT JOIN posts p ON p.platform = s.platform AND p.post_id = s.anchor_post_id
             WHERE s.quality = 'benchmark'
-              AND EXISTS (SELECT 1 FROM thumbs t WHERE list_contains(s.output_media, t.url)))
+              AND s.sample_id IN (SELECT o.sample_id FROM (SELECT sample_id, unnest(output_media) AS url FROM samples) o
+                                  JOIN thumbs t ON t.url = o.url))
         SELECT *, count(*) OVER () AS n_total FROM cand
         ORDER BY posted_at DESC NULLS LAST, sample_id LIMIT ?""", [size])
     if not rows:

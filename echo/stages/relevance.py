@@ -46,10 +46,11 @@ def pending_relevance(ctx: RunContext, model: str, prompt_version: str) -> list[
 def _post_images(ctx: RunContext, posts: Sequence[Post]) -> dict[tuple[str, str], list[ImageView]]:
     if not posts:
         return {}
-    rows = ctx.store.query(
-        "SELECT platform, post_id, url, position, alt_text FROM post_media "
-        "WHERE list_contains(?::VARCHAR[], platform || ':' || post_id) ORDER BY position",
-        [[f"{p.platform}:{p.post_id}" for p in posts]])
+    rows = ctx.store.query("""
+        SELECT m.platform, m.post_id, m.url, m.position, m.alt_text FROM post_media m
+        JOIN (SELECT unnest(?::VARCHAR[]) AS platform, unnest(?::VARCHAR[]) AS post_id) k
+          ON m.platform = k.platform AND m.post_id = k.post_id
+        ORDER BY m.position""", [[p.platform for p in posts], [p.post_id for p in posts]])
     out: dict[tuple[str, str], list[ImageView]] = collections.defaultdict(list)
     for r in rows:
         out[(r["platform"], r["post_id"])].append(

@@ -258,21 +258,25 @@ def ctfidf_top_terms(docs: list[str], labels: np.ndarray, top_n: int) -> dict[in
     joined = [" ".join(d for d, lab in zip(docs, labels) if lab == c) for c in classes]
     try:
         vec = CountVectorizer(stop_words="english", ngram_range=(1, 2), min_df=1, token_pattern=r"(?u)\b[^\W\d_]{2,}\b")
-        counts = vec.fit_transform(joined).toarray().astype(float)
+        # sparse throughout: classes x bigram vocabulary is ~1 GB dense at 15k prompts in 750 clusters
+        counts = vec.fit_transform(joined).tocsr().astype(float)
     except ValueError:  # only stop words or no words at all
         return {c: [] for c in classes if c != NOISE}
-    words_per_class = counts.sum(axis=1, keepdims=True)
-    tf = counts / np.maximum(words_per_class, 1.0)
+    words_per_class = np.asarray(counts.sum(axis=1)).ravel()
     avg_words = words_per_class.mean()
-    idf = np.log(1.0 + avg_words / np.maximum(counts.sum(axis=0), 1.0))
-    scores = tf * idf
+    idf = np.log(1.0 + avg_words / np.maximum(np.asarray(counts.sum(axis=0)).ravel(), 1.0))
     terms = vec.get_feature_names_out()
     out = {}
     for row, c in enumerate(classes):
         if c == NOISE:
             continue
-        order = np.argsort(-scores[row], kind="stable")
-        out[c] = [terms[i] for i in order[:top_n] if scores[row, i] > 0]
+        lo, hi = counts.indptr[row], counts.indptr[row + 1]
+        cols = counts.indices[lo:hi]
+        scores = counts.data[lo:hi] / max(words_per_class[row], 1.0) * idf[cols]
+        keep = scores > 0
+        cols, scores = cols[keep], scores[keep]
+        order = np.lexsort((cols, -scores))  # highest score first, ties by term order (as a stable argsort)
+        out[c] = [terms[i] for i in cols[order[:top_n]]]
     return out
 
 

@@ -13,7 +13,8 @@ from dataclasses import dataclass
 import numpy as np
 
 BLOCK_ROWS = 2048
-BLOCK_CELLS = 1 << 25  # similarity cells per block (128 MB of float32), whatever n is
+# similarity cells per block, whatever n is: 32 MB of float32, plus argpartition's int64 indices (64 MB)
+BLOCK_CELLS = 1 << 23
 
 
 @dataclass
@@ -66,14 +67,15 @@ def knn_exact(x: np.ndarray, k: int, block_rows: int = BLOCK_ROWS) -> KnnGraph:
         stop = min(start + block_rows, n)
         s = x[start:stop] @ x.T
         s[np.arange(stop - start), np.arange(start, stop)] = np.inf  # self ranks first
+        np.negative(s, out=s)  # in place: smallest first, no second block
         if k_eff < n:
-            part = np.argpartition(-s, k_eff - 1, axis=1)[:, :k_eff]
+            part = np.argpartition(s, k_eff - 1, axis=1)[:, :k_eff]
         else:
             part = np.tile(np.arange(n), (stop - start, 1))
         ps = np.take_along_axis(s, part, axis=1)
-        order = np.argsort(-ps, axis=1, kind="stable")
+        order = np.argsort(ps, axis=1, kind="stable")
         indices[start:stop] = np.take_along_axis(part, order, axis=1)
-        sims[start:stop] = np.take_along_axis(ps, order, axis=1)
+        sims[start:stop] = -np.take_along_axis(ps, order, axis=1)
     sims[:, 0] = 1.0
     return KnnGraph(indices, sims, "exact")
 

@@ -30,7 +30,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from echo.config import ClusterSettings
-from echo.dedup.ann import KnnGraph, knn_graph, l2_normalize
+from echo.dedup.ann import BLOCK_CELLS, KnnGraph, knn_graph, l2_normalize
 
 NOISE = -1
 
@@ -217,7 +217,7 @@ def extend_clustering(x: np.ndarray, known: np.ndarray, labels: np.ndarray, prob
     k = max(1, min(k, n - 1))
     indices = np.repeat(np.arange(n)[:, None], k + 1, axis=1)  # known rows: only themselves (never read)
     sims = np.ones((n, k + 1), dtype=np.float32)
-    step = max(1, (1 << 25) // n)  # rows of similarities per block: ~128 MB at any n
+    step = max(1, BLOCK_CELLS // n)  # rows of similarities per block, whatever n is
     for start in range(0, new.size, step):
         rows = new[start:start + step]
         block = x[rows] @ x.T

@@ -30,8 +30,8 @@ EXTENDED = "+extended"  # method suffix of a clustering extended from an earlier
 
 
 def extendable(store, settings: str, ids: list[str], hashes: list[str], refit_share: float) -> tuple | None:
-    """(previous clustering row, known mask, its cluster rows in `ids` order, changes since its fit) when the
-    newest large clustering made with `settings` can be extended to these samples within refit_share."""
+    """(previous clustering row, its params, known mask, its cluster rows in `ids` order, changes since its fit)
+    when the newest large clustering made with `settings` can be extended to these samples within refit_share."""
     prev = store.query("""
         SELECT clustering_id, method, params FROM clusterings
         WHERE json_extract_string(params, '$.settings') = ? AND method LIKE 'umap+hdbscan%'
@@ -49,7 +49,7 @@ def extendable(store, settings: str, ids: list[str], hashes: list[str], refit_sh
     since_fit = int(params.get("changed_since_fit", 0)) + changed
     if since_fit > refit_share * len(ids):
         return None
-    return prev, known, rows, since_fit
+    return prev, params, known, rows, since_fit
 
 
 def run(ctx: RunContext, stats: StageStats) -> None:
@@ -67,12 +67,11 @@ def run(ctx: RunContext, stats: StageStats) -> None:
     settings = settings_key(model, cfg)
     base = extendable(store, settings, ids, hashes, cfg.refit_share) if len(ids) >= cfg.small_set else None
     if base is not None:
-        prev, known, old, since_fit = base
+        prev, params, known, old, since_fit = base
         labels = np.array([r["cluster_id"] if r else NOISE for r in old])
         probs = np.array([np.nan if not r or r["probability"] is None else r["probability"] for r in old])
         xy = np.array([[r["x"], r["y"]] if r else [0.0, 0.0] for r in old])
         labels, probs, xy = extend_clustering(x, known, labels, probs, xy, cfg.umap_neighbors)
-        params = json.loads(prev["params"]) if isinstance(prev["params"], str) else prev["params"]
         method = prev["method"] if prev["method"].endswith(EXTENDED) else prev["method"] + EXTENDED
         result = ClusterResult(labels, probs, xy, method, {**params, "changed_since_fit": since_fit,
                                                           "extended_from": prev["clustering_id"]})

@@ -1,10 +1,10 @@
 """Embedding throughput: echo's engines against bare sentence-transformers on the same texts, side by side.
 
 Texts: the real prompts of ../shared/realprompts (English and original, CC-BY-4.0; long: ~130 tokens on average,
-one in seven cut at 256), each in --variants numbered variants so every text is new to the cache, and the synthetic
-sample prompts of data/samples/answers.json (short), since speed depends on length. All paths load all-MiniLM-L6-v2 once, from
-the packaged weights, and encode the same texts with the same batch size; each round rotates which goes first, so
-drift in the machine's load hits all of them.
+one in seven cut at 256), each in --variants numbered variants so every text is new to the cache, and the
+synthetic sample prompts of data/samples/answers.json (short), since speed depends on length. All paths load
+all-MiniLM-L6-v2 once, from the packaged weights, and encode the same texts with the same batch size; each round
+rotates which goes first, so drift in the machine's load hits all of them.
 
 - bare: SentenceTransformer.encode(texts, batch_size, normalize_embeddings=True), on the texts as echo normalizes
   them (NFKC, spaces), so all encode the same strings

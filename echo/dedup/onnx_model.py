@@ -3,8 +3,8 @@
 Nothing is downloaded: the ONNX file is exported here, once, from the model folder's own weights (torch's
 TorchScript exporter, which needs no extra package), and cached on disk under a name keyed by the model path, a
 hash of the folder's files, echo's export version and the exporting library versions. "onnx-int8" is that file
-with the attention projections' weights quantized to int8 (ONNX Runtime dynamic quantization). Each cached file has a sidecar
-recording its sha256: a partial or corrupt file is rebuilt, not loaded.
+with the attention projections' weights quantized to int8 (ONNX Runtime dynamic quantization). Each cached file
+has a sidecar recording its sha256: a partial or corrupt file is rebuilt, not loaded.
 
 The pipeline is sentence-transformers' own for a Transformer -> mean Pooling -> (Normalize) model: the folder's
 fast tokenizer (tokenizer.json), truncation at the model's max_seq_length (sentence_bert_config.json), padding to

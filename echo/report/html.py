@@ -165,7 +165,7 @@ def render(rd: ReportData, config: Config) -> str:
         spike_total=int(sum(rd.spikes.counts)), spike_cfg=config.report, task=rd.task, quality=rd.quality,
         feedback=fb, prompt_map=rd.prompt_map, map_counts={d: rd.prompt_map.count(d) for d in
                                                            dict.fromkeys(rd.prompt_map.dataset)},
-        prompt_map_model=config.embed.model,
+        prompt_map_model=config.embed.cache_name,
         prompt_stats=rd.prompt_stats, dataset_name=figures.dataset_name, gallery=rd.gallery,
         gallery_total=rd.gallery_total, polarity_colors=figures.POLARITY_COLORS,
         platform_colors=figures.PLATFORM_COLORS, fmt_seconds=_fmt_seconds, plotly_js=plotly_js(),

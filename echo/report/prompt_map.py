@@ -47,7 +47,7 @@ def embed_texts(texts: Sequence[str], config: Config, db: Any, embedder: Callabl
     from echo.dedup import embed as dedup_embed
     from echo.dedup.normalize import embedding_key, normalize_for_embedding, text_hash
 
-    model = config.embed.model
+    model = config.embed.cache_name
     counts: collections.Counter = collections.Counter()
     if _writable_store(db):
         hashes = [embedding_key(t) for t in texts]

@@ -53,7 +53,7 @@ def extendable(store, settings: str, ids: list[str], hashes: list[str], refit_sh
 
 
 def run(ctx: RunContext, stats: StageStats) -> None:
-    store, cfg, model = ctx.store, ctx.config.cluster, ctx.config.embed.model
+    store, cfg, model = ctx.store, ctx.config.cluster, ctx.config.embed.cache_name
     rows = prompt_rows(store)
     ids = [r["sample_id"] for r in rows]
     hashes = [embedding_key(r["prompt"]) for r in rows]

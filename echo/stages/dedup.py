@@ -62,7 +62,7 @@ def run(ctx: RunContext, stats: StageStats) -> None:
     hashes: list[str | None] = [None] * len(items)
     for i in text_rows:
         hashes[i] = embedding_key(items[i].prompt)
-    digest = input_hash(items, hashes, cfg, ctx.config.embed.model)
+    digest = input_hash(items, hashes, cfg, ctx.config.embed.cache_name)
     ids = [it.sample_id for it in items]
     current = store.scalar("SELECT count(*) FROM duplicates WHERE input_hash = ? "
                            "AND sample_id IN (SELECT unnest(?::VARCHAR[]))", [digest, ids])
@@ -73,7 +73,7 @@ def run(ctx: RunContext, stats: StageStats) -> None:
 
     vectors = None
     if len(text_rows) >= 2:
-        model = ctx.config.embed.model
+        model = ctx.config.embed.cache_name
         need = [hashes[i] for i in text_rows]
         if len(cached_hashes(store, need, model)) < len(set(need)):  # embed stage skipped: embed now
             embed_texts(store, ctx.resources.embedder, [items[i].prompt for i in text_rows], stats=stats)

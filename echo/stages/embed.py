@@ -17,7 +17,7 @@ def run(ctx: RunContext, stats: StageStats) -> None:
     if not rows:
         return
     hashes = [embedding_key(r["prompt"]) for r in rows]
-    if len(cached_hashes(ctx.store, hashes, ctx.config.embed.model)) == len(set(hashes)):
+    if len(cached_hashes(ctx.store, hashes, ctx.config.embed.cache_name)) == len(set(hashes)):
         stats["cached"] += len(set(hashes))
         return
     embed_texts(ctx.store, ctx.resources.embedder, [r["prompt"] for r in rows], run_progress=ctx.progress,

@@ -49,7 +49,7 @@ def engines(onnx_cache):
 
 
 def test_onnx_engines_reproduce_the_torch_vectors(engines):
-    torch_engine, fp32, int8 = engines["torch"], engines["onnx"], engines["onnx-int8"]
+    torch_engine, fp32 = engines["torch"], engines["onnx"]
     # the same tokens as sentence-transformers, truncation at 256 included (the long prompt has more)
     layout = fp32.onnx.layout
     assert layout.max_seq_length == torch_engine.model.max_seq_length == 256

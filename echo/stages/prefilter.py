@@ -38,7 +38,7 @@ def run(ctx: RunContext, stats: StageStats) -> None:
         stats["disabled"] += 1
         return
     store = ctx.store
-    row = newest_model(store, ctx.config.embed.model)
+    row = newest_model(store, ctx.config.embed.cache_name)
     if row is None:
         stats["waiting_for_model"] += 1
         return

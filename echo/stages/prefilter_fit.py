@@ -26,7 +26,7 @@ def load_labels(store) -> list[dict]:
 
 
 def run(ctx: RunContext, stats: StageStats) -> None:
-    fcfg, embed_model = ctx.config.filter, ctx.config.embed.model
+    fcfg, embed_model = ctx.config.filter, ctx.config.embed.cache_name
     if not fcfg.prefilter_enabled:
         stats["disabled"] += 1
         return

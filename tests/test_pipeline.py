@@ -74,8 +74,8 @@ def test_the_stage_list_is_the_stage_modules_in_refresh_order():
     from echo.run import stage_doc, stage_name
     from echo.stages import STAGES, stage_names
 
-    assert stage_names() == ["crawl", "filter", "prefilter", "relevance", "prefilter_fit", "media", "extract",
-                             "embed", "dedup", "cluster", "freeze", "publish", "report"]
+    assert stage_names() == ["crawl", "filter", "prefilter", "relevance", "media", "extract", "embed",
+                             "prefilter_fit", "dedup", "cluster", "freeze", "publish", "report"]
     for stage in STAGES:
         assert stage.__module__ == f"echo.stages.{stage_name(stage)}" and stage.__name__ == "run"
         assert stage_doc(stage), f"{stage.__module__} has no docstring"

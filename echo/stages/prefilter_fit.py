@@ -1,4 +1,5 @@
-"""Fit the relevance pre-filter on the LLM's labels, right after the relevance stage made them.
+"""Fit the relevance pre-filter on the LLM's labels, in the run that made them (after embed: the embedding model is
+loaded by then, and the media stage before it runs without it).
 
 Reads: posts, relevance (judge 'llm' rows are the labels), prefilter_models, embeddings. Writes: a
 prefilter_models row, embeddings of the training posts. Done: the newest model for the embedding model was fit

@@ -349,6 +349,15 @@ class Store:
         self.close()
 
 
+def sha256_file(path: Path) -> str:
+    """Hex sha256 of a file, read in 1 MB chunks."""
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
 def fsync_path(path: Path) -> None:
     """Flush a file's or a folder's entry to disk (a rename is durable only once its folder is)."""
     fd = os.open(path, os.O_RDONLY)

@@ -147,7 +147,7 @@ def test_the_export_is_reused_and_a_broken_one_rebuilt(engines, onnx_cache, tmp_
     assert np.allclose(rebuilt.encode_batches([TEXTS]), expected, atol=1e-6)
     # garbage whose sidecar checksum matches (written by hand): ONNX Runtime refuses it, and it is rebuilt too
     copy.write_bytes(b"not an onnx model")
-    copy.with_suffix(".json").write_text(f'{{"sha256": "{onnx_model._file_sha256(copy)}"}}')
+    copy.with_suffix(".json").write_text(f'{{"sha256": "{onnx_model.sha256_file(copy)}"}}')
     rebuilt = Embedder(batch_size=4, engine="onnx-int8", onnx_cache_dir=str(broken))
     assert np.allclose(rebuilt.encode_batches([TEXTS]), expected, atol=1e-6)
     assert sorted(p.name for p in broken.iterdir() if ".part" in p.name) == []  # no temporary files left

@@ -27,6 +27,8 @@ from pathlib import Path
 
 import numpy as np
 
+from echo.store import sha256_file
+
 # Bump when the exported graph or the quantization recipe changes: older cached files are then not used.
 EXPORT_VERSION = 1
 INPUTS = ("input_ids", "attention_mask", "token_type_ids")
@@ -57,19 +59,11 @@ def _read_json(path: Path) -> dict:
         raise OnnxModelError(f"cannot read {path}: {e}") from e
 
 
-def _file_sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
-
-
 def folder_digest(folder: Path) -> str:
     """sha256 over the names and contents of every file of the model folder."""
     h = hashlib.sha256()
     for p in sorted(q for q in folder.rglob("*") if q.is_file()):
-        h.update(str(p.relative_to(folder)).encode() + b"\0" + _file_sha256(p).encode() + b"\n")
+        h.update(str(p.relative_to(folder)).encode() + b"\0" + sha256_file(p).encode() + b"\n")
     return h.hexdigest()
 
 
@@ -136,7 +130,7 @@ def _atomic_build(target: Path, build) -> None:
     os.close(fd)
     try:
         build(Path(tmp))
-        digest = _file_sha256(Path(tmp))
+        digest = sha256_file(Path(tmp))
         os.replace(tmp, target)
     finally:
         with contextlib.suppress(FileNotFoundError):
@@ -151,7 +145,7 @@ def _is_whole(target: Path) -> bool:
     if not (target.is_file() and side.is_file()):
         return False
     try:
-        return json.loads(side.read_text(encoding="utf-8")).get("sha256") == _file_sha256(target)
+        return json.loads(side.read_text(encoding="utf-8")).get("sha256") == sha256_file(target)
     except (OSError, ValueError, AttributeError):
         return False
 

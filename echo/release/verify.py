@@ -17,6 +17,7 @@ import pyarrow.parquet as pq
 
 from echo import schema
 from echo.release.rows import BENCHMARK_CONFIGS, CONFIGS
+from echo.store import sha256_file
 
 MANIFEST = "manifest.json"
 
@@ -28,14 +29,6 @@ class ReleaseIntegrityError(RuntimeError):
         self.release_dir = release_dir
         self.problems = problems
         super().__init__(f"release {release_dir} failed verification:\n  " + "\n  ".join(problems))
-
-
-def sha256_file(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
 
 
 def rows_hash(rows: Mapping[str, Iterable[dict]]) -> str:

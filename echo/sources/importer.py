@@ -14,7 +14,6 @@ import base64
 import dataclasses
 import datetime as dt
 import gzip
-import hashlib
 import importlib
 import json
 import os
@@ -28,7 +27,7 @@ from echo.config import DEFAULT_MAX_FILE_BYTES
 from echo.records import PLATFORMS, stable_id
 from echo.sources.base import Parsed, ParseContext, isolated
 from echo.sources.save import save_parsed
-from echo.store import Store
+from echo.store import Store, sha256_file
 
 SUFFIXES = (".json", ".jsonl", ".ndjson", ".yml", ".yaml")
 MAX_RAW_CHARS = 1_000_000  # an unreadable file is kept raw up to this size in crawl_errors
@@ -393,12 +392,6 @@ class FileResult:
                 f"{self.replies} reply links, {self.quotes} quote links, {self.errors} errors{extra}")
 
 
-def sha256_file(path: Path) -> str:
-    h = hashlib.sha256()
-    with path.open("rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
 
 
 def summary(results: list[FileResult]) -> str:

@@ -219,6 +219,6 @@ def build_prompt_map(db: Any, config: Config, embedder: Callable[[], Embedder] |
             m.label.append(None)
     stats: dict = {}
     m.xy, m.layout = cached_layout(lambda: embed_texts(m.text, config, db, embedder, stats=stats),
-                                          m.text, config.cluster.random_state, layout_dir)
+                                   m.text, config.cluster.random_state, layout_dir)
     m.embedded_new, m.embedded_cached = stats.get("embedded_new", 0), stats.get("embedded_cached", 0)
     return m

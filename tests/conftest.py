@@ -46,22 +46,26 @@ def store():
     s.close()
 
 
-@pytest.fixture
-def config(tmp_path: Path):
-    """The repo's echo.toml with every output path moved under tmp_path; bundled samples read in place."""
+def config_under(tmp: Path):
+    """The repo's echo.toml with every output path moved under `tmp`; bundled samples read in place."""
     from echo.config import load_config
 
     cfg = load_config(ROOT / "echo.toml", env={})
-    cfg.base_dir = str(tmp_path)
+    cfg.base_dir = str(tmp)
     for name in ("db", "media_dir", "parquet_dir", "releases_dir", "exports_dir", "reports_dir", "analyst_dir"):
-        setattr(cfg.paths, name, str(tmp_path / Path(getattr(cfg.paths, name)).relative_to("data")))
-    cfg.paths.data_dir = str(tmp_path)
+        setattr(cfg.paths, name, str(tmp / Path(getattr(cfg.paths, name)).relative_to("data")))
+    cfg.paths.data_dir = str(tmp)
     cfg.paths.samples_dir = str(ROOT / "data" / "samples")
     for s in cfg.sources:
         s.paths = [str(ROOT / p) for p in s.paths]
     cfg.media.url_map = {k: str(ROOT / v) + "/" for k, v in cfg.media.url_map.items()}
     cfg.report.reference_prompts_dir = str(ROOT / cfg.report.reference_prompts_dir)
     return cfg
+
+
+@pytest.fixture
+def config(tmp_path: Path):
+    return config_under(tmp_path)
 
 
 @pytest.fixture

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from conftest import config_under
 from echo import pipeline, runner
 from echo.config import ConfigError, RunnerSettings, load_config
 from echo.store import Store
@@ -141,15 +142,7 @@ def local_tables(tmp_path_factory) -> dict[str, str]:
 
 def _config_for(tmp: Path):
     """The repo's echo.toml with its outputs under `tmp` (as the `config` fixture, usable at module scope)."""
-    cfg = load_config(ROOT / "echo.toml", env={})
-    cfg.base_dir = str(tmp)
-    for name in ("db", "media_dir", "parquet_dir", "releases_dir", "exports_dir", "reports_dir", "analyst_dir"):
-        setattr(cfg.paths, name, str(tmp / Path(getattr(cfg.paths, name)).relative_to("data")))
-    cfg.paths.data_dir = str(tmp)
-    cfg.paths.samples_dir = str(ROOT / "data" / "samples")
-    for s in cfg.sources:
-        s.paths = [str(ROOT / p) for p in s.paths]
-    cfg.media.url_map = {k: str(ROOT / v) + "/" for k, v in cfg.media.url_map.items()}
+    cfg = config_under(tmp)
     # the report's map without earlier benchmarks: faster, same checks. One folder for every run: the path is part
     # of the config hash, which a release records
     refs = tmp.parent / "no-reference-prompts"

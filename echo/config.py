@@ -213,7 +213,7 @@ class ReportSettings:
     spike_min_count: int = 5  # a day needs at least this many posts to be a spike
     reference_prompts_dir: str = "data/reference_prompts"
     reference_sample_size: int = 300  # prompts per reference set on the prompt map (chosen by hash, so cached)
-    map_max_prompts: int = 3000  # mined prompts on the map: the newest ones beyond this are left off
+    map_max_prompts: int = 3000  # mined prompts on the map; past this, a stable hashed sample (report.data)
 
 
 RUNNER_KINDS = ("local", "dask")

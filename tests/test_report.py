@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import datetime as dt
 import html as html_lib
 import re
@@ -286,3 +287,21 @@ def test_the_map_layout_is_extended_for_a_few_new_points_and_laid_out_again_past
     assert how == "fitted" and moved.shape == (105, 2)
     (tmp_path / "prompt-map.npz").write_bytes(b"not a layout")  # a damaged file is laid out again, not a crash
     assert cached_layout(lambda: x[3:108], texts[3:108], 42, tmp_path)[1] == "fitted"
+
+
+def test_the_map_takes_a_stable_hashed_sample_of_the_mined_prompts(config, tmp_path):
+    store, _ = seeded(config, tmp_path)
+    with store:
+        _, every = data.cluster_points(store, 1000)
+        clustering, some = data.cluster_points(store, 5)
+        ids = sorted((r["sample_id"] for r in every), key=lambda s: hashlib.sha256(s.encode()).hexdigest())
+        assert [r["sample_id"] for r in some] == ids[:5]
+        assert clustering is not None and all(r["cluster_id"] is not None for r in some)
+        # a new sample enters only if its hash is among the smallest: at most one point in, one out
+        newest = store.query("SELECT * FROM samples ORDER BY created_at DESC LIMIT 1")[0]
+        store.upsert("samples", [{**newest, "sample_id": "s-new", "created_at": newest["created_at"]}])
+        store.upsert("clusters", [{**store.query("SELECT * FROM clusters WHERE clustering_id = ? LIMIT 1",
+                                                 [clustering])[0], "sample_id": "s-new"}])
+        after = [r["sample_id"] for r in data.cluster_points(store, 5)[1]]
+        assert len(set(after) ^ set(ids[:5])) <= 2
+        assert after == sorted([*ids, "s-new"], key=lambda s: hashlib.sha256(s.encode()).hexdigest())[:5]

@@ -229,20 +229,22 @@ def mined_prompts(db: Any) -> list[str]:
 
 def cluster_points(db: Any, limit: int) -> tuple[str | None, list[dict]]:
     """(clustering_id, [{sample_id, prompt, cluster_id, label}]) of the newest clustering; without one,
-    the mined prompts with cluster_id None."""
+    the mined prompts with cluster_id None. Past `limit` prompts, the ones with the smallest sha256 of their
+    sample id: a sample of the whole corpus that a nightly run changes by its new samples' share only, so
+    the map's stored layout is extended rather than fitted again (the newest N would replace a run's worth)."""
     latest = query(db, "SELECT clustering_id FROM clusterings ORDER BY created_at DESC NULLS LAST, clustering_id DESC LIMIT 1")
     if latest:
         cid = latest[0]["clustering_id"]
         rows = query(db, """
             SELECT c.sample_id, s.prompt, c.cluster_id, c.label FROM clusters c JOIN samples s USING (sample_id)
             WHERE c.clustering_id = ? AND coalesce(trim(s.prompt), '') <> ''
-            ORDER BY s.created_at DESC NULLS LAST, c.sample_id LIMIT ?""", [cid, limit])
+            ORDER BY sha256(c.sample_id), c.sample_id LIMIT ?""", [cid, limit])
         if rows:
             return cid, rows
     rows = query(db, """
         SELECT sample_id, prompt, NULL AS cluster_id, NULL AS label FROM samples
         WHERE quality <> 'trash' AND coalesce(trim(prompt), '') <> ''
-        ORDER BY created_at DESC NULLS LAST, sample_id LIMIT ?""", [limit])
+        ORDER BY sha256(sample_id), sample_id LIMIT ?""", [limit])
     return None, rows
 
 

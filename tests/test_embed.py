@@ -58,3 +58,23 @@ def test_embed_stage_skips_trash_and_loads_no_model_when_all_cached(store, confi
     ctx2 = start_run(config, store)  # no embedder given
     run_stage(ctx2, embed.run)
     assert ctx2.resources._embedder is None and ctx2.stats["embed"]["cached"] == 1
+
+
+def test_long_texts_go_in_smaller_batches_and_every_text_keeps_its_row(embedder):
+    from echo.dedup.embed import LONG_TEXT_CHARS, length_capped_batches
+
+    texts = ["short prompt"] * 100 + ["x" * 5000] * 40 + ["y" * 300] * 30
+    batches = length_capped_batches(texts, 64, max_chars=16 * 1024)
+    assert sorted(i for b in batches for i in b) == list(range(len(texts)))
+    # 16 of the long ones; the last 8 with 8 of 300 chars; then 54 (16k / 300); short ones 64 at a time
+    assert [len(b) for b in batches] == [16, 16, 16, 54, 64, 4]
+    for b in batches:
+        longest = min(max(len(texts[i]) for i in b), LONG_TEXT_CHARS)
+        assert len(b) <= 64 and (len(b) == 1 or len(b) * longest <= 16 * 1024)
+    assert max(len(b) for b in batches if all(len(texts[i]) == 5000 for i in b)) == 16
+    assert max(len(b) for b in batches) == 64  # short texts keep the full batch size
+    # the split changes no vector beyond padding noise: the same texts, one at a time
+    mixed = ["a red fox in the snow", "a watercolor lighthouse at dawn, " * 40, "neon city at night"]
+    together = Embedder(batch_size=64).encode(mixed)
+    alone = np.concatenate([embedder.encode([t]) for t in mixed])
+    assert np.allclose(together, alone, atol=1e-5)

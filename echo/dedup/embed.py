@@ -87,11 +87,15 @@ class Embedder:
     def encode(self, texts: Sequence[str]) -> np.ndarray:
         if not texts:
             return np.empty((0, self.dim), dtype=np.float32)
-        if self.onnx is not None:
-            return self.onnx.encode(list(texts), self.batch_size)
-        v = self.model.encode(list(texts), batch_size=self.batch_size, normalize_embeddings=True,
-                              convert_to_numpy=True, show_progress_bar=False)
-        return np.asarray(v, dtype=np.float32)
+        out = np.empty((len(texts), self.dim), dtype=np.float32)
+        for batch in length_capped_batches(texts, self.batch_size):
+            part = [texts[i] for i in batch]
+            if self.onnx is not None:
+                out[batch] = self.onnx.encode(part, len(part))
+            else:
+                out[batch] = self.model.encode(part, batch_size=len(part), normalize_embeddings=True,
+                                               convert_to_numpy=True, show_progress_bar=False)
+        return out
 
     @property
     def spec(self) -> tuple:
@@ -99,12 +103,32 @@ class Embedder:
         return (self.model_name, self.device, self.batch_size, self.engine, self.onnx_cache_dir)
 
     def encode_batches(self, batches: Sequence[Sequence[str]]) -> np.ndarray:
-        """Rows for the texts of `batches`, in order, each batch (at most batch_size texts) one forward pass: a
+        """Rows for the texts of `batches`, in order, each batch (at most batch_size texts) encoded by itself: a
         text's vector depends on the batch it was padded with, so fixed batches give the same bits wherever they
         are encoded."""
         if not batches:
             return np.empty((0, self.dim), dtype=np.float32)
         return np.concatenate([self.encode(b) for b in batches])
+
+
+MAX_BATCH_CHARS = 16 * 1024  # about 16 texts at the model's 256-token cut, 64 of 256 characters
+LONG_TEXT_CHARS = 1024  # about where that cut falls: longer texts cost no more
+
+
+def length_capped_batches(texts: Sequence[str], batch_size: int, max_chars: int = MAX_BATCH_CHARS) -> list[list[int]]:
+    """Indices of `texts` in model batches, longest first: at most batch_size texts, and at most max_chars when
+    every text counts as long as the batch's longest. A batch's memory grows with its count times its padded
+    length (and attention with the length squared): 64 long prompts took ~0.5 GB over the loaded model, so
+    long texts go in smaller batches while short ones keep the full batch size."""
+    order = sorted(range(len(texts)), key=lambda i: (-len(texts[i]), i))
+    batches: list[list[int]] = []
+    longest = 0
+    for i in order:
+        if not batches or len(batches[-1]) >= batch_size or (len(batches[-1]) + 1) * longest > max_chars:
+            batches.append([])
+            longest = max(1, min(len(texts[i]), LONG_TEXT_CHARS))
+        batches[-1].append(i)
+    return batches
 
 
 def model_path(model: str) -> str:

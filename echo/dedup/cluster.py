@@ -255,7 +255,10 @@ def ctfidf_top_terms(docs: list[str], labels: np.ndarray, top_n: int) -> dict[in
     classes = sorted(set(labels.tolist()))
     if not docs or classes == [NOISE]:
         return {}
-    joined = [" ".join(d for d, lab in zip(docs, labels) if lab == c) for c in classes]
+    by_class: dict[int, list[str]] = {c: [] for c in classes}
+    for d, lab in zip(docs, labels.tolist()):  # one pass: a pass per class was 12M steps at 750 clusters
+        by_class[lab].append(d)
+    joined = [" ".join(by_class[c]) for c in classes]
     try:
         vec = CountVectorizer(stop_words="english", ngram_range=(1, 2), min_df=1, token_pattern=r"(?u)\b[^\W\d_]{2,}\b")
         # sparse throughout: classes x bigram vocabulary is ~1 GB dense at 15k prompts in 750 clusters

@@ -10,6 +10,7 @@ import time
 import duckdb
 import pytest
 
+from echo import records
 from echo.analyst.snapshot import open_snapshot, publish
 from echo.cli import main as cli_main
 from echo.runlock import DatabaseUnavailable
@@ -31,6 +32,24 @@ def test_snapshot_has_every_table_and_documented_views(config):
     assert {"samples_with_feedback", "duplicate_groups", "cluster_summary", "crawl_funnel",
             "llm_usage_per_run", "release_contents", "posts", "samples"} <= views
     with pytest.raises(duckdb.Error):  # read-only
+        con.execute("DELETE FROM posts")
+
+
+def test_a_new_snapshot_links_the_tables_that_did_not_change(config):
+    with Store(config.path("db")) as store:
+        _seed(store, 3)
+        first = publish(store, config, "run-a")
+        store.upsert("samples", [records.Sample(sample_id="s1", platform="x", root_id="0", anchor_post_id="0",
+                                                prompt="a cat", prompt_modified=False, quality="benchmark",
+                                                extractor="rules", extractor_version="r1")])
+        second = publish(store, config, "run-b")
+    same, changed = first / "tables" / "posts.parquet", first / "tables" / "samples.parquet"
+    assert (second / "tables" / "posts.parquet").stat().st_ino == same.stat().st_ino
+    assert (second / "tables" / "samples.parquet").stat().st_ino != changed.stat().st_ino
+    con = open_snapshot(config)
+    assert con.sql("SELECT count(*) FROM posts").fetchone()[0] == 3
+    assert con.sql("SELECT sample_id, prompt FROM samples").fetchall() == [("s1", "a cat")]
+    with pytest.raises(duckdb.Error):  # a linked file is still read-only to analysts
         con.execute("DELETE FROM posts")
 
 

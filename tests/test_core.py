@@ -47,10 +47,23 @@ def test_defaults_and_lists_round_trip(store: Store):
 
 def test_parquet_mirror_has_every_table_with_its_schema(store: Store, tmp_path):
     store.upsert("posts", [records.Post(platform="x", post_id="1")])
-    written = store.mirror_parquet(tmp_path)
+    written = store.mirror_parquet(tmp_path / "a")
     assert set(written) == set(schema.tables())
-    assert pq.read_table(written["posts"]).num_rows == 1
-    assert pq.read_schema(written["samples"]).names == schema.table("samples").column_names
+    assert pq.read_table(written["posts"][0]).num_rows == 1
+    assert pq.read_schema(written["samples"][0]).names == schema.table("samples").column_names
+    # a second mirror links the unchanged tables to the first one's files and writes the changed ones
+    store.upsert("posts", [records.Post(platform="x", post_id="2")])
+    previous = {name: (fp, path) for name, (path, fp) in written.items()}
+    again = store.mirror_parquet(tmp_path / "b", previous)
+    assert pq.read_table(again["posts"][0]).num_rows == 2 and again["posts"][1] != written["posts"][1]
+    assert again["samples"][0].stat().st_ino == written["samples"][0].stat().st_ino
+    assert again["posts"][0].stat().st_ino != written["posts"][0].stat().st_ino
+    for name in schema.tables():
+        live = store.arrow(f'SELECT * FROM "{name}"').read_all().cast(schema.arrow_schema(name))
+        assert pq.read_table(again[name][0]).equals(live)
+    # a changed row (same count) changes the fingerprint
+    store.execute("UPDATE posts SET text = 'edited' WHERE post_id = '2'")
+    assert store.fingerprint("posts") != again["posts"][1]
 
 
 def test_schema_migration_adds_new_columns(tmp_path):

@@ -37,17 +37,19 @@ def _swap_link(link: Path, target: Path) -> None:
     os.replace(tmp, link)
 
 
-def build_snapshot(store: Store, folder: Path) -> Path:
-    """Write every table as Parquet into folder/tables and a views-only DuckDB file; returns the DuckDB path."""
+def build_snapshot(store: Store, folder: Path, previous: Path | None = None) -> dict[str, str]:
+    """Write every table as Parquet into folder/tables and a views-only DuckDB file; returns each table's
+    fingerprint (Store.fingerprint). Tables unchanged since the `previous` snapshot folder are linked to its
+    files, not written again."""
     tables_dir = folder / "tables"
-    written = store.mirror_parquet(tables_dir)
+    written = store.mirror_parquet(tables_dir, _mirrored(previous) if previous is not None else None)
     db_path = folder / SNAPSHOT_DB
     tmp = folder / f".{SNAPSHOT_DB}.tmp"
     if tmp.exists():
         tmp.unlink()
     con = duckdb.connect(str(tmp))
     try:
-        for name, path in written.items():
+        for name, (path, _) in written.items():
             # Absolute paths: the views must resolve from any working directory.
             con.execute(f"CREATE VIEW \"{name}\" AS SELECT * FROM read_parquet('{path.resolve()}')")
         con.execute(schema.views_ddl())
@@ -60,7 +62,16 @@ def build_snapshot(store: Store, folder: Path) -> Path:
     finally:
         con.close()
     os.replace(tmp, db_path)
-    return db_path
+    return {name: fp for name, (_, fp) in written.items()}
+
+
+def _mirrored(folder: Path) -> dict[str, tuple[str, Path]]:
+    """{table: (fingerprint, file)} of a published snapshot, from its snapshot.json (none when unreadable)."""
+    try:
+        meta = json.loads((folder / "snapshot.json").read_text())
+    except (OSError, ValueError):
+        return {}
+    return {name: (fp, folder / "tables" / f"{name}.parquet") for name, fp in (meta.get("fingerprints") or {}).items()}
 
 
 def publish(store: Store, config: Config, run_id: str) -> Path:
@@ -70,10 +81,11 @@ def publish(store: Store, config: Config, run_id: str) -> Path:
     if folder.exists():
         shutil.rmtree(folder)
     folder.mkdir(parents=True)
-    build_snapshot(store, folder)
+    current = root / "current"
+    fingerprints = build_snapshot(store, folder, current.resolve() if current.is_symlink() else None)
     (folder / "snapshot.json").write_text(json.dumps({
         "run_id": run_id, "published_at": dt.datetime.now(dt.UTC).isoformat(),
-        "tables": store.counts(),
+        "tables": store.counts(), "fingerprints": fingerprints,
     }, indent=2, sort_keys=True))
     _swap_link(root / "current", folder)
     parquet_link = config.path("parquet_dir")
@@ -127,6 +139,7 @@ def rewrite_snapshots(config: Config, change, *, why: str = "takedown") -> list[
                 meta_path = folder / "snapshot.json"
                 meta = json.loads(meta_path.read_text()) if meta_path.is_file() else {"run_id": folder.name}
                 meta["tables"] = store.counts()
+                meta.pop("fingerprints", None)  # of the tables before the rewrite: the next publish writes all
                 meta.setdefault("rewritten", []).append({"at": dt.datetime.now(dt.UTC).isoformat(), "why": why})
                 tmp = meta_path.with_name(".snapshot.json.tmp")
                 tmp.write_text(json.dumps(meta, indent=2, sort_keys=True))

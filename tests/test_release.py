@@ -250,6 +250,30 @@ def test_row_schemas_are_the_one_definition_and_catch_bad_rows():
             "provenance": {"run_ids": [], "extractor": "r", "extractor_version": "1"}}])
 
 
+def test_unchanged_inputs_skip_building_the_content(db, config, monkeypatch):
+    from echo.release import freeze as freeze_mod
+
+    store, _ = db
+    config.release.export_hf = False
+    assert refresh(config, store, only=["freeze"]).stats["freeze"]["releases"] == 1
+    built = []
+    real_build = freeze_mod.build_content
+    monkeypatch.setattr(freeze_mod, "build_content", lambda *a, **k: built.append(1) or real_build(*a, **k))
+    assert refresh(config, store, only=["freeze"]).stats["freeze"]["unchanged"] == 1 and built == []
+    # any input row that changes brings the build back: a feedback edit, a sample, a takedown
+    store.execute("UPDATE feedback SET polarity = 'success' WHERE sample_id = 's_fox'")
+    ctx = refresh(config, store, only=["freeze"])
+    assert built == [1] and ctx.stats["freeze"]["releases"] + ctx.stats["freeze"]["unchanged"] == 1
+    assert refresh(config, store, only=["freeze"]).stats["freeze"]["unchanged"] == 1 and built == [1]
+    add_sample(store, "s_new", "x", "1900000000000000008", "a bridge at dawn", run_id="run-2")
+    assert refresh(config, store, only=["freeze"]).stats["freeze"]["releases"] == 1 and built == [1, 1]
+    assert refresh(config, store, only=["freeze"]).stats["freeze"]["unchanged"] == 1 and built == [1, 1]
+    # another salt (pseudonyms) or config is another input too
+    monkeypatch.setenv("ECHO_PSEUDONYM_SALT", "another salt")
+    refresh(config, store, only=["freeze"])
+    assert built == [1, 1, 1]
+
+
 def test_stage_makes_no_empty_first_release_and_refuses_a_tampered_parent(config):
     config.release.export_hf = False
     with Store(config.path("db")) as store:

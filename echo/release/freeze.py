@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import collections
 import datetime as dt
+import hashlib
 import json
 import logging
 import os
@@ -115,6 +116,39 @@ def _counts(content: ReleaseContent) -> dict:
     }
 
 
+# What build_content reads, plus the takedowns the changelog checks: while none of these changed since a freeze
+# found its content equal to the newest release (or froze it), a refresh need not build the content again.
+INPUT_TABLES = ("samples", "posts", "duplicates", "clusterings", "clusters", "feedback", "media", "takedowns")
+INPUTS_STATE = ".freeze-inputs.json"
+
+
+def input_fingerprint(store: Store, config: Config) -> str:
+    parts = {t: store.fingerprint(t) for t in INPUT_TABLES}
+    if store.scalar("SELECT count(*) FROM duckdb_tables() WHERE table_name = 'review_decisions'"):
+        parts["review_decisions"] = str(store.query("SELECT count(*) AS n, sum(hash(t)::HUGEINT) AS h "
+                                                    "FROM review_decisions t")[0])
+    parts.update(config=config.hash(), code=__version__,
+                 salt=hashlib.sha256(load_salt(config)).hexdigest())
+    return hashlib.sha256(json.dumps(parts, sort_keys=True).encode()).hexdigest()
+
+
+def _inputs_unchanged(releases_dir: Path, fingerprint: str, parent: dict | None) -> bool:
+    try:
+        state = json.loads((releases_dir / INPUTS_STATE).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return False
+    return (parent is not None and state.get("inputs") == fingerprint and state.get("version") == parent["version"]
+            and state.get("content_hash") == parent["content_hash"])
+
+
+def _record_inputs(releases_dir: Path, fingerprint: str, release: dict) -> None:
+    releases_dir.mkdir(parents=True, exist_ok=True)
+    tmp = releases_dir / f".{INPUTS_STATE}.tmp"
+    tmp.write_text(json.dumps({"inputs": fingerprint, "version": release["version"],
+                               "content_hash": release["content_hash"]}, sort_keys=True), encoding="utf-8")
+    os.replace(tmp, releases_dir / INPUTS_STATE)
+
+
 def _write_json(path: Path, doc: dict) -> None:
     path.write_text(json.dumps(doc, indent=2, sort_keys=True, ensure_ascii=False) + "\n", encoding="utf-8")
 
@@ -141,6 +175,10 @@ def freeze(store: Store, config: Config, version: str | None = None, *, run_id: 
             raise ReleaseExists(f"release {version} already exists ({releases_dir / version}); releases are immutable, "
                                 "pick a new version")
     parent = latest_release(store)
+    inputs = input_fingerprint(store, config) if only_if_changed and version is None else None
+    if inputs is not None and _inputs_unchanged(releases_dir, inputs, parent):
+        log.info("release inputs unchanged since %s was checked: nothing to freeze", parent["version"])
+        return None
     parent_dir = Path(parent["path"]) if parent else None
     parent_ids: set[str] = set()
     old_rows: dict[str, dict[str, dict]] = {}
@@ -161,6 +199,8 @@ def freeze(store: Store, config: Config, version: str | None = None, *, run_id: 
         validate_rows(cfg, content.rows[cfg])
     chash = content_hash(content)
     if only_if_changed and parent is not None and parent["content_hash"] == chash:
+        if inputs is not None:
+            _record_inputs(releases_dir, inputs, parent)
         return None
     if only_if_changed and parent is None and not any(content.rows.values()):
         return None  # nothing to release yet: no empty first version
@@ -246,5 +286,7 @@ def freeze(store: Store, config: Config, version: str | None = None, *, run_id: 
     if export_dir is not None:
         export_hf(final, export_dir, config, overwrite=True, manifest_sha256=row["manifest_sha256"])
     journal.clear_intent(releases_dir, version)
+    if inputs is not None:
+        _record_inputs(releases_dir, inputs, row)
     log.info("froze release %s at %s: %s", version, final, counts["per_config"])
     return FreezeResult(version, final, manifest, content, d, export_dir)

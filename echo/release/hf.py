@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 import pyarrow as pa
+import pyarrow.compute  # noqa: F401  (pa.compute)
 import pyarrow.parquet as pq
 
 from echo.config import Config
@@ -86,7 +87,33 @@ def export_identity(manifest: dict, embedded: bool) -> str:
             f"images {'embedded' if embedded else 'not embedded'}")
 
 
-def _shards(rows: list[dict], sizes: list[int], max_bytes: int) -> list[list[int]]:
+def _export_rows(rows: pa.Table, feats, config: Config, embed: bool) -> pa.Table:
+    """A slice of the release's rows as export rows: each image column becomes datasets Image structs (the
+    checked bytes, or the store path when images are not embedded), its refs kept in `<name>_image_refs`."""
+    cols = {}
+    for name in feats:
+        if name.endswith("_image_refs"):
+            cols[name] = rows.column(name.replace("_image_refs", "_images"))
+        elif name in IMAGE_COLUMNS:
+            refs = rows.column(name).combine_chunks()
+            flat = refs.flatten()  # the slice's refs only
+            paths = flat.field("path").to_pylist()
+            if embed:
+                images = [media_file(config, {"path": p, "sha256": h})
+                          for p, h in zip(paths, flat.field("sha256").to_pylist())]
+                paths = [Path(p).name for p in paths]
+            else:
+                images = [None] * len(paths)
+            offsets = pa.compute.subtract(refs.offsets, refs.offsets[0])
+            values = pa.StructArray.from_arrays([pa.array(images, pa.binary()), pa.array(paths, pa.string())],
+                                                names=["bytes", "path"])
+            cols[name] = pa.ListArray.from_arrays(offsets, values, mask=refs.is_null() if refs.null_count else None)
+        else:
+            cols[name] = rows.column(name)
+    return pa.table(cols).cast(feats.arrow_schema)
+
+
+def _shards(rows: list, sizes: list[int], max_bytes: int) -> list[list[int]]:
     shards, cur, cur_bytes = [], [], 0
     for i, n in enumerate(sizes):
         if cur and cur_bytes + n > max_bytes:
@@ -120,28 +147,22 @@ def export_hf(release_dir: str | Path, out_dir: str | Path, config: Config, *,
         for cfg in CONFIGS:
             table = pq.read_table(release_dir / manifest["configs"][cfg]["files"][0])
             feats = features_for(table.schema)
-            rows = table.to_pylist()
-            sizes = [sum((config.path("media_dir") / m["path"]).stat().st_size
-                          if embed and (config.path("media_dir") / m["path"]).is_file() else 0
-                          for c in IMAGE_COLUMNS for m in r[c]) for r in rows]
-            shards = _shards(rows, sizes, max_shard_bytes)
-            infos[cfg] = {"features": feats, "rows": len(rows), "num_bytes": 0, "download_size": 0}
+            sizes = [0] * table.num_rows
+            if embed:
+                for c in IMAGE_COLUMNS:
+                    for i, refs in enumerate(table.column(c).to_pylist()):
+                        sizes[i] += sum(p.stat().st_size for m in refs if (p := config.path("media_dir") / m["path"]).is_file())
+            shards = _shards(sizes, sizes, max_shard_bytes)
+            infos[cfg] = {"features": feats, "rows": table.num_rows, "num_bytes": 0, "download_size": 0}
             (tmp / "data" / cfg).mkdir(parents=True)
             for k, idx in enumerate(shards):
                 rel = f"data/{cfg}/{SPLIT}-{k:05d}-of-{len(shards):05d}.parquet"
                 # one row group at a time: memory holds ROW_GROUP rows' images, not a shard's
                 with pq.ParquetWriter(tmp / rel, feats.arrow_schema, compression="zstd") as writer:
                     for start in range(0, max(len(idx), 1), ROW_GROUP):  # an empty shard: one empty table
-                        out_rows = []
-                        for i in idx[start:start + ROW_GROUP]:
-                            r = dict(rows[i])
-                            for c in IMAGE_COLUMNS:
-                                refs = r[c]
-                                r[c.replace("_images", "_image_refs")] = refs
-                                r[c] = [{"bytes": media_file(config, m) if embed else None,
-                                         "path": m["path"] if not embed else Path(m["path"]).name} for m in refs]
-                            out_rows.append({name: r[name] for name in feats})
-                        t = pa.Table.from_pylist(out_rows, schema=feats.arrow_schema)
+                        part = idx[start:start + ROW_GROUP]
+                        t = _export_rows(table.slice(part[0], len(part)) if part else table.slice(0, 0), feats,
+                                         config, embed)
                         writer.write_table(t, row_group_size=ROW_GROUP)
                         infos[cfg]["num_bytes"] += t.nbytes
                 files.append({"path": rel, "rows": len(idx), "config": cfg})

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import copy
 import datetime as dt
 import functools
 from typing import Any
@@ -133,4 +132,4 @@ def validate_rows(config: str, rows: list[dict]) -> None:
 
 
 def to_table(config: str, rows: list[dict]) -> pa.Table:
-    return pa.Table.from_pylist(copy.deepcopy(rows), schema=arrow_schema(config))
+    return pa.Table.from_pylist(rows, schema=arrow_schema(config))

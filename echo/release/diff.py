@@ -36,7 +36,8 @@ def read_rows(release_dir: Path, manifest: dict) -> dict[str, dict[str, dict]]:
     for cfg, info in manifest["configs"].items():
         rows: dict[str, dict] = {}
         for f in info["files"]:
-            for r in pq.read_table(release_dir / f).to_pylist():
+            names = pq.read_schema(release_dir / f).names
+            for r in pq.read_table(release_dir / f, columns=[c for c in ("id", *COMPARED) if c in names]).to_pylist():
                 rows[r["id"]] = fingerprint(r)
         out[cfg] = rows
     return out

@@ -93,7 +93,11 @@ def finish_run(ctx: RunContext, *, failed_stage: str | None = None, error: BaseE
         "stage_stats": ctx.stats_json(),
     }
     ctx.store.upsert("runs", [row], update=list(row))
+    wal = ctx.store.path.with_name(ctx.store.path.name + ".wal") if ctx.store.path is not None else None
+    wal_bytes = wal.stat().st_size if wal is not None and wal.exists() else 0
+    t0 = time.perf_counter()
     ctx.store.checkpoint()
+    log.info("checkpoint: %.1f MB of write-ahead log in %.1f s", wal_bytes / 1e6, time.perf_counter() - t0)
 
 
 class StageFailed(RuntimeError):

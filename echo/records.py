@@ -23,6 +23,14 @@ Run = record_type("runs")
 CrawlCursor = record_type("crawl_cursors")
 CrawlError = record_type("crawl_errors")
 
+
+
+def post_columns(alias: str) -> str:
+    """SELECT list of a Post read for judging or extraction: `raw` (the platform item) comes back NULL, as no
+    stage past the crawl reads it and it is most of a post's bytes (1-2 KB of JSON a tweet)."""
+    return ", ".join("NULL::JSON AS raw" if c == "raw" else f'{alias}."{c}"' for c in Post.__dataclass_fields__)
+
+
 PLATFORMS = ("x", "bluesky", "reddit", "mastodon", "hackernews")
 # The vocabularies of samples and feedback are defined once, in the JSON Schemas the LLM answers follow.
 _SAMPLE = json_schema("llm/tree_to_samples")["properties"]["samples"]["items"]["properties"]

@@ -89,6 +89,9 @@ class Store:
         except duckdb.IOException as e:
             # one line that names the holder (a refresh, with PID and start) or the unwritable folder
             raise runlock.open_error(self.path, e, read_only=read_only) from e
+        # One clock on every machine (day buckets, casts to DATE); UTC datetimes also come back to Python
+        # a third faster than a named zone's (2.7 s -> 1.8 s for 67k posts with two timestamps).
+        self.con.execute("SET TimeZone = 'UTC'")
         self.read_only = read_only
         self._lock = threading.RLock()
         if not read_only:

@@ -12,7 +12,7 @@ from pathlib import Path
 
 from echo.llm.backend import ImageView, PostView
 from echo.llm.cache import input_hash
-from echo.records import Media, Post, PostMedia
+from echo.records import Media, Post, PostMedia, post_columns
 from echo.store import Store
 
 
@@ -118,7 +118,7 @@ def load_trees(store: Store, roots: Sequence[tuple[str, str]], *, media_dir: str
     """
     if not roots:
         return []
-    cols = ", ".join(f'p."{c}"' for c in Post.__dataclass_fields__)
+    cols = post_columns("p")
     rows = store.query(f"""
         WITH roots AS (SELECT unnest(?::VARCHAR[]) AS platform, unnest(?::VARCHAR[]) AS root_id),
         tree AS (

@@ -16,7 +16,7 @@ from echo import schema
 from echo.llm.accounting import record_outcome
 from echo.llm.backend import ImageView, PostView, RelevanceItem
 from echo.progress import track
-from echo.records import Post, Relevance
+from echo.records import Post, Relevance, post_columns
 from echo.run import RunContext, StageStats, batches
 
 POSTS_PER_BATCH = 256  # posts per backend call batch: bounds memory, lets progress show, keeps work committed
@@ -30,7 +30,7 @@ def post_view(p: Post, image_ids: Sequence[str] = ()) -> PostView:
 
 def pending_relevance(ctx: RunContext, model: str, prompt_version: str) -> list[Post]:
     """Roots whose cheap filter passed, with no prefilter decision and no llm row for this model+version."""
-    cols = ", ".join(f'p."{c}"' for c in Post.__dataclass_fields__)
+    cols = post_columns("p")
     rows = ctx.store.query(f"""
         SELECT {cols} FROM posts p
         JOIN relevance c ON c.platform = p.platform AND c.post_id = p.post_id AND c.judge = 'cheap' AND c.passed
@@ -62,7 +62,7 @@ def _thread_posts(ctx: RunContext, roots: Sequence[Post], limit: int) -> dict[tu
     """The first `limit` replies (any depth) and quotes of each root's thread, in time order."""
     if not roots or limit <= 0:
         return {}
-    cols = ", ".join(f'p."{c}"' for c in Post.__dataclass_fields__)
+    cols = post_columns("p")
     rows = ctx.store.query(f"""
         WITH roots AS (SELECT unnest(?::VARCHAR[]) AS platform, unnest(?::VARCHAR[]) AS root_id),
         around AS (
@@ -88,7 +88,7 @@ def _quoted_posts(ctx: RunContext, posts: Sequence[Post]) -> dict[tuple[str, str
     quoting = [p for p in posts if p.quoted_id]
     if not quoting:
         return {}
-    cols = ", ".join(f'q."{c}"' for c in Post.__dataclass_fields__)
+    cols = post_columns("q")
     rows = ctx.store.query(f"""
         SELECT {cols} FROM posts q
         JOIN (SELECT unnest(?::VARCHAR[]) AS platform, unnest(?::VARCHAR[]) AS post_id) k

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import collections
 import re
 from collections.abc import Sequence
 from typing import Any
@@ -43,6 +44,30 @@ _NEGATOR_SET = set(lx.NEGATORS)
 
 
 _NEUTRAL_RX = [(_phrase_rx(p), _required_runs(p)) for p in sorted(lx.NEUTRAL_PHRASES, key=len, reverse=True)]
+_SCREENS: dict[int, tuple[list, dict[str, list[int]], list[int]]] = {}
+
+
+def _screened(patterns: list, required_at: int, runs: set[str] | None) -> Sequence[int]:
+    """Indices, in order, of the patterns whose required runs may all be in `runs` (None: every pattern): each
+    pattern is filed under one of its runs (the longest), so a text looks up its own few runs instead of
+    testing hundreds of sets."""
+    if runs is None:
+        return range(len(patterns))
+    screen = _SCREENS.get(id(patterns))
+    if screen is None or screen[0] is not patterns:  # built once per list (tests swap the list)
+        by_run: dict[str, list[int]] = collections.defaultdict(list)
+        always = []
+        for i, entry in enumerate(patterns):
+            required = entry[required_at]
+            if required is None:
+                always.append(i)
+            else:
+                by_run[max(sorted(required), key=len)].append(i)
+        screen = _SCREENS[id(patterns)] = (patterns, dict(by_run), always)
+    found = set(screen[2])
+    for run in runs:
+        found.update(screen[1].get(run, ()))
+    return sorted(found)
 _MISSPELLING = re.compile(lx.MISSPELLING_REPORT, F)
 _NOT_NEGATING = re.compile(B0 + "(?:" + "|".join(re.escape(p) for p in lx.NOT_NEGATING) + ")" + B1, F)
 # A question by its word order ("is it down for anyone", "what's your setup"), after an optional interjection.
@@ -110,12 +135,14 @@ def polarity(text: str | None) -> tuple[str, list[str], float]:
     def may_match(required: frozenset[str] | None) -> bool:
         return runs is None or required is None or required <= runs
 
-    for rx, required in _NEUTRAL_RX:
+    for i in _screened(_NEUTRAL_RX, 1, runs):
+        rx, required = _NEUTRAL_RX[i]
         if not may_match(required):
             continue
         for mt in rx.finditer(t):
             take(mt.start(), mt.end())
-    for phrase, weight, rx, required in _PHRASE_RX:
+    for i in _screened(_PHRASE_RX, 3, runs):
+        phrase, weight, rx, required = _PHRASE_RX[i]
         if not may_match(required):
             continue
         for mt in rx.finditer(t):

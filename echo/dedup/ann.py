@@ -76,8 +76,109 @@ def knn_exact(x: np.ndarray, k: int, block_rows: int = BLOCK_ROWS) -> KnnGraph:
         order = np.argsort(ps, axis=1, kind="stable")
         indices[start:stop] = np.take_along_axis(part, order, axis=1)
         sims[start:stop] = -np.take_along_axis(ps, order, axis=1)
-    sims[:, 0] = 1.0
-    return KnnGraph(indices, sims, "exact")
+    return _canonical_rows(x, indices, np.arange(n))
+
+
+# rows per block when recomputing similarities in float64 (block * (k-1) * dim * 8 bytes)
+EXACT_SIM_ROWS = 512
+
+
+def exact_sims(x: np.ndarray, rows: np.ndarray, neighbours: np.ndarray) -> np.ndarray:
+    """cos(x[rows[r]], x[neighbours[r, c]]) as float32, from float64 sums of exact products: the same value
+    whichever block or direction (i, j or j, i) it is computed in, so a graph updated row by row equals one
+    computed at once, bit for bit."""
+    out = np.empty(neighbours.shape, dtype=np.float32)
+    for start in range(0, len(rows), EXACT_SIM_ROWS):
+        stop = min(start + EXACT_SIM_ROWS, len(rows))
+        a = x[rows[start:stop]].astype(np.float64)
+        b = x[neighbours[start:stop]].astype(np.float64)
+        out[start:stop] = (a[:, None, :] * b).sum(axis=-1)
+    return out
+
+
+def _canonical_rows(x: np.ndarray, indices: np.ndarray, rows: np.ndarray) -> KnnGraph:
+    """Rows `rows` of a graph in its one canonical form: self in column 0 (sim 1), then the neighbours by exact
+    similarity descending, ties by smaller index. `indices[r, 0]` must be rows[r]; the rest are its k-1 others."""
+    others = indices[:, 1:]
+    sims = exact_sims(x, rows, others)
+    order = np.lexsort((others, -sims), axis=-1) if others.size else np.zeros(others.shape, np.int64)
+    out_i = np.empty_like(indices)
+    out_s = np.empty(indices.shape, dtype=np.float32)
+    out_i[:, 0] = rows
+    out_s[:, 0] = 1.0
+    out_i[:, 1:] = np.take_along_axis(others, order, axis=1)
+    out_s[:, 1:] = np.take_along_axis(sims, order, axis=1)
+    return KnnGraph(out_i, out_s, "exact")
+
+
+def _top_others(s: np.ndarray, count: int, axis: int = 1) -> np.ndarray:
+    """Positions of the `count` largest values along `axis` (unordered)."""
+    if count >= s.shape[axis]:
+        return np.broadcast_to(np.expand_dims(np.arange(s.shape[axis]), 1 - axis), s.shape).copy()
+    return np.argpartition(-s, count - 1, axis=axis).take(np.arange(count), axis=axis)
+
+
+def knn_exact_update(x: np.ndarray, old: KnnGraph, old_to_new: np.ndarray,
+                     block_rows: int = BLOCK_ROWS) -> tuple[KnnGraph, int]:
+    """`knn_exact(x, k)` from the exact graph `old` of an earlier row set, without the full n x n product.
+
+    old_to_new[i] is old row i's row in x, or -1 when it is gone; rows of x no old row maps to are new.
+    New rows and old rows that lost a neighbour (a gone row was in their list) are searched against all rows
+    (blockwise, like knn_exact). Every other old row keeps its list, merged with the new rows that beat its
+    k-th neighbour (the transpose of the same block products): its old list was the top k over the old rows
+    and none of them is gone. Returns (graph, rows searched). x must be L2-normalized, k >= 2, n >= k.
+    """
+    n, k = x.shape[0], old.k
+    if k < 2 or n < k:
+        raise ValueError(f"an update needs k >= 2 and at least k rows (k={k}, n={n})")
+    kept = old_to_new >= 0
+    mapped = np.where(kept[old.indices], old_to_new[old.indices], -1)  # old lists in new row numbers
+    is_new = np.ones(n, dtype=bool)
+    is_new[old_to_new[kept]] = False
+    lost = kept & (mapped < 0).any(axis=1)
+    search = np.sort(np.concatenate([np.nonzero(is_new)[0], old_to_new[lost]]))
+    clean_old = np.nonzero(kept & ~lost)[0]
+    clean = old_to_new[clean_old]  # rows that keep their list, and where it is in `old`
+    # the k-1 neighbours other than self (self is column 0, apart), as rows of x
+    others = np.zeros((n, k - 1), dtype=np.int64)
+    sims = np.zeros((n, k - 1), dtype=np.float32)
+    others[clean] = mapped[clean_old, 1:]
+    sims[clean] = old.sims[clean_old, 1:]
+    touched = np.zeros(n, dtype=bool)
+    block_rows = max(1, min(block_rows, BLOCK_CELLS // max(n, 1)))
+    for start in range(0, search.size, block_rows):
+        q = search[start:start + block_rows]
+        s = x[q] @ x.T
+        s[np.arange(q.size), q] = -np.inf
+        part = _top_others(s, k - 1)
+        others[q] = part
+        sims[q] = np.take_along_axis(s, part, axis=1)
+        fresh = is_new[q]
+        if fresh.any() and clean.size:
+            sn = s[fresh][:, clean]
+            pos = _top_others(sn, min(k - 1, sn.shape[0]), axis=0)  # best new rows of this block per clean row
+            both_i = np.concatenate([others[clean], q[fresh][pos].T], axis=1)
+            both_s = np.concatenate([sims[clean], np.take_along_axis(sn, pos, axis=0).T], axis=1)
+            best = _top_others(both_s, k - 1)
+            others[clean] = np.take_along_axis(both_i, best, axis=1)
+            sims[clean] = np.take_along_axis(both_s, best, axis=1)
+            touched[clean] |= is_new[others[clean]].any(axis=1)
+        del s
+    indices = np.empty((n, k), dtype=np.int64)
+    out_s = np.empty((n, k), dtype=np.float32)
+    indices[:, 0] = np.arange(n)
+    indices[:, 1:] = others
+    out_s[:, 0] = 1.0
+    # an unchanged list keeps its stored order and exact similarities; every other row is made canonical
+    same = ~touched[clean]
+    indices[clean[same], 1:] = mapped[clean_old[same], 1:]
+    out_s[clean[same], 1:] = old.sims[clean_old[same], 1:]
+    redo = np.ones(n, dtype=bool)
+    redo[clean[same]] = False
+    rows = np.nonzero(redo)[0]
+    g = _canonical_rows(x, indices[rows], rows)
+    indices[rows], out_s[rows] = g.indices, g.sims
+    return KnnGraph(indices, out_s, "exact"), int(search.size)
 
 
 def knn_pynndescent(x: np.ndarray, k: int, random_state: int = 42, n_jobs: int | None = None) -> KnnGraph:
@@ -98,12 +199,17 @@ def knn_pynndescent(x: np.ndarray, k: int, random_state: int = 42, n_jobs: int |
     return KnnGraph(i2, s2, "pynndescent")
 
 
+def uses_ann(n: int, k: int, ann_min_rows: int) -> bool:
+    """Whether knn_graph goes approximate (pynndescent) for n rows."""
+    return n >= max(ann_min_rows, k + 2)
+
+
 def knn_graph(x: np.ndarray, k: int, *, ann_min_rows: int, random_state: int = 42) -> KnnGraph:
     """k-NN graph (k counts the row itself): exact below ann_min_rows rows, pynndescent from there on."""
     x = l2_normalize(x)
     if x.shape[0] == 0:
         return KnnGraph(np.empty((0, 0), np.int64), np.empty((0, 0), np.float32), "exact")
-    if x.shape[0] < max(ann_min_rows, k + 2):
+    if not uses_ann(x.shape[0], k, ann_min_rows):
         return knn_exact(x, k)
     return knn_pynndescent(x, k, random_state=random_state)
 

@@ -7,6 +7,7 @@ not read. Writes go to a temporary file that replaces the old one, so a crash ne
 from __future__ import annotations
 
 import os
+import zipfile
 from pathlib import Path
 
 import numpy as np
@@ -21,7 +22,7 @@ def read_npz(path: Path | None, names: tuple[str, ...], settings: str) -> dict[s
             if str(f["settings"]) != settings:
                 return None
             return {k: f[k] for k in names}
-    except (OSError, ValueError, KeyError, EOFError):
+    except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile):
         return None  # unreadable or from an older echo: recomputed
 
 
@@ -35,6 +36,9 @@ def write_npz(path: Path | None, settings: str, **arrays: np.ndarray) -> bool:
         np.savez(tmp, settings=np.str_(settings), **arrays)
         os.replace(tmp, path)
     except OSError:
-        tmp.unlink(missing_ok=True)
+        try:
+            tmp.unlink(missing_ok=True)
+        except OSError:
+            pass
         return False
     return True

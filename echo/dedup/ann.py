@@ -56,37 +56,17 @@ def _self_first(indices: np.ndarray, sims: np.ndarray) -> tuple[np.ndarray, np.n
     return out_i, out_s
 
 
-def knn_exact(x: np.ndarray, k: int, block_rows: int = BLOCK_ROWS) -> KnnGraph:
-    """Exact top-k by cosine, blockwise (x must be L2-normalized)."""
-    n = x.shape[0]
-    k_eff = min(k, n)
-    block_rows = max(1, min(block_rows, BLOCK_CELLS // max(n, 1)))
-    indices = np.empty((n, k_eff), dtype=np.int64)
-    sims = np.empty((n, k_eff), dtype=np.float32)
-    for start in range(0, n, block_rows):
-        stop = min(start + block_rows, n)
-        s = x[start:stop] @ x.T
-        s[np.arange(stop - start), np.arange(start, stop)] = np.inf  # self ranks first
-        np.negative(s, out=s)  # in place: smallest first, no second block
-        if k_eff < n:
-            part = np.argpartition(s, k_eff - 1, axis=1)[:, :k_eff]
-        else:
-            part = np.tile(np.arange(n), (stop - start, 1))
-        ps = np.take_along_axis(s, part, axis=1)
-        order = np.argsort(ps, axis=1, kind="stable")
-        indices[start:stop] = np.take_along_axis(part, order, axis=1)
-        sims[start:stop] = -np.take_along_axis(ps, order, axis=1)
-    return _canonical_rows(x, indices, np.arange(n))
-
-
-# rows per block when recomputing similarities in float64 (block * (k-1) * dim * 8 bytes)
-EXACT_SIM_ROWS = 512
+# rows per block when recomputing similarities in float64 (block * candidates * dim * 8 bytes: 22 MB at k=15)
+EXACT_SIM_ROWS = 256
+# The k-1 neighbours are ranked by exact similarity, then index, among this many times k-1 float32 candidates;
+# when all of those tie with the last neighbour (a pile of copies) every tied row is ranked.
+CANDIDATE_FACTOR = 2
 
 
 def exact_sims(x: np.ndarray, rows: np.ndarray, neighbours: np.ndarray) -> np.ndarray:
     """cos(x[rows[r]], x[neighbours[r, c]]) as float32, from float64 sums of exact products: the same value
     whichever block or direction (i, j or j, i) it is computed in, so a graph updated row by row equals one
-    computed at once, bit for bit."""
+    computed at once, bit for bit (a float32 matrix product depends on the block shape)."""
     out = np.empty(neighbours.shape, dtype=np.float32)
     for start in range(0, len(rows), EXACT_SIM_ROWS):
         stop = min(start + EXACT_SIM_ROWS, len(rows))
@@ -96,26 +76,65 @@ def exact_sims(x: np.ndarray, rows: np.ndarray, neighbours: np.ndarray) -> np.nd
     return out
 
 
-def _canonical_rows(x: np.ndarray, indices: np.ndarray, rows: np.ndarray) -> KnnGraph:
-    """Rows `rows` of a graph in its one canonical form: self in column 0 (sim 1), then the neighbours by exact
-    similarity descending, ties by smaller index. `indices[r, 0]` must be rows[r]; the rest are its k-1 others."""
-    others = indices[:, 1:]
-    sims = exact_sims(x, rows, others)
-    order = np.lexsort((others, -sims), axis=-1) if others.size else np.zeros(others.shape, np.int64)
-    out_i = np.empty_like(indices)
-    out_s = np.empty(indices.shape, dtype=np.float32)
-    out_i[:, 0] = rows
-    out_s[:, 0] = 1.0
-    out_i[:, 1:] = np.take_along_axis(others, order, axis=1)
-    out_s[:, 1:] = np.take_along_axis(sims, order, axis=1)
-    return KnnGraph(out_i, out_s, "exact")
+def _canonical(indices: np.ndarray, sims: np.ndarray, width: int) -> tuple[np.ndarray, np.ndarray]:
+    """The first `width` of each row by exact similarity descending, ties by smaller index: the one order every
+    way of computing the graph agrees on."""
+    order = np.lexsort((indices, -sims), axis=-1)[:, :width]
+    return np.take_along_axis(indices, order, axis=1), np.take_along_axis(sims, order, axis=1)
 
 
-def _top_others(s: np.ndarray, count: int, axis: int = 1) -> np.ndarray:
+def _top(s: np.ndarray, count: int, axis: int = 1) -> np.ndarray:
     """Positions of the `count` largest values along `axis` (unordered)."""
     if count >= s.shape[axis]:
         return np.broadcast_to(np.expand_dims(np.arange(s.shape[axis]), 1 - axis), s.shape).copy()
-    return np.argpartition(-s, count - 1, axis=axis).take(np.arange(count), axis=axis)
+    m = s.shape[axis]
+    return np.argpartition(s, m - count, axis=axis).take(np.arange(m - count, m), axis=axis)  # no negated copy
+
+
+# float32 products differ from the exact similarity by far less than this
+TIE_EPS = 1e-5
+
+
+def _best_others(x: np.ndarray, q: np.ndarray, s: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+    """The k-1 nearest other rows of rows q, canonical, from their float32 products s (s[r, q[r]] = -inf)."""
+    count = min(s.shape[1] - 1, CANDIDATE_FACTOR * (k - 1))
+    part = _top(s, count)  # self (-inf) is never among them
+    others, sims = _canonical(part, exact_sims(x, q, part), k - 1)
+    if count < s.shape[1] - 1:
+        ps = np.take_along_axis(s, part, axis=1)
+        last = -np.partition(-ps, k - 2, axis=1)[:, k - 2]  # the (k-1)-th best float32 product
+        for r in np.nonzero(ps.min(axis=1) >= last - TIE_EPS)[0]:
+            # every candidate ties with the last neighbour (a pile of copies): rank all the tied rows exactly
+            cols = np.nonzero(s[r] >= last[r] - TIE_EPS)[0][None, :]
+            others[r], sims[r] = (a[0] for a in _canonical(cols, exact_sims(x, q[r:r + 1], cols), k - 1))
+    return others, sims
+
+
+def _graph(others: np.ndarray, sims: np.ndarray) -> KnnGraph:
+    """Self in column 0 (similarity 1), then the others."""
+    n = others.shape[0]
+    indices = np.concatenate([np.arange(n, dtype=np.int64)[:, None], others], axis=1)
+    return KnnGraph(indices, np.concatenate([np.ones((n, 1), np.float32), sims], axis=1), "exact")
+
+
+def knn_exact(x: np.ndarray, k: int, block_rows: int = BLOCK_ROWS) -> KnnGraph:
+    """Exact top-k by cosine, blockwise (x must be L2-normalized); self first, then by exact similarity, ties by
+    smaller index."""
+    n = x.shape[0]
+    k_eff = min(k, n)
+    others = np.empty((n, max(k_eff - 1, 0)), dtype=np.int64)
+    sims = np.empty(others.shape, dtype=np.float32)
+    if k_eff < 2:
+        return _graph(others, sims)
+    block_rows = max(1, min(block_rows, BLOCK_CELLS // max(n, 1)))
+    for start in range(0, n, block_rows):
+        stop = min(start + block_rows, n)
+        q = np.arange(start, stop)
+        s = x[start:stop] @ x.T
+        s[np.arange(q.size), q] = -np.inf  # self is column 0, apart: exact copies cannot push it out
+        others[start:stop], sims[start:stop] = _best_others(x, q, s, k_eff)
+        del s
+    return _graph(others, sims)
 
 
 def knn_exact_update(x: np.ndarray, old: KnnGraph, old_to_new: np.ndarray,
@@ -125,7 +144,7 @@ def knn_exact_update(x: np.ndarray, old: KnnGraph, old_to_new: np.ndarray,
     old_to_new[i] is old row i's row in x, or -1 when it is gone; rows of x no old row maps to are new.
     New rows and old rows that lost a neighbour (a gone row was in their list) are searched against all rows
     (blockwise, like knn_exact). Every other old row keeps its list, merged with the new rows that beat its
-    k-th neighbour (the transpose of the same block products): its old list was the top k over the old rows
+    last neighbour (the transpose of the same block products): its old list was the top k over the old rows
     and none of them is gone. Returns (graph, rows searched). x must be L2-normalized, k >= 2, n >= k.
     """
     n, k = x.shape[0], old.k
@@ -139,46 +158,41 @@ def knn_exact_update(x: np.ndarray, old: KnnGraph, old_to_new: np.ndarray,
     search = np.sort(np.concatenate([np.nonzero(is_new)[0], old_to_new[lost]]))
     clean_old = np.nonzero(kept & ~lost)[0]
     clean = old_to_new[clean_old]  # rows that keep their list, and where it is in `old`
-    # the k-1 neighbours other than self (self is column 0, apart), as rows of x
     others = np.zeros((n, k - 1), dtype=np.int64)
     sims = np.zeros((n, k - 1), dtype=np.float32)
     others[clean] = mapped[clean_old, 1:]
     sims[clean] = old.sims[clean_old, 1:]
-    touched = np.zeros(n, dtype=bool)
     block_rows = max(1, min(block_rows, BLOCK_CELLS // max(n, 1)))
     for start in range(0, search.size, block_rows):
         q = search[start:start + block_rows]
         s = x[q] @ x.T
         s[np.arange(q.size), q] = -np.inf
-        part = _top_others(s, k - 1)
-        others[q] = part
-        sims[q] = np.take_along_axis(s, part, axis=1)
+        others[q], sims[q] = _best_others(x, q, s, k)
         fresh = is_new[q]
         if fresh.any() and clean.size:
-            sn = s[fresh][:, clean]
-            pos = _top_others(sn, min(k - 1, sn.shape[0]), axis=0)  # best new rows of this block per clean row
-            both_i = np.concatenate([others[clean], q[fresh][pos].T], axis=1)
-            both_s = np.concatenate([sims[clean], np.take_along_axis(sn, pos, axis=0).T], axis=1)
-            best = _top_others(both_s, k - 1)
-            others[clean] = np.take_along_axis(both_i, best, axis=1)
-            sims[clean] = np.take_along_axis(both_s, best, axis=1)
-            touched[clean] |= is_new[others[clean]].any(axis=1)
+            sn = s[fresh][:, clean]  # new rows x rows that keep their list
+            count = min(CANDIDATE_FACTOR * (k - 1), sn.shape[0])
+            pos = _top(sn, count, axis=0)
+            cand = np.take_along_axis(sn, pos, axis=0).T
+            # only rows where a new row comes near the last neighbour can change
+            near = cand >= sims[clean, -1:] - TIE_EPS
+            pile = near.all(axis=1) if count < sn.shape[0] else np.zeros(clean.size, dtype=bool)
+            hit = np.nonzero(near.any(axis=1) & ~pile)[0]
+            if hit.size:
+                rows, cand_i = clean[hit], q[fresh][pos[:, hit]].T
+                both_i = np.concatenate([others[rows], cand_i], axis=1)
+                both_s = np.concatenate([sims[rows], exact_sims(x, rows, cand_i)], axis=1)
+                others[rows], sims[rows] = _canonical(both_i, both_s, k - 1)
+            for c in np.nonzero(pile)[0]:  # a pile of tied new rows: rank all of them exactly
+                row = clean[c]
+                cand_i = q[fresh][np.nonzero(sn[:, c] >= sims[row, -1] - TIE_EPS)[0]][None, :]
+                both_i = np.concatenate([others[row:row + 1], cand_i], axis=1)
+                both_s = np.concatenate([sims[row:row + 1], exact_sims(x, np.array([row]), cand_i)], axis=1)
+                others[row], sims[row] = (a[0] for a in _canonical(both_i, both_s, k - 1))
         del s
-    indices = np.empty((n, k), dtype=np.int64)
-    out_s = np.empty((n, k), dtype=np.float32)
-    indices[:, 0] = np.arange(n)
-    indices[:, 1:] = others
-    out_s[:, 0] = 1.0
-    # an unchanged list keeps its stored order and exact similarities; every other row is made canonical
-    same = ~touched[clean]
-    indices[clean[same], 1:] = mapped[clean_old[same], 1:]
-    out_s[clean[same], 1:] = old.sims[clean_old[same], 1:]
-    redo = np.ones(n, dtype=bool)
-    redo[clean[same]] = False
-    rows = np.nonzero(redo)[0]
-    g = _canonical_rows(x, indices[rows], rows)
-    indices[rows], out_s[rows] = g.indices, g.sims
-    return KnnGraph(indices, out_s, "exact"), int(search.size)
+    # kept lists were canonical in old row numbers; renumbering can reorder ties
+    others, sims = _canonical(others, sims, k - 1)
+    return _graph(others, sims), int(search.size)
 
 
 def knn_pynndescent(x: np.ndarray, k: int, random_state: int = 42, n_jobs: int | None = None) -> KnnGraph:

@@ -67,12 +67,17 @@ def exact_sims(x: np.ndarray, rows: np.ndarray, neighbours: np.ndarray) -> np.nd
     """cos(x[rows[r]], x[neighbours[r, c]]) as float32, from float64 sums of exact products: the same value
     whichever block or direction (i, j or j, i) it is computed in, so a graph updated row by row equals one
     computed at once, bit for bit (a float32 matrix product depends on the block shape)."""
-    out = np.empty(neighbours.shape, dtype=np.float32)
-    for start in range(0, len(rows), EXACT_SIM_ROWS):
-        stop = min(start + EXACT_SIM_ROWS, len(rows))
-        a = x[rows[start:stop]].astype(np.float64)
-        b = x[neighbours[start:stop]].astype(np.float64)
-        out[start:stop] = (a[:, None, :] * b).sum(axis=-1)
+    a = np.broadcast_to(np.asarray(rows)[:, None], neighbours.shape)
+    return exact_pair_sims(x, a.ravel(), neighbours.ravel()).reshape(neighbours.shape)
+
+
+def exact_pair_sims(x: np.ndarray, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """exact_sims for the pairs (a[i], b[i])."""
+    out = np.empty(a.shape, dtype=np.float32)
+    step = EXACT_SIM_ROWS * 32
+    for start in range(0, a.size, step):
+        stop = min(start + step, a.size)
+        out[start:stop] = (x[a[start:stop]].astype(np.float64) * x[b[start:stop]].astype(np.float64)).sum(axis=1)
     return out
 
 
@@ -170,22 +175,25 @@ def knn_exact_update(x: np.ndarray, old: KnnGraph, old_to_new: np.ndarray,
         others[q], sims[q] = _best_others(x, q, s, k)
         fresh = is_new[q]
         if fresh.any() and clean.size:
-            sn = s[fresh][:, clean]  # new rows x rows that keep their list
-            count = min(CANDIDATE_FACTOR * (k - 1), sn.shape[0])
-            pos = _top(sn, count, axis=0)
-            cand = np.take_along_axis(sn, pos, axis=0).T
+            sn = np.ascontiguousarray(s[fresh][:, clean].T)  # rows that keep their list x new rows
+            count = min(CANDIDATE_FACTOR * (k - 1), sn.shape[1])
+            pos = _top(sn, count)
+            cand = np.take_along_axis(sn, pos, axis=1)
             # only rows where a new row comes near the last neighbour can change
             near = cand >= sims[clean, -1:] - TIE_EPS
-            pile = near.all(axis=1) if count < sn.shape[0] else np.zeros(clean.size, dtype=bool)
+            pile = near.all(axis=1) if count < sn.shape[1] else np.zeros(clean.size, dtype=bool)
             hit = np.nonzero(near.any(axis=1) & ~pile)[0]
             if hit.size:
-                rows, cand_i = clean[hit], q[fresh][pos[:, hit]].T
+                rows, cand_i, near_h = clean[hit], q[fresh][pos[hit]], near[hit]
+                cand_s = np.full(cand_i.shape, -np.inf, dtype=np.float32)  # far candidates cannot enter
+                r, c = np.nonzero(near_h)
+                cand_s[r, c] = exact_pair_sims(x, rows[r], cand_i[r, c])
                 both_i = np.concatenate([others[rows], cand_i], axis=1)
-                both_s = np.concatenate([sims[rows], exact_sims(x, rows, cand_i)], axis=1)
+                both_s = np.concatenate([sims[rows], cand_s], axis=1)
                 others[rows], sims[rows] = _canonical(both_i, both_s, k - 1)
             for c in np.nonzero(pile)[0]:  # a pile of tied new rows: rank all of them exactly
                 row = clean[c]
-                cand_i = q[fresh][np.nonzero(sn[:, c] >= sims[row, -1] - TIE_EPS)[0]][None, :]
+                cand_i = q[fresh][np.nonzero(sn[c] >= sims[row, -1] - TIE_EPS)[0]][None, :]
                 both_i = np.concatenate([others[row:row + 1], cand_i], axis=1)
                 both_s = np.concatenate([sims[row:row + 1], exact_sims(x, np.array([row]), cand_i)], axis=1)
                 others[row], sims[row] = (a[0] for a in _canonical(both_i, both_s, k - 1))

@@ -101,16 +101,23 @@ TIE_EPS = 1e-5
 
 
 def _best_others(x: np.ndarray, q: np.ndarray, s: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
-    """The k-1 nearest other rows of rows q, canonical, from their float32 products s (s[r, q[r]] = -inf)."""
+    """The k-1 nearest other rows of rows q, canonical, from their float32 products s (s[r, q[r]] = -inf).
+
+    Exact similarities are computed for the candidates that can be among them: the k-1 best by float32 product
+    and those within TIE_EPS of the last of these."""
     count = min(s.shape[1] - 1, CANDIDATE_FACTOR * (k - 1))
     part = _top(s, count)  # self (-inf) is never among them
-    others, sims = _canonical(part, exact_sims(x, q, part), k - 1)
+    ps = np.take_along_axis(s, part, axis=1)
+    last = -np.partition(-ps, k - 2, axis=1)[:, k - 2:k - 1]  # the (k-1)-th best float32 product
+    need = ps >= last - TIE_EPS
+    ex = np.full(part.shape, -np.inf, dtype=np.float32)
+    r, c = np.nonzero(need)
+    ex[r, c] = exact_pair_sims(x, q[r], part[r, c])
+    others, sims = _canonical(part, ex, k - 1)
     if count < s.shape[1] - 1:
-        ps = np.take_along_axis(s, part, axis=1)
-        last = -np.partition(-ps, k - 2, axis=1)[:, k - 2]  # the (k-1)-th best float32 product
-        for r in np.nonzero(ps.min(axis=1) >= last - TIE_EPS)[0]:
+        for r in np.nonzero(need.all(axis=1))[0]:
             # every candidate ties with the last neighbour (a pile of copies): rank all the tied rows exactly
-            cols = np.nonzero(s[r] >= last[r] - TIE_EPS)[0][None, :]
+            cols = np.nonzero(s[r] >= last[r, 0] - TIE_EPS)[0][None, :]
             others[r], sims[r] = (a[0] for a in _canonical(cols, exact_sims(x, q[r:r + 1], cols), k - 1))
     return others, sims
 

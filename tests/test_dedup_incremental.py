@@ -255,3 +255,16 @@ def test_stage_rows_equal_a_run_without_the_stored_graph(store, config, embedder
         assert rows() == incremental
     assert any(not r["is_canonical"] and r["method"] == "text" for r in incremental)
     assert any(not r["is_canonical"] and r["method"] == "exact" for r in incremental)
+
+
+def test_a_takedown_deletes_the_stored_graph(config):
+    """The file names sample ids and text hashes: after `forget` it goes, and the next dedup run recomputes it."""
+    from echo.dedup.knn_cache import graph_path
+    from echo.erasure import forget_in_derived_files
+
+    rows = Rows(50, seed=4)
+    cached_knn_graph(rows.matrix(), K, ann_min_rows=100_000, graph_file=GraphFile(graph_path(config), rows.keys, "m"))
+    assert graph_path(config).is_file()
+    res = forget_in_derived_files(config, {"s00001"}, author="someone")
+    assert res.dedup_graph_dropped and not graph_path(config).exists()
+    assert not forget_in_derived_files(config, {"s00001"}, author="someone").dedup_graph_dropped

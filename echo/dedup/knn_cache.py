@@ -36,6 +36,22 @@ class GraphFile:
     model: str
 
 
+def graph_path(config) -> Path:
+    """<data_dir>/dedup-knn.npz"""
+    return config.path("data_dir") / KNN_FILE
+
+
+def drop_graph(config) -> bool:
+    """Delete the stored graph (after a takedown: it names the forgotten samples' ids and text hashes until the
+    next run); the next dedup run computes it in full. True when there was one."""
+    path = graph_path(config)
+    try:
+        path.unlink()
+    except FileNotFoundError:
+        return False
+    return True
+
+
 def row_key(sample_id: str, text_key: str) -> str:
     return f"{sample_id}\x1f{text_key}"
 

@@ -15,7 +15,7 @@ from echo.config import DedupSettings
 from echo.dedup.duplicates import DedupItem, find_duplicates
 from echo.dedup.embed import SAMPLE_TEXT_SQL, cached_hashes, embed_texts, load_vectors
 from echo.dedup.images import parse_phash
-from echo.dedup.knn_cache import KNN_FILE, GraphFile, row_key
+from echo.dedup.knn_cache import GraphFile, graph_path, row_key
 from echo.dedup.normalize import embedding_key, prompt_hash
 from echo.run import KnnHandoff, RunContext, StageStats
 
@@ -80,7 +80,7 @@ def run(ctx: RunContext, stats: StageStats) -> None:
         if len(cached_hashes(store, need, model)) < len(set(need)):  # embed stage skipped: embed now
             embed_texts(store, ctx.resources.embedder, [items[i].prompt for i in text_rows], stats=stats)
         vectors = load_vectors(store, need, model)
-    graph_file = GraphFile(ctx.config.path("data_dir") / KNN_FILE, [row_key(ids[i], hashes[i]) for i in text_rows],
+    graph_file = GraphFile(graph_path(ctx.config), [row_key(ids[i], hashes[i]) for i in text_rows],
                            ctx.config.embed.cache_name)
     result = find_duplicates(items, vectors, text_rows, cfg, random_state=ctx.config.cluster.random_state,
                              graph_file=graph_file)

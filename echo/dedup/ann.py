@@ -182,28 +182,21 @@ def knn_exact_update(x: np.ndarray, old: KnnGraph, old_to_new: np.ndarray,
         others[q], sims[q] = _best_others(x, q, s, k)
         fresh = is_new[q]
         if fresh.any() and clean.size:
-            sn = np.ascontiguousarray(s[fresh][:, clean].T)  # rows that keep their list x new rows
-            count = min(CANDIDATE_FACTOR * (k - 1), sn.shape[1])
-            pos = _top(sn, count)
-            cand = np.take_along_axis(sn, pos, axis=1)
-            # only rows where a new row comes near the last neighbour can change
-            near = cand >= sims[clean, -1:] - TIE_EPS
-            pile = near.all(axis=1) if count < sn.shape[1] else np.zeros(clean.size, dtype=bool)
-            hit = np.nonzero(near.any(axis=1) & ~pile)[0]
-            if hit.size:
-                rows, cand_i, near_h = clean[hit], q[fresh][pos[hit]], near[hit]
-                cand_s = np.full(cand_i.shape, -np.inf, dtype=np.float32)  # far candidates cannot enter
-                r, c = np.nonzero(near_h)
-                cand_s[r, c] = exact_pair_sims(x, rows[r], cand_i[r, c])
+            # rows that keep their list x new rows: only a new row near a list's last neighbour can enter it
+            sn = s[fresh][:, clean].T
+            r, c = np.nonzero(sn >= sims[clean, -1:] - TIE_EPS)
+            if r.size:
+                rows, at = np.unique(r, return_inverse=True)
+                width = int(np.bincount(at).max())
+                slot = np.arange(r.size) - np.searchsorted(r, r)  # r is sorted: place within its row
+                cand_i = np.zeros((rows.size, width), dtype=np.int64)
+                cand_s = np.full((rows.size, width), -np.inf, dtype=np.float32)
+                cand_i[at, slot] = q[fresh][c]
+                cand_s[at, slot] = exact_pair_sims(x, clean[r], cand_i[at, slot])
+                rows = clean[rows]
                 both_i = np.concatenate([others[rows], cand_i], axis=1)
                 both_s = np.concatenate([sims[rows], cand_s], axis=1)
                 others[rows], sims[rows] = _canonical(both_i, both_s, k - 1)
-            for c in np.nonzero(pile)[0]:  # a pile of tied new rows: rank all of them exactly
-                row = clean[c]
-                cand_i = q[fresh][np.nonzero(sn[c] >= sims[row, -1] - TIE_EPS)[0]][None, :]
-                both_i = np.concatenate([others[row:row + 1], cand_i], axis=1)
-                both_s = np.concatenate([sims[row:row + 1], exact_sims(x, np.array([row]), cand_i)], axis=1)
-                others[row], sims[row] = (a[0] for a in _canonical(both_i, both_s, k - 1))
         del s
     # kept lists were canonical in old row numbers; renumbering can reorder ties
     others, sims = _canonical(others, sims, k - 1)

@@ -7,6 +7,7 @@ not read. Writes go to a temporary file that replaces the old one, so a crash ne
 from __future__ import annotations
 
 import os
+import threading
 import zipfile
 from pathlib import Path
 
@@ -30,7 +31,8 @@ def write_npz(path: Path | None, settings: str, **arrays: np.ndarray) -> bool:
     """Atomically (re)write the file; False when it cannot be written (a read-only reader just recomputes)."""
     if path is None:
         return False
-    tmp = path.with_name(f".{path.stem}.tmp.npz")
+    # two writers (processes or threads) never share a half-written file
+    tmp = path.with_name(f".{path.stem}.{os.getpid()}-{threading.get_ident()}.tmp.npz")
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         np.savez(tmp, settings=np.str_(settings), **arrays)

@@ -1,7 +1,8 @@
 """A takedown in every file derived from the database: analyst snapshots (rewritten without the forgotten rows,
-so their history stays), run reports (rebuilt or deleted), and the database file itself (compacted, so no
-deleted bytes stay readable). Frozen releases and their exports are immutable and are not touched: the next
-release drops the data and its changelog says so.
+so their history stays), run reports (rebuilt or deleted), dedup's stored k-NN graph (deleted: the next run
+computes it again), and the database file itself (compacted, so no deleted bytes stay readable). Frozen
+releases and their exports are immutable and are not touched: the next release drops the data and its
+changelog says so.
 
 Above the libraries it joins (release, analyst, report); `echo-bench forget` runs it after `forget()`.
 """
@@ -12,6 +13,7 @@ from dataclasses import dataclass, field
 
 from echo.analyst.snapshot import rewrite_snapshots
 from echo.config import Config
+from echo.dedup.knn_cache import drop_graph
 from echo.release.forget import forget
 from echo.report.html import scrub_reports
 from echo.store import Store
@@ -22,6 +24,7 @@ class DerivedResult:
     snapshots: list = field(default_factory=list)       # analyst snapshot folders rewritten
     reports_rebuilt: list = field(default_factory=list)
     reports_deleted: list = field(default_factory=list)
+    dedup_graph_dropped: bool = False  # the stored k-NN graph (sample ids, text hashes) is recomputed next run
 
 
 def forget_in_derived_files(config: Config, traces: set[str], *, post: str | None = None, author: str | None = None,
@@ -40,4 +43,6 @@ def forget_in_derived_files(config: Config, traces: set[str], *, post: str | Non
 
     res.snapshots = rewrite_snapshots(config, change)
     res.reports_rebuilt, res.reports_deleted = scrub_reports(config, found)
+    if found:
+        res.dedup_graph_dropped = drop_graph(config)
     return res

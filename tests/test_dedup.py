@@ -41,6 +41,24 @@ def test_multi_index_hashing_matches_all_pairs():
     assert parse_phash("ffd8a0c0e0f0f8fc") == 0xFFD8A0C0E0F0F8FC and parse_phash("zz") is None
 
 
+def test_hash_pairs_in_small_batches_and_piles_over_max_bucket(monkeypatch):
+    from echo.dedup import images
+
+    monkeypatch.setattr(images, "PAIR_BATCH", 5)  # many batches, one pair list
+    rng = random.Random(8)
+    for _ in range(20):
+        base = [rng.getrandbits(64) for _ in range(rng.randrange(2, 80))]
+        hashes = base + [h ^ (1 << rng.randrange(64)) ^ (1 << rng.randrange(64)) ^ (1 << rng.randrange(64))
+                         for h in base[: len(base) // 2]] + [base[0]] * rng.randrange(0, 6)
+        truth = [(a, b, (hashes[a] ^ hashes[b]).bit_count()) for a, b in itertools.combinations(range(len(hashes)), 2)
+                 if (hashes[a] ^ hashes[b]).bit_count() <= 4]
+        assert similar_hash_pairs(hashes, 4) == truth
+    # 12 copies of one picture with max_bucket 5: each copy is compared with the first only, one group still
+    pile = [rng.getrandbits(64) for _ in range(20)] + [0xF0F0F0F0F0F0F0F0] * 12
+    pairs = [(a, b, d) for a, b, d in similar_hash_pairs(pile, 4, max_bucket=5) if a >= 20]
+    assert pairs == [(20, b, 0) for b in range(21, 32)]
+
+
 # Known groups: (prompt, group). Group None means no duplicate exists.
 CONSTRUCTED = [
     ("a corgi wearing a tiny astronaut suit on the moon, photorealistic", "corgi"),

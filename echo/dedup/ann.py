@@ -56,28 +56,151 @@ def _self_first(indices: np.ndarray, sims: np.ndarray) -> tuple[np.ndarray, np.n
     return out_i, out_s
 
 
+# rows per block when recomputing similarities in float64 (block * candidates * dim * 8 bytes: 22 MB at k=15)
+EXACT_SIM_ROWS = 256
+# The k-1 neighbours are ranked by exact similarity, then index, among this many times k-1 float32 candidates;
+# when all of those tie with the last neighbour (a pile of copies) every tied row is ranked.
+CANDIDATE_FACTOR = 2
+
+
+def exact_sims(x: np.ndarray, rows: np.ndarray, neighbours: np.ndarray) -> np.ndarray:
+    """cos(x[rows[r]], x[neighbours[r, c]]) as float32, from float64 sums of exact products: the same value
+    whichever block or direction (i, j or j, i) it is computed in, so a graph updated row by row equals one
+    computed at once, bit for bit (a float32 matrix product depends on the block shape)."""
+    a = np.broadcast_to(np.asarray(rows)[:, None], neighbours.shape)
+    return exact_pair_sims(x, a.ravel(), neighbours.ravel()).reshape(neighbours.shape)
+
+
+def exact_pair_sims(x: np.ndarray, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """exact_sims for the pairs (a[i], b[i])."""
+    out = np.empty(a.shape, dtype=np.float32)
+    step = EXACT_SIM_ROWS * 32
+    for start in range(0, a.size, step):
+        stop = min(start + step, a.size)
+        out[start:stop] = (x[a[start:stop]].astype(np.float64) * x[b[start:stop]].astype(np.float64)).sum(axis=1)
+    return out
+
+
+def _canonical(indices: np.ndarray, sims: np.ndarray, width: int) -> tuple[np.ndarray, np.ndarray]:
+    """The first `width` of each row by exact similarity descending, ties by smaller index: the one order every
+    way of computing the graph agrees on."""
+    order = np.lexsort((indices, -sims), axis=-1)[:, :width]
+    return np.take_along_axis(indices, order, axis=1), np.take_along_axis(sims, order, axis=1)
+
+
+def _top(s: np.ndarray, count: int, axis: int = 1) -> np.ndarray:
+    """Positions of the `count` largest values along `axis` (unordered)."""
+    if count >= s.shape[axis]:
+        return np.broadcast_to(np.expand_dims(np.arange(s.shape[axis]), 1 - axis), s.shape).copy()
+    m = s.shape[axis]
+    return np.argpartition(s, m - count, axis=axis).take(np.arange(m - count, m), axis=axis)  # no negated copy
+
+
+# float32 products differ from the exact similarity by far less than this
+TIE_EPS = 1e-5
+
+
+def _best_others(x: np.ndarray, q: np.ndarray, s: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+    """The k-1 nearest other rows of rows q, canonical, from their float32 products s (s[r, q[r]] = -inf).
+
+    Exact similarities are computed for the candidates that can be among them: the k-1 best by float32 product
+    and those within TIE_EPS of the last of these."""
+    count = min(s.shape[1] - 1, CANDIDATE_FACTOR * (k - 1))
+    part = _top(s, count)  # self (-inf) is never among them
+    ps = np.take_along_axis(s, part, axis=1)
+    last = -np.partition(-ps, k - 2, axis=1)[:, k - 2:k - 1]  # the (k-1)-th best float32 product
+    need = ps >= last - TIE_EPS
+    ex = np.full(part.shape, -np.inf, dtype=np.float32)
+    r, c = np.nonzero(need)
+    ex[r, c] = exact_pair_sims(x, q[r], part[r, c])
+    others, sims = _canonical(part, ex, k - 1)
+    if count < s.shape[1] - 1:
+        for r in np.nonzero(need.all(axis=1))[0]:
+            # every candidate ties with the last neighbour (a pile of copies): rank all the tied rows exactly
+            cols = np.nonzero(s[r] >= last[r, 0] - TIE_EPS)[0][None, :]
+            others[r], sims[r] = (a[0] for a in _canonical(cols, exact_sims(x, q[r:r + 1], cols), k - 1))
+    return others, sims
+
+
+def _graph(others: np.ndarray, sims: np.ndarray) -> KnnGraph:
+    """Self in column 0 (similarity 1), then the others."""
+    n = others.shape[0]
+    indices = np.concatenate([np.arange(n, dtype=np.int64)[:, None], others], axis=1)
+    return KnnGraph(indices, np.concatenate([np.ones((n, 1), np.float32), sims], axis=1), "exact")
+
+
 def knn_exact(x: np.ndarray, k: int, block_rows: int = BLOCK_ROWS) -> KnnGraph:
-    """Exact top-k by cosine, blockwise (x must be L2-normalized)."""
+    """Exact top-k by cosine, blockwise (x must be L2-normalized); self first, then by exact similarity, ties by
+    smaller index."""
     n = x.shape[0]
     k_eff = min(k, n)
+    others = np.empty((n, max(k_eff - 1, 0)), dtype=np.int64)
+    sims = np.empty(others.shape, dtype=np.float32)
+    if k_eff < 2:
+        return _graph(others, sims)
     block_rows = max(1, min(block_rows, BLOCK_CELLS // max(n, 1)))
-    indices = np.empty((n, k_eff), dtype=np.int64)
-    sims = np.empty((n, k_eff), dtype=np.float32)
     for start in range(0, n, block_rows):
         stop = min(start + block_rows, n)
+        q = np.arange(start, stop)
         s = x[start:stop] @ x.T
-        s[np.arange(stop - start), np.arange(start, stop)] = np.inf  # self ranks first
-        np.negative(s, out=s)  # in place: smallest first, no second block
-        if k_eff < n:
-            part = np.argpartition(s, k_eff - 1, axis=1)[:, :k_eff]
-        else:
-            part = np.tile(np.arange(n), (stop - start, 1))
-        ps = np.take_along_axis(s, part, axis=1)
-        order = np.argsort(ps, axis=1, kind="stable")
-        indices[start:stop] = np.take_along_axis(part, order, axis=1)
-        sims[start:stop] = -np.take_along_axis(ps, order, axis=1)
-    sims[:, 0] = 1.0
-    return KnnGraph(indices, sims, "exact")
+        s[np.arange(q.size), q] = -np.inf  # self is column 0, apart: exact copies cannot push it out
+        others[start:stop], sims[start:stop] = _best_others(x, q, s, k_eff)
+        del s
+    return _graph(others, sims)
+
+
+def knn_exact_update(x: np.ndarray, old: KnnGraph, old_to_new: np.ndarray,
+                     block_rows: int = BLOCK_ROWS) -> tuple[KnnGraph, int]:
+    """`knn_exact(x, k)` from the exact graph `old` of an earlier row set, without the full n x n product.
+
+    old_to_new[i] is old row i's row in x, or -1 when it is gone; rows of x no old row maps to are new.
+    New rows and old rows that lost a neighbour (a gone row was in their list) are searched against all rows
+    (blockwise, like knn_exact). Every other old row keeps its list, merged with the new rows that beat its
+    last neighbour (the transpose of the same block products): its old list was the top k over the old rows
+    and none of them is gone. Returns (graph, rows searched). x must be L2-normalized, k >= 2, n >= k.
+    """
+    n, k = x.shape[0], old.k
+    if k < 2 or n < k:
+        raise ValueError(f"an update needs k >= 2 and at least k rows (k={k}, n={n})")
+    kept = old_to_new >= 0
+    mapped = np.where(kept[old.indices], old_to_new[old.indices], -1)  # old lists in new row numbers
+    is_new = np.ones(n, dtype=bool)
+    is_new[old_to_new[kept]] = False
+    lost = kept & (mapped < 0).any(axis=1)
+    search = np.sort(np.concatenate([np.nonzero(is_new)[0], old_to_new[lost]]))
+    clean_old = np.nonzero(kept & ~lost)[0]
+    clean = old_to_new[clean_old]  # rows that keep their list, and where it is in `old`
+    others = np.zeros((n, k - 1), dtype=np.int64)
+    sims = np.zeros((n, k - 1), dtype=np.float32)
+    others[clean] = mapped[clean_old, 1:]
+    sims[clean] = old.sims[clean_old, 1:]
+    block_rows = max(1, min(block_rows, BLOCK_CELLS // max(n, 1)))
+    for start in range(0, search.size, block_rows):
+        q = search[start:start + block_rows]
+        s = x[q] @ x.T
+        s[np.arange(q.size), q] = -np.inf
+        others[q], sims[q] = _best_others(x, q, s, k)
+        fresh = is_new[q]
+        if fresh.any() and clean.size:
+            # rows that keep their list x new rows: only a new row near a list's last neighbour can enter it
+            sn = s[fresh][:, clean].T
+            r, c = np.nonzero(sn >= sims[clean, -1:] - TIE_EPS)
+            if r.size:
+                rows, at = np.unique(r, return_inverse=True)
+                width = int(np.bincount(at).max())
+                slot = np.arange(r.size) - np.searchsorted(r, r)  # r is sorted: place within its row
+                cand_i = np.zeros((rows.size, width), dtype=np.int64)
+                cand_s = np.full((rows.size, width), -np.inf, dtype=np.float32)
+                cand_i[at, slot] = q[fresh][c]
+                cand_s[at, slot] = exact_pair_sims(x, clean[r], cand_i[at, slot])
+                rows = clean[rows]
+                both_i = np.concatenate([others[rows], cand_i], axis=1)
+                both_s = np.concatenate([sims[rows], cand_s], axis=1)
+                others[rows], sims[rows] = _canonical(both_i, both_s, k - 1)
+        del s
+    # kept lists were canonical in old row numbers; renumbering can reorder ties
+    others, sims = _canonical(others, sims, k - 1)
+    return _graph(others, sims), int(search.size)
 
 
 def knn_pynndescent(x: np.ndarray, k: int, random_state: int = 42, n_jobs: int | None = None) -> KnnGraph:
@@ -98,12 +221,17 @@ def knn_pynndescent(x: np.ndarray, k: int, random_state: int = 42, n_jobs: int |
     return KnnGraph(i2, s2, "pynndescent")
 
 
+def uses_ann(n: int, k: int, ann_min_rows: int) -> bool:
+    """Whether knn_graph goes approximate (pynndescent) for n rows."""
+    return n >= max(ann_min_rows, k + 2)
+
+
 def knn_graph(x: np.ndarray, k: int, *, ann_min_rows: int, random_state: int = 42) -> KnnGraph:
     """k-NN graph (k counts the row itself): exact below ann_min_rows rows, pynndescent from there on."""
     x = l2_normalize(x)
     if x.shape[0] == 0:
         return KnnGraph(np.empty((0, 0), np.int64), np.empty((0, 0), np.float32), "exact")
-    if x.shape[0] < max(ann_min_rows, k + 2):
+    if not uses_ann(x.shape[0], k, ann_min_rows):
         return knn_exact(x, k)
     return knn_pynndescent(x, k, random_state=random_state)
 

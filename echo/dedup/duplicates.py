@@ -29,8 +29,9 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from echo.config import DedupSettings
-from echo.dedup.ann import KnnGraph, near_duplicate_pairs
+from echo.dedup.ann import KnnGraph, pairs_from_graph
 from echo.dedup.images import similar_hash_pairs
+from echo.dedup.knn_cache import GraphFile, cached_knn_graph
 from echo.dedup.normalize import prompt_hash
 from echo.dedup.unionfind import UnionFind
 from echo.records import stable_id
@@ -77,13 +78,16 @@ class DedupResult:
     pairs: dict[str, int]  # method -> pairs found (before union)
     graph: KnnGraph | None
     text_rows: list[int]  # indices into items that have a text vector (rows of the graph)
+    knn: str = ""  # how the graph was made: 'reused', 'updated', 'computed' or 'ann' (echo.dedup.knn_cache)
+    knn_rows_searched: int = 0
 
 
 def find_duplicates(items: list[DedupItem], vectors: np.ndarray | None, text_rows: list[int], cfg: DedupSettings, *,
-                    random_state: int = 42) -> DedupResult:
+                    random_state: int = 42, graph_file: GraphFile | None = None) -> DedupResult:
     """Pairs from the three layers, union-find groups, canonical choice and one row per item.
 
-    `vectors[r]` is the prompt embedding of `items[text_rows[r]]` (L2-normalized).
+    `vectors[r]` is the prompt embedding of `items[text_rows[r]]` (L2-normalized). With `graph_file` the exact
+    k-NN graph of the last run is read from it, updated and written back (the result is the same).
     """
     n = len(items)
     best: dict[tuple[int, int], tuple[str, float]] = {}
@@ -115,11 +119,12 @@ def find_duplicates(items: list[DedupItem], vectors: np.ndarray | None, text_row
             add(prev, members[pos], "exact", 1.0)
 
     # 2. near-duplicate text
-    graph = None
+    graph, knn_how, searched = None, "", 0
     if vectors is not None and len(text_rows) >= 2:
         k = min(max(cfg.ann_neighbors, 2), len(text_rows))
-        pairs, sims, graph = near_duplicate_pairs(vectors, cfg.text_threshold, k=k, ann_min_rows=cfg.ann_min_rows,
-                                                  random_state=random_state)
+        graph, knn_how, searched = cached_knn_graph(vectors, k, ann_min_rows=cfg.ann_min_rows,
+                                                    random_state=random_state, graph_file=graph_file)
+        pairs, sims = pairs_from_graph(graph, cfg.text_threshold)
         for (ra, rb), s in zip(pairs.tolist(), sims.tolist()):
             add(text_rows[ra], text_rows[rb], "text", min(s, 1.0))
 
@@ -174,4 +179,4 @@ def find_duplicates(items: list[DedupItem], vectors: np.ndarray | None, text_row
             for nb, m2, s2 in adjacency[node]:
                 if nb not in seen:
                     heapq.heappush(heap, (-METHOD_RANK[m2], -s2, items[nb].sample_id, nb, node, m2, s2))
-    return DedupResult(rows, found, graph, text_rows)
+    return DedupResult(rows, found, graph, text_rows, knn_how, searched)

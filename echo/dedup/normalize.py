@@ -29,8 +29,20 @@ _HANDLE = re.compile(r"(?<![\w@])@[\w][\w.\-]*(?:@[\w.\-]+)?", re.UNICODE)
 _SPACE = re.compile(r"\s+")
 
 
+class _SymbolsToSpace(dict):
+    """str.translate table: punctuation and symbols (P*, S*) to a space, every other character to itself; filled
+    on first sight of each character, so a prompt is translated in C instead of a Python loop per character."""
+
+    def __missing__(self, code: int) -> int:
+        self[code] = out = 32 if unicodedata.category(chr(code))[0] in "PS" else code
+        return out
+
+
+_SYMBOLS_TO_SPACE = _SymbolsToSpace()
+
+
 def _strip_symbols(text: str) -> str:
-    return "".join(" " if unicodedata.category(ch)[0] in "PS" else ch for ch in text)
+    return text.translate(_SYMBOLS_TO_SPACE)
 
 
 def exact_dedup_text(text: str | None) -> str:

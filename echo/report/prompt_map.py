@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import collections
 import hashlib
-import os
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -20,6 +19,7 @@ import numpy as np
 
 from echo.config import Config
 from echo.dedup.embed import Embedder, embedder_loader
+from echo.npzcache import read_npz, write_npz
 from echo.report import data
 
 TSNE_ITERATIONS = 500  # sklearn's minimum is 250; 500 settles a map of ~1,000 points
@@ -114,30 +114,19 @@ def text_keys(texts: Sequence[str]) -> np.ndarray:
 
 
 def _read_layout(path: Path | None, settings: str) -> dict | None:
-    if path is None or not path.is_file():
-        return None
-    try:
-        with np.load(path, allow_pickle=False) as f:
-            doc = {k: f[k] for k in ("keys", "xy", "changed_since_fit", "settings")}
-    except (OSError, ValueError, KeyError):
-        return None  # unreadable or from an older echo: laid out again
-    if str(doc["settings"]) != settings or doc["xy"].shape != (len(doc["keys"]), 2):
+    doc = read_npz(path, ("keys", "xy", "changed_since_fit"), settings)
+    if doc is None or doc["xy"].shape != (len(doc["keys"]), 2):
         return None
     return doc
 
 
 def _write_layout(path: Path | None, keys: np.ndarray, xy: np.ndarray, changed_since_fit: int, settings: str) -> None:
-    if path is None:
-        return
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_name(f".{path.stem}.tmp.npz")
-        np.savez(tmp, keys=keys, xy=xy, changed_since_fit=np.int64(changed_since_fit), settings=np.str_(settings))
-        os.replace(tmp, path)
+    if write_npz(path, settings, keys=keys, xy=xy, changed_since_fit=np.int64(changed_since_fit)):
         for old in path.parent.glob("prompt-map-*.npy"):
-            old.unlink(missing_ok=True)  # layouts of an older echo
-    except OSError:
-        pass  # a reader without write access (an analyst's notebook) just recomputes next time
+            try:
+                old.unlink(missing_ok=True)  # layouts of an older echo
+            except OSError:
+                pass
 
 
 def cached_layout(vectors_fn, texts: Sequence[str], random_state: int, cache_dir: Path | None,

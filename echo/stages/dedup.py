@@ -1,7 +1,8 @@
 """Group duplicate samples: exact prompt hash, near-duplicate prompt embeddings, similar output images.
 
 Reads: samples, posts (engagement, dates), media (pHashes), embeddings. Writes: duplicates (one row per
-non-trash sample: its group, the canonical, and why it was dropped). Done: every sample's row carries the
+non-trash sample: its group, the canonical, and why it was dropped), and <data_dir>/dedup-knn.npz, the exact
+k-NN graph of the prompts, which the next run updates instead of recomputing (echo.dedup.knn_cache). Done: every sample's row carries the
 hash of this input and settings; an unchanged input skips the stage. See echo.dedup.duplicates for the rules.
 """
 
@@ -14,6 +15,7 @@ from echo.config import DedupSettings
 from echo.dedup.duplicates import DedupItem, find_duplicates
 from echo.dedup.embed import SAMPLE_TEXT_SQL, cached_hashes, embed_texts, load_vectors
 from echo.dedup.images import parse_phash
+from echo.dedup.knn_cache import GraphFile, graph_path, row_key
 from echo.dedup.normalize import embedding_key, prompt_hash
 from echo.run import KnnHandoff, RunContext, StageStats
 
@@ -78,7 +80,13 @@ def run(ctx: RunContext, stats: StageStats) -> None:
         if len(cached_hashes(store, need, model)) < len(set(need)):  # embed stage skipped: embed now
             embed_texts(store, ctx.resources.embedder, [items[i].prompt for i in text_rows], stats=stats)
         vectors = load_vectors(store, need, model)
-    result = find_duplicates(items, vectors, text_rows, cfg, random_state=ctx.config.cluster.random_state)
+    graph_file = GraphFile(graph_path(ctx.config), [row_key(ids[i], hashes[i]) for i in text_rows],
+                           ctx.config.embed.cache_name)
+    result = find_duplicates(items, vectors, text_rows, cfg, random_state=ctx.config.cluster.random_state,
+                             graph_file=graph_file)
+    if result.knn:
+        stats[f"knn_{result.knn}"] += 1
+        stats["knn_rows_searched"] += result.knn_rows_searched
     if result.graph is not None:
         ctx.resources.knn = KnnHandoff(tuple(ids[i] for i in text_rows), result.graph)
     for m, n in result.pairs.items():

@@ -59,11 +59,16 @@ class Pseudonymizer:
 
     def __init__(self, salt: bytes):
         self.salt = salt
+        self._names: dict[tuple[str | None, str], str] = {}  # a release names each author many times
 
     def __call__(self, platform: str | None, handle: str | None) -> str | None:
         if not handle:
             return None
-        return "u_" + keyed_hash(self.salt, "author", platform or "", normalize_handle(handle))[:16]
+        name = self._names.get((platform, handle))
+        if name is None:
+            name = self._names[(platform, handle)] = (
+                "u_" + keyed_hash(self.salt, "author", platform or "", normalize_handle(handle))[:16])
+        return name
 
     def sample_hash(self, sample_id: str) -> str:
         return keyed_hash(self.salt, "sample", sample_id)

@@ -76,6 +76,9 @@ def to_json(value: Any) -> str | None:
     return json.dumps(value, default=_json_default, ensure_ascii=False, sort_keys=True)
 
 
+MIRROR_BATCH_ROWS = 65_536  # rows per Parquet row group of a mirrored table
+
+
 class Store:
     """One DuckDB database. Thread-safe for the pipeline's use: a lock guards the connection."""
 
@@ -317,11 +320,11 @@ class Store:
                 except OSError:
                     shutil.copyfile(old_file, tmp)
             else:
-                with self._lock:
-                    tbl = self.con.execute(f'SELECT * FROM "{name}"').arrow()
-                if isinstance(tbl, pa.RecordBatchReader):
-                    tbl = tbl.read_all()
-                pq.write_table(tbl.cast(schema.arrow_schema(name)), tmp, compression="zstd")
+                target_schema = schema.arrow_schema(name)
+                # batch by batch: a whole table in memory was 150+ MB of raw JSON for 100k posts
+                with self._lock, pq.ParquetWriter(tmp, target_schema, compression="zstd") as writer:
+                    for batch in self.con.execute(f'SELECT * FROM "{name}"').to_arrow_reader(MIRROR_BATCH_ROWS):
+                        writer.write_table(pa.Table.from_batches([batch]).cast(target_schema))
             os.replace(tmp, target)
             written[name] = (target, fp)
         return written

@@ -113,7 +113,7 @@ class Embedder:
         return np.concatenate([self.encode(b) for b in batches])
 
 
-MAX_BATCH_CHARS = 16 * 1024  # about 16 texts at the model's 256-token cut, 64 of 256 characters
+MAX_BATCH_CHARS = 8 * 1024  # about 8 texts at the model's 256-token cut, 64 of 128 characters
 LONG_TEXT_CHARS = 1024  # about where that cut falls: longer texts cost no more
 
 

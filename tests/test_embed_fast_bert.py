@@ -15,7 +15,7 @@ import numpy as np
 import pytest
 
 from echo.dedup.bert_encoder import BertSentenceEncoder, UnsupportedModel, bert_config
-from echo.dedup.embed import Embedder, embed_texts, model_path
+from echo.dedup.embed import Embedder, embed_texts, length_capped_batches, model_path
 from echo.store import Store
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -63,6 +63,14 @@ def st_encode(reference, texts, batch_size):
                             show_progress_bar=False)
 
 
+def st_in_model_batches(reference, texts, batch_size):
+    """sentence-transformers over the model batches Embedder.encode makes (long texts in smaller ones)."""
+    out = np.empty((len(texts), 384), dtype=np.float32)
+    for idx in length_capped_batches(texts, batch_size):
+        out[idx] = st_encode(reference, [texts[i] for i in idx], len(idx))
+    return out
+
+
 def test_vectors_equal_sentence_transformers_bit_for_bit(fast, reference):
     texts = MIXED + real_prompts(12)
     # tokens as sentence-transformers makes them: truncated at 256, padded to the longest of the batch
@@ -76,14 +84,17 @@ def test_vectors_equal_sentence_transformers_bit_for_bit(fast, reference):
     default_batch = fast.batch_size
     for batch_size in (1, 5, 64):  # 5: batches mixing lengths; 64: all texts in one batch
         fast.batch_size = batch_size
-        got, want = fast.encode(texts), st_encode(reference, texts, batch_size)
+        got, want = fast.encode(texts), st_in_model_batches(reference, texts, batch_size)
+        direct = fast.model.encode(texts, batch_size=batch_size, normalize_embeddings=True, convert_to_numpy=True,
+                                   show_progress_bar=False)
+        assert np.array_equal(direct, st_encode(reference, texts, batch_size))  # the encoder alone, ST's batches
         assert got.shape == want.shape == (len(texts), 384) and got.dtype == want.dtype == np.float32
         worst = max(worst, float(np.abs(got - want).max()))
         assert np.array_equal(got, want), f"batch {batch_size}: max abs difference {np.abs(got - want).max()}"
-    # fixed batches (embed_texts' partitions) are each one call to SentenceTransformer.encode
+    # fixed batches (embed_texts' partitions) are each encoded by themselves
     batches = [texts[:3], texts[3:11], texts[11:]]
     fast.batch_size = 64
-    want = np.concatenate([st_encode(reference, b, 64) for b in batches])
+    want = np.concatenate([st_in_model_batches(reference, b, 64) for b in batches])
     assert np.array_equal(fast.encode_batches(batches), want)
     fast.batch_size = default_batch
     assert worst == 0.0

@@ -328,8 +328,10 @@ RANGES: dict[type, dict[str, Range]] = {
 # ECHO_* variables that are not setting overrides: where the config is, and secrets that live only in the
 # environment. Source credentials are listed with their kinds (echo/sources/registry.py).
 CONFIG_ENV = "ECHO_CONFIG"
-# ECHO_TEST_KILL_AT is the fault-injection hook of the crash tests (echo.killpoints).
-RUNTIME_ENV = (CONFIG_ENV, "ECHO_LLM_API_KEY", "ECHO_PSEUDONYM_SALT", "ECHO_REVIEWER", "ECHO_TEST_KILL_AT")
+# ECHO_TEST_KILL_AT is the fault-injection hook of the crash tests (echo.killpoints);
+# ECHO_EMBED_SENTENCE_TRANSFORMERS=1 runs the torch engine on sentence-transformers (echo.dedup.embed).
+RUNTIME_ENV = (CONFIG_ENV, "ECHO_LLM_API_KEY", "ECHO_PSEUDONYM_SALT", "ECHO_REVIEWER", "ECHO_TEST_KILL_AT",
+               "ECHO_EMBED_SENTENCE_TRANSFORMERS")
 
 
 # --- loading ------------------------------------------------------------------------------------

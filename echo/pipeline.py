@@ -16,6 +16,8 @@ import uuid
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
+import pyarrow as pa
+
 from echo import __version__
 from echo.config import Config
 from echo.killpoints import killpoint
@@ -61,8 +63,6 @@ def return_free_memory() -> None:
         ctypes.CDLL("libc.so.6").malloc_trim(0)
     except (OSError, AttributeError):  # not glibc
         pass
-    import pyarrow as pa
-
     pa.default_memory_pool().release_unused()  # Arrow's own allocator (mimalloc) keeps freed pages too
 
 

@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any
 
 import pyarrow as pa
-import pyarrow.compute  # noqa: F401  (pa.compute)
+import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from echo.config import Config
@@ -104,7 +104,7 @@ def _export_rows(rows: pa.Table, feats, config: Config, embed: bool) -> pa.Table
                 paths = [Path(p).name for p in paths]
             else:
                 images = [None] * len(paths)
-            offsets = pa.compute.subtract(refs.offsets, refs.offsets[0])
+            offsets = pc.subtract(refs.offsets, refs.offsets[0])
             values = pa.StructArray.from_arrays([pa.array(images, pa.binary()), pa.array(paths, pa.string())],
                                                 names=["bytes", "path"])
             cols[name] = pa.ListArray.from_arrays(offsets, values, mask=refs.is_null() if refs.null_count else None)
@@ -113,7 +113,7 @@ def _export_rows(rows: pa.Table, feats, config: Config, embed: bool) -> pa.Table
     return pa.table(cols).cast(feats.arrow_schema)
 
 
-def _shards(rows: list, sizes: list[int], max_bytes: int) -> list[list[int]]:
+def _shards(sizes: list[int], max_bytes: int) -> list[list[int]]:
     shards, cur, cur_bytes = [], [], 0
     for i, n in enumerate(sizes):
         if cur and cur_bytes + n > max_bytes:
@@ -152,7 +152,7 @@ def export_hf(release_dir: str | Path, out_dir: str | Path, config: Config, *,
                 for c in IMAGE_COLUMNS:
                     for i, refs in enumerate(table.column(c).to_pylist()):
                         sizes[i] += sum(p.stat().st_size for m in refs if (p := config.path("media_dir") / m["path"]).is_file())
-            shards = _shards(sizes, sizes, max_shard_bytes)
+            shards = _shards(sizes, max_shard_bytes)
             infos[cfg] = {"features": feats, "rows": table.num_rows, "num_bytes": 0, "download_size": 0}
             (tmp / "data" / cfg).mkdir(parents=True)
             for k, idx in enumerate(shards):

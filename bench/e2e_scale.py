@@ -507,10 +507,19 @@ def main(argv: list[str] | None = None) -> int:
         print(f"  {r['wall_s']:.1f} s, peak RSS {r['peak_rss_mb']:.0f} MB, status {r['status']} "
               f"(exit {r['exit_code']})", flush=True)
         runs.append(r)
+        # written after every run: a long run (1M posts) keeps its figures if a later one is stopped
+        md = write_result(out, started, load_start, args, manifest, corpus_s, runs)
         if r["exit_code"] != 0:
             print("\n".join(r["log_tail"]), file=sys.stderr)
             break
 
+    print()
+    print(md)
+    print(f"written: {out / 'e2e_scale.json'}, {out / 'e2e_scale.md'}")
+    return 0 if all(r["exit_code"] == 0 for r in runs) else 1
+
+
+def write_result(out: Path, started, load_start, args, manifest: dict, corpus_s: float, runs: list) -> str:
     result = {
         "benchmark": "bench/e2e_scale.py", "started_at": started.isoformat(),
         "finished_at": dt.datetime.now(dt.UTC).isoformat(), "machine": machine(),
@@ -525,10 +534,7 @@ def main(argv: list[str] | None = None) -> int:
     (out / "e2e_scale.json").write_text(json.dumps(result, indent=1, default=str), encoding="utf-8")
     md = markdown(result)
     (out / "e2e_scale.md").write_text(md, encoding="utf-8")
-    print()
-    print(md)
-    print(f"written: {out / 'e2e_scale.json'}, {out / 'e2e_scale.md'}")
-    return 0 if all(r["exit_code"] == 0 for r in runs) else 1
+    return md
 
 
 if __name__ == "__main__":

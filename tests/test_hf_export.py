@@ -89,6 +89,26 @@ def test_shards_split_by_image_bytes(release, config, tmp_path):
     assert shards == [f"data/text_to_image/test-0000{i}-of-00003.parquet" for i in range(3)]
 
 
+def test_row_groups_split_by_image_bytes(release, config, tmp_path, monkeypatch):
+    """Real 2048 px photos are 1-3 MB: a row group (what a writer or reader holds at once) is capped in bytes."""
+    import pyarrow.parquet as pq
+
+    from echo.release import hf
+
+    monkeypatch.setattr(hf, "ROW_GROUP_BYTES", 1)  # every row with an image is a group of its own
+    out = tmp_path / "hf"
+    doc = export_hf(release.path, out, config)
+    (shard,) = [f for f in doc["files"] if f["config"] == "text_to_image"]
+    meta = pq.ParquetFile(out / shard["path"]).metadata
+    assert shard["rows"] == 3
+    assert [meta.row_group(i).num_rows for i in range(meta.num_row_groups)] == [1, 1, 1]
+    verify_export(out)  # the same rows and images, whatever the grouping
+    monkeypatch.setattr(hf, "ROW_GROUP_BYTES", 32 * 1024 * 1024)
+    doc2 = export_hf(release.path, tmp_path / "hf2", config)
+    assert doc2["release_manifest"]["content_hash"] == doc["release_manifest"]["content_hash"]
+    assert pq.ParquetFile(tmp_path / "hf2" / shard["path"]).metadata.num_row_groups == 1
+
+
 class FakeHub:
     """Records the calls push_to_hub makes to huggingface_hub.HfApi."""
 

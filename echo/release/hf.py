@@ -47,7 +47,10 @@ class ExportError(RuntimeError):
         self.problems = problems or [message]
 
 
-ROW_GROUP = 100  # rows per Parquet row group of an export shard (and per write: bounds the images in memory)
+# Rows per Parquet row group of an export shard, and per write: with the bytes cap, bounds the images in memory
+# when writing and reading (real 2048 px photos are 1-3 MB each).
+ROW_GROUP = 100
+ROW_GROUP_BYTES = 32 * 1024 * 1024
 
 
 def default_export_dir(config: Config, version: str) -> Path:
@@ -113,10 +116,11 @@ def _export_rows(rows: pa.Table, feats, config: Config, embed: bool) -> pa.Table
     return pa.table(cols).cast(feats.arrow_schema)
 
 
-def _shards(sizes: list[int], max_bytes: int) -> list[list[int]]:
+def _shards(sizes: list[int], max_bytes: int, max_rows: int | None = None) -> list[list[int]]:
+    """Consecutive row indexes cut where the next row would pass max_bytes (or max_rows)."""
     shards, cur, cur_bytes = [], [], 0
     for i, n in enumerate(sizes):
-        if cur and cur_bytes + n > max_bytes:
+        if cur and (cur_bytes + n > max_bytes or (max_rows is not None and len(cur) >= max_rows)):
             shards.append(cur)
             cur, cur_bytes = [], 0
         cur.append(i)
@@ -157,13 +161,14 @@ def export_hf(release_dir: str | Path, out_dir: str | Path, config: Config, *,
             (tmp / "data" / cfg).mkdir(parents=True)
             for k, idx in enumerate(shards):
                 rel = f"data/{cfg}/{SPLIT}-{k:05d}-of-{len(shards):05d}.parquet"
-                # one row group at a time: memory holds ROW_GROUP rows' images, not a shard's
+                # one row group at a time: memory holds one group's images, not a shard's, and a reader too
                 with pq.ParquetWriter(tmp / rel, feats.arrow_schema, compression="zstd") as writer:
-                    for start in range(0, max(len(idx), 1), ROW_GROUP):  # an empty shard: one empty table
-                        part = idx[start:start + ROW_GROUP]
+                    groups = [[idx[j] for j in g] for g in _shards([sizes[i] for i in idx], ROW_GROUP_BYTES,
+                                                                    ROW_GROUP)]
+                    for part in groups:  # an empty shard: one empty table
                         t = _export_rows(table.slice(part[0], len(part)) if part else table.slice(0, 0), feats,
                                          config, embed)
-                        writer.write_table(t, row_group_size=ROW_GROUP)
+                        writer.write_table(t, row_group_size=max(1, len(part)))
                         infos[cfg]["num_bytes"] += t.nbytes
                 files.append({"path": rel, "rows": len(idx), "config": cfg})
                 infos[cfg]["download_size"] += (tmp / rel).stat().st_size
@@ -223,7 +228,7 @@ def embedded_image_problems(out_dir: str | Path, doc: dict, configs=CONFIGS) -> 
         if f.get("config") not in configs:
             continue
         cols = ["id", *IMAGE_COLUMNS, *(_refs_column(c) for c in IMAGE_COLUMNS)]
-        for r in iter_rows(out_dir / f["path"], cols):
+        for r in iter_rows(out_dir / f["path"], cols, batch_size=8):  # a few rows' images at a time
             for col in IMAGE_COLUMNS:
                 for i, (img, ref) in enumerate(zip(r[col], r[_refs_column(col)])):
                     if img["bytes"] is not None and hashlib.sha256(img["bytes"]).hexdigest() != ref["sha256"]:

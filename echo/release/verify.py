@@ -42,9 +42,9 @@ def rows_hash(rows: Mapping[str, Iterable[dict]]) -> str:
     return h.hexdigest()
 
 
-def iter_rows(path: Path, columns: list[str] | None = None) -> Iterator[dict]:
+def iter_rows(path: Path, columns: list[str] | None = None, batch_size: int = 4096) -> Iterator[dict]:
     """The rows of a Parquet file, a batch at a time (hashing a large release never holds it all)."""
-    for batch in pq.ParquetFile(path).iter_batches(batch_size=4096, columns=columns):
+    for batch in pq.ParquetFile(path).iter_batches(batch_size=batch_size, columns=columns):
         yield from batch.to_pylist()
 
 

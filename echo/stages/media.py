@@ -17,6 +17,7 @@ import dataclasses
 import datetime as dt
 import functools
 import logging
+import os
 import threading
 from collections.abc import Callable, Coroutine, Sequence
 from dataclasses import dataclass
@@ -154,19 +155,30 @@ def fetch_and_store(config, run_id: str, items: Sequence[tuple[str, int, bool]],
 
     async def main() -> None:
         fetcher = fetcher_factory() if fetcher_factory else Fetcher.from_config(config.media, config.base_dir)
-        try:
-            async def one(url: str, prior: int, hint: bool) -> None:
-                try:
-                    result: Fetched | FetchError = await fetcher.fetch(url)
-                except FetchError as e:
-                    result = e
-                await asyncio.to_thread(handle, url, prior, hint, result)
+        # A fixed set of workers pulls the items: no task per URL (a million URLs), and at most `lanes` fetched
+        # files wait in memory for a decoder (local files are read far faster than images decode).
+        decoders = max(1, min(config.media.concurrency, os.cpu_count() or 1))
+        lanes = max(1, config.media.concurrency) + decoders
+        pending = iter(track(items, "media: download", enabled=progress))
+        loop = asyncio.get_running_loop()
+        with concurrent.futures.ThreadPoolExecutor(decoders, thread_name_prefix="echo-media") as pool:
+            async def lane() -> None:
+                for url, prior, hint in pending:  # one shared iterator: the event loop hands items out one by one
+                    try:
+                        result: Fetched | FetchError = await fetcher.fetch(url)
+                    except FetchError as e:
+                        result = e
+                    await loop.run_in_executor(pool, handle, url, prior, hint, result)
+                    del result
 
-            tasks = [asyncio.ensure_future(one(*item)) for item in items]
-            for fut in track(asyncio.as_completed(tasks), "media: download", enabled=progress, total=len(tasks)):
-                await fut
-        finally:
-            await fetcher.aclose()
+            workers = [asyncio.ensure_future(lane()) for _ in range(min(lanes, len(items)))]
+            try:
+                await asyncio.gather(*workers)
+            finally:
+                for w in workers:
+                    w.cancel()
+                await asyncio.gather(*workers, return_exceptions=True)
+                await fetcher.aclose()
 
     if items:
         _run_async(main)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import ctypes
 import datetime as dt
+import gc
 import logging
 import time
 import traceback
@@ -33,11 +34,25 @@ def new_run_id() -> str:
     return dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%SZ") + "-" + uuid.uuid4().hex[:6]
 
 
+# Young collections every 50,000 allocations instead of 700. A stage holds hundreds of thousands of row dicts
+# that are never cyclic garbage, and the default thresholds traverse them again and again: building a
+# release's content took twice as long (7.4 s against 3.9 s at 100k posts).
+GC_THRESHOLDS = (50_000, 20, 100)
+
+
+def relax_gc() -> None:
+    """Collect cyclic garbage less often: refcounting frees the rows, the cyclic collector only has to catch
+    rare cycles. (Process-wide, like the run itself.)"""
+    if gc.get_threshold()[0] < GC_THRESHOLDS[0]:
+        gc.set_threshold(*GC_THRESHOLDS)
+
+
 def start_run(config: Config, store: Store, *, trigger: str = "cli", params: dict | None = None,
               progress: bool = False, source_http: Mapping[str, Any] | None = None) -> RunContext:
     """A new run and its `runs` row, after finishing what a killed run left: its row becomes 'interrupted', and a
     release or export it was publishing is completed or rolled back (echo.release.recover).
     `source_http` overrides the live sources' HTTP client (tests: a fake clock)."""
+    relax_gc()
     ctx = RunContext(config=config, store=store, run_id=new_run_id(), trigger=trigger, params=params or {},
                      progress=progress,
                      resources=RunResources(config, store, source_http=dict(source_http or {})))

@@ -90,8 +90,12 @@ def build_content(store: Store, config: Config, pseudonymize: Pseudonymizer,
                   parent_benchmark: set[str] | None = None) -> ReleaseContent:
     rel = config.release
     parent_benchmark = parent_benchmark or set()
+    # the columns a row is built from, no more: each timestamp costs a conversion to Python
     samples = store.query(
-        "SELECT s.*, p.created_at AS posted_at, p.author AS post_author, p.url AS post_url, p.run_id AS post_run_id "
+        "SELECT s.sample_id, s.platform, s.prompt, s.prompt_modified, s.prompt_fill_blank, s.task, s.quality, "
+        "s.input_media, s.output_media, s.is_screenshot, s.input_boxes, s.has_nsfw, s.benchmark_decision, "
+        "s.extractor, s.extractor_version, s.run_id, "
+        "p.created_at AS posted_at, p.author AS post_author, p.url AS post_url "
         "FROM samples s LEFT JOIN posts p ON p.platform = s.platform AND p.post_id = s.anchor_post_id "
         "ORDER BY s.sample_id")
     dups = {r["sample_id"]: r for r in store.query(

@@ -57,11 +57,12 @@ def default_export_dir(config: Config, version: str) -> Path:
     return config.path("exports_dir") / version / "hf"
 
 
-def media_file(config: Config, ref: dict) -> bytes:
-    """The bytes of a released image from the media store, checked against its content address."""
-    path = config.path("media_dir") / ref["path"]
+def media_file(media_dir: str, ref: dict) -> bytes:
+    """The bytes of a released image from the media store (`media_dir`), checked against its content address."""
+    path = os.path.join(media_dir, ref["path"])
     try:
-        data = path.read_bytes()
+        with open(path, "rb") as f:
+            data = f.read()
     except FileNotFoundError:
         raise ExportError(f"image {ref['sha256']} is missing from the media store at {path}") from None
     if hashlib.sha256(data).hexdigest() != ref["sha256"]:
@@ -90,6 +91,13 @@ def export_identity(manifest: dict, embedded: bool) -> str:
             f"images {'embedded' if embedded else 'not embedded'}")
 
 
+def _file_size(path: str) -> int:
+    try:
+        return os.stat(path).st_size
+    except FileNotFoundError:  # reported by media_file when the row is written
+        return 0
+
+
 def _export_rows(rows: pa.Table, feats, config: Config, embed: bool) -> pa.Table:
     """A slice of the release's rows as export rows: each image column becomes datasets Image structs (the
     checked bytes, or the store path when images are not embedded), its refs kept in `<name>_image_refs`."""
@@ -102,7 +110,8 @@ def _export_rows(rows: pa.Table, feats, config: Config, embed: bool) -> pa.Table
             flat = refs.flatten()  # the slice's refs only
             paths = flat.field("path").to_pylist()
             if embed:
-                images = [media_file(config, {"path": p, "sha256": h})
+                media_dir = str(config.path("media_dir"))
+                images = [media_file(media_dir, {"path": p, "sha256": h})
                           for p, h in zip(paths, flat.field("sha256").to_pylist())]
                 paths = [Path(p).name for p in paths]
             else:
@@ -153,9 +162,10 @@ def export_hf(release_dir: str | Path, out_dir: str | Path, config: Config, *,
             feats = features_for(table.schema)
             sizes = [0] * table.num_rows
             if embed:
+                media_dir = str(config.path("media_dir"))
                 for c in IMAGE_COLUMNS:
                     for i, refs in enumerate(table.column(c).to_pylist()):
-                        sizes[i] += sum(p.stat().st_size for m in refs if (p := config.path("media_dir") / m["path"]).is_file())
+                        sizes[i] += sum(_file_size(os.path.join(media_dir, m["path"])) for m in refs)
             shards = _shards(sizes, max_shard_bytes)
             infos[cfg] = {"features": feats, "rows": table.num_rows, "num_bytes": 0, "download_size": 0}
             (tmp / "data" / cfg).mkdir(parents=True)

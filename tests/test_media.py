@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import http.server
 import io
+import os
 import struct
 import threading
 import time
@@ -633,3 +634,74 @@ def test_tls_verifies_the_original_host_name_while_connecting_to_the_vetted_ip(t
         _fetch(f"https://127.0.0.1:{tls_server.port}/img/a.png", ssl_context=client_context)
     assert e.value.reason == "connect_error" and "certificate" in str(e.value).lower()
     assert tls_server.requests == {"/img/a.png": 1}
+
+
+# --- download lanes ------------------------------------------------------------------------------
+
+
+class CountingFetcher:
+    """Serves in-memory images instantly (like local files) and counts the fetched files not yet processed."""
+
+    def __init__(self, images: dict[str, bytes], failing: set[str] = frozenset()):
+        self.images, self.failing = images, failing
+        self.waiting = 0
+        self.most_waiting = 0
+
+    async def fetch(self, url):
+        if url in self.failing:
+            raise FetchError("http_404", "gone", retryable=False)
+        self.waiting += 1
+        self.most_waiting = max(self.most_waiting, self.waiting)
+        return mfetch.Fetched(url=url, final_url=url, data=self.images[url], content_type="image/png", local=True)
+
+    async def aclose(self):
+        pass
+
+
+def _lane_config(tmp_path, concurrency: int):
+    from echo.config import Config
+
+    config = Config()
+    config.paths.media_dir = str(tmp_path / "media")
+    config.media.concurrency = concurrency
+    config.media.ocr = False
+    return config
+
+
+def test_download_lanes_bound_the_files_waiting_for_a_decoder(tmp_path, monkeypatch):
+    images = {f"https://img.invalid/{i}.png": _encode(_picture(seed=i), "PNG") for i in range(60)}
+    fetcher = CountingFetcher(images, failing={"https://img.invalid/7.png"})
+    config = _lane_config(tmp_path, concurrency=3)
+    real_process = mstage.process
+
+    def process(*a, **kw):
+        time.sleep(0.002)  # decoding is slower than reading a local file
+        if isinstance(a[1], mfetch.Fetched):
+            fetcher.waiting -= 1
+        return real_process(*a, **kw)
+
+    monkeypatch.setattr(mstage, "process", process)
+    items = [(url, 0, False) for url in images]
+    outcomes = mstage.fetch_and_store(config, "run", items, fetcher_factory=lambda: fetcher)
+    assert [o.url for o in outcomes] == list(images)  # every URL once, in the order asked
+    statuses = {o.url: o.stored.row["status"] for o in outcomes}
+    assert statuses.pop("https://img.invalid/7.png") == "failed"
+    assert set(statuses.values()) == {"ok"}
+    decoders = min(3, os.cpu_count() or 1)
+    assert 1 <= fetcher.most_waiting <= 3 + decoders  # the lanes, not the 60 URLs
+
+
+def test_a_failing_writer_stops_the_download(tmp_path):
+    images = {f"https://img.invalid/{i}.png": _encode(_picture(seed=i), "PNG") for i in range(20)}
+    config = _lane_config(tmp_path, concurrency=2)
+    seen = []
+
+    def on_outcome(outcome):
+        seen.append(outcome.url)
+        if len(seen) == 5:
+            raise RuntimeError("database is gone")
+
+    with pytest.raises(RuntimeError, match="database is gone"):
+        mstage.fetch_and_store(config, "run", [(u, 0, False) for u in images],
+                               fetcher_factory=lambda: CountingFetcher(images), on_outcome=on_outcome)
+    assert len(seen) < len(images)  # the other lanes stopped instead of working through the rest

@@ -268,3 +268,25 @@ def test_recompressed_jpeg_screenshot(dark):
     print(f"JPEG q70 dark={dark}: similarity {similarity(got['prompt'], PROMPTS[2]):.3f}, IoU {ious}")
     assert similarity(got["prompt"], PROMPTS[2]) >= 0.95
     assert len(got["boxes"]) == 2 and min(ious) >= 0.85
+
+
+def test_a_large_screenshot_is_read_scaled_down_with_boxes_in_its_own_pixels(monkeypatch):
+    """A high-DPI screenshot (2000 x 2605, past ocr.OCR_MAX_PIXELS) is read at a smaller scale, which bounds the
+    detector's memory; the prompt and the boxes, mapped back to the image's pixels, are as good as at 1x."""
+    img, truth = render_chat(PROMPTS[0])
+    big = img.resize((img.width * 5 // 2, img.height * 5 // 2), Image.Resampling.LANCZOS)
+    truth = [(role, [v * 5 // 2 for v in box]) for role, box in truth]
+    assert big.width * big.height > ocr.OCR_MAX_PIXELS
+    seen = []
+    real = ocr._engine
+
+    def engine():
+        e = real()
+        return lambda bgr: seen.append(bgr.shape) or e(bgr)
+
+    monkeypatch.setattr(ocr, "_engine", engine)
+    got = ocr.transcribe_screenshot(big)
+    assert seen and all(h * w <= ocr.OCR_MAX_PIXELS * 1.01 for h, w, _ in seen)
+    assert similarity(got["prompt"], PROMPTS[0]) >= 0.95
+    assert len(got["boxes"]) == len(truth)
+    assert min(match_boxes(got["boxes"], truth)) >= 0.9

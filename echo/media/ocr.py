@@ -125,16 +125,31 @@ def engine_name() -> str:
     return f"rapidocr-onnxruntime {v} PP-OCRv4"
 
 
+# The text detector's memory grows with the pixels it is given: +700 MB over the loaded engine for a
+# 2048 x 2048 image, +460 MB at this cap (and 3x faster). A desktop screenshot (1920 x 1080) is read at its own
+# scale, a phone's (1170 x 2532) at 0.82; rendered chats scaled 2.5x give the same prompts and boxes.
+OCR_MAX_PIXELS = 2_000_000
+
+
 def ocr_lines(rgb: np.ndarray) -> list[Line]:
-    """Text lines with their boxes, top to bottom."""
+    """Text lines with their boxes (in `rgb`'s pixels), top to bottom."""
+    h, w = rgb.shape[:2]
+    scale = min(1.0, (OCR_MAX_PIXELS / (w * h)) ** 0.5) if w * h else 1.0
+    if scale < 1.0:
+        small = Image.fromarray(rgb).resize((max(1, round(w * scale)), max(1, round(h * scale))),
+                                            Image.Resampling.LANCZOS, reducing_gap=2.0)
+        bgr = np.asarray(small)[:, :, ::-1].copy()
+    else:
+        bgr = rgb[:, :, ::-1].copy()  # RapidOCR takes OpenCV's BGR order
     with _engine_lock:  # onnxruntime sessions are shared; one image at a time keeps memory flat
-        result, _ = _engine()(rgb[:, :, ::-1].copy())  # RapidOCR takes OpenCV's BGR order
+        result, _ = _engine()(bgr)
+    del bgr
     lines = []
     for quad, text, score in result or []:
         if float(score) < MIN_TEXT_SCORE or not str(text).strip():
             continue
-        xs = [p[0] for p in quad]
-        ys = [p[1] for p in quad]
+        xs = [p[0] / scale for p in quad]
+        ys = [p[1] / scale for p in quad]
         box = [int(min(xs)), int(min(ys)), int(max(xs)), int(max(ys))]
         lines.append(Line(text=re.sub(r"\s+", " ", str(text)).strip(), box=box, score=round(float(score), 4)))
     lines.sort(key=lambda ln: (ln.box[1], ln.box[0]))

@@ -193,6 +193,9 @@ class ClusterSettings:
     # Share of samples that may change (new, edited, gone) since the last UMAP + HDBSCAN fit before the next one;
     # until then new samples join their neighbours' clusters. 0: every change refits.
     refit_share: float = 0.05
+    # Clusterings whose per-sample rows (table clusters) are kept, newest first. Each changed run writes one row
+    # per sample: kept for ever, they would grow with runs x samples. Older clusterings keep their clusterings row.
+    keep_assignments: int = 5
 
 
 @dataclass
@@ -318,7 +321,7 @@ RANGES: dict[type, dict[str, Range]] = {
     ClusterSettings: {"random_state": NON_NEGATIVE, "umap_dims": AT_LEAST_ONE, "umap_neighbors": Range(ge=2),
         "min_cluster_size": Range(ge=2), "small_set": NON_NEGATIVE, "small_distance": Range(gt=0, le=2),
         "top_terms": AT_LEAST_ONE, "max_fit_samples": AT_LEAST_ONE, "umap_epochs": NON_NEGATIVE,
-        "refit_share": SHARE},
+        "refit_share": SHARE, "keep_assignments": AT_LEAST_ONE},
     ReportSettings: {"gallery_size": NON_NEGATIVE, "spike_window": AT_LEAST_ONE, "spike_k": POSITIVE,
         "spike_min_count": AT_LEAST_ONE, "reference_sample_size": NON_NEGATIVE,
         "map_max_prompts": NON_NEGATIVE},

@@ -227,3 +227,38 @@ def test_cluster_stage_extends_a_fit_until_refit_share_of_the_samples_changed(st
     again = refresh()
     assert again["fitted"] == 1 and "extended" not in again  # 15 of 165 changed since the fit: over 5%
     assert store.scalar("SELECT method FROM clusterings ORDER BY created_at DESC LIMIT 1") == "umap+hdbscan"
+
+
+def test_old_clusterings_lose_their_rows_and_a_state_seen_before_is_clustered_again(store, config, embedded_150):
+    """Each changed run writes a row per sample: only the newest keep_assignments clusterings keep theirs. A sample
+    set that matches an older clustering makes that clustering the newest again, with its rows."""
+    from echo.dedup.embed import Embedder
+    from echo.pipeline import run_stage, start_run
+    from echo.records import Sample
+    from echo.stages import cluster
+
+    prompts, _, _ = embedded_150
+    config.cluster.keep_assignments = 2
+    emb = Embedder()
+
+    def refresh(n):
+        store.delete("samples", "true")
+        store.upsert("samples", [
+            Sample(sample_id=f"s{i:03d}", platform="x", root_id=str(i), anchor_post_id=str(i), prompt=p,
+                   prompt_modified=False, quality="benchmark", extractor="rules", extractor_version="t")
+            for i, p in enumerate(prompts[:n])])
+        ctx = start_run(config, store)
+        ctx.resources.use_embedder(emb)
+        return run_stage(ctx, cluster.run)
+
+    for n in (40, 41, 42, 43):
+        refresh(n)
+    kept = store.query("SELECT g.n_samples, count(c.sample_id) AS rows FROM clusterings g "
+                       "LEFT JOIN clusters c USING (clustering_id) GROUP BY ALL ORDER BY g.n_samples")
+    assert [(r["n_samples"], r["rows"]) for r in kept] == [(40, 0), (41, 0), (42, 42), (43, 43)]
+    stats = refresh(40)  # back to the first state: its clustering exists, without rows, and is not the newest
+    assert "unchanged" not in stats and stats["samples"] == 40
+    newest = store.scalar("SELECT clustering_id FROM clusterings ORDER BY created_at DESC LIMIT 1")
+    assert store.scalar("SELECT count(*) FROM clusters WHERE clustering_id = ?", [newest]) == 40
+    assert store.count("clusters") == 40 + 43 and store.count("clusterings") == 4
+    assert refresh(40)["unchanged"] == 1

@@ -1,8 +1,9 @@
 """Cluster every non-trash sample prompt into topics, label them, and place them on a 2-D map.
 
 Reads: samples, embeddings, clusters and clusterings (the newest one made with the same settings), the k-NN graph
-dedup built this run (when the sample set is the same). Writes: clusters, clusterings. Done: a clustering with
-the same id (hash of samples, texts, model and settings) exists; then nothing is recomputed. A large clustering
+dedup built this run (when the sample set is the same). Writes: clusters, clusterings (and deletes the
+per-sample rows of all but the newest cluster.keep_assignments clusterings). Done: the newest clustering has the
+same id (hash of samples, texts, model and settings) and its rows; then nothing is recomputed. A large clustering
 with at most cluster.refit_share of its samples changed since its last full fit is extended, not refit.
 """
 
@@ -58,7 +59,8 @@ def run(ctx: RunContext, stats: StageStats) -> None:
     ids = [r["sample_id"] for r in rows]
     hashes = [embedding_key(r["prompt"]) for r in rows]
     cid = clustering_id(ids, hashes, model, cfg)
-    if store.scalar("SELECT count(*) FROM clusterings WHERE clustering_id = ?", [cid]):
+    newest = store.scalar("SELECT clustering_id FROM clusterings ORDER BY created_at DESC, clustering_id LIMIT 1")
+    if newest == cid and store.scalar("SELECT count(*) FROM clusters WHERE clustering_id = ?", [cid]) == len(ids):
         stats["unchanged"] += 1
         return
     if len(cached_hashes(store, hashes, model)) < len(set(hashes)):
@@ -97,6 +99,9 @@ def run(ctx: RunContext, stats: StageStats) -> None:
             "clustering_id": cid, "run_id": ctx.run_id, "method": result.method, "params": result.params,
             "n_samples": len(ids), "n_clusters": n_clusters, "created_at": now,
         }])
+        stats["assignments_pruned"] += store.delete(
+            "clusters", "clustering_id IN (SELECT clustering_id FROM clusterings "
+            "ORDER BY created_at DESC, clustering_id OFFSET ?)", [cfg.keep_assignments])
     stats["samples"] += len(ids)
     stats["clusters"] += n_clusters
     stats["noise"] += int((result.labels == NOISE).sum())

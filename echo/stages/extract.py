@@ -22,6 +22,7 @@ from echo.run import RunContext, StageStats, batches
 # Trees per batch: bounds memory, lets progress show, keeps work committed. Each step of a batch waits for its
 # slowest answer, so a batch holds several times the LLM concurrency to keep every connection busy.
 TREES_PER_BATCH = 64
+TREES_PER_LOAD = 4096  # roots whose trees are read from the database at once
 
 
 # Kept roots whose extraction is missing, by another extractor or version, or older than something of the tree: a
@@ -66,10 +67,16 @@ _CANDIDATES = """
 """
 
 
-def pending_trees(ctx: RunContext, extractor: str, version: str) -> tuple[list[Tree], int]:
-    """Trees to extract now, and how many candidates turned out unchanged (their content hash is the stored one)."""
-    roots = [(r["platform"], r["root_id"]) for r in ctx.store.query(
+def candidate_roots(ctx: RunContext, extractor: str, version: str) -> list[tuple[str, str]]:
+    """(platform, root_id) of the kept trees never extracted by this extractor version, or touched since."""
+    return [(r["platform"], r["root_id"]) for r in ctx.store.query(
         _CANDIDATES, [ctx.config.filter.relevance_threshold, extractor, version])]
+
+
+def pending_trees(ctx: RunContext, roots: list[tuple[str, str]], extractor: str,
+                  version: str) -> tuple[list[Tree], int]:
+    """The trees of `roots` to extract now, and how many turned out unchanged (their content hash is the stored
+    one)."""
     trees = load_trees(ctx.store, roots, media_dir=ctx.config.path("media_dir"),
                        max_posts=ctx.config.llm.max_tree_posts)
     stored = {(r["platform"], r["root_id"]): r["tree_hash"] for r in ctx.store.query(
@@ -163,9 +170,7 @@ def run(ctx: RunContext, stats: StageStats) -> None:
     backend = ctx.resources.backend
     backend.set_deadline(ctx.config.llm.stage_deadline_s)
     version = extractor_version(backend)
-    trees, unchanged = pending_trees(ctx, backend.name, version)
-    stats["trees_pending"] += len(trees)
-    stats["trees_unchanged"] += unchanged
+    roots = candidate_roots(ctx, backend.name, version)
 
     def record(out) -> None:
         for problem in record_outcome(ctx.store, ctx.run_id, ctx.resources.llm_usage, out, stats):
@@ -176,11 +181,17 @@ def run(ctx: RunContext, stats: StageStats) -> None:
         return screenshot_transcription(ctx, image)
 
     size = max(TREES_PER_BATCH, 4 * ctx.config.llm.concurrency)
-    for chunk in track(list(batches(trees, size)), "extract", enabled=ctx.progress):
-        by_tree = extract_trees(backend, chunk, record=record, stored_ocr=stored_ocr)
-        extracted = [(t, by_tree[f"{t.platform}:{t.root_id}"]) for t in chunk if f"{t.platform}:{t.root_id}" in by_tree]
-        stats["trees_failed"] += len(chunk) - len(extracted)  # recorded in llm_failures; retried next run
-        write_batch(ctx, stats, backend, version, extracted)
+    # Trees are loaded a slice of roots at a time: a first run over a million posts holds a slice, not them all.
+    for some_roots in track(list(batches(roots, TREES_PER_LOAD)), "extract", enabled=ctx.progress):
+        trees, unchanged = pending_trees(ctx, some_roots, backend.name, version)
+        stats["trees_pending"] += len(trees)
+        stats["trees_unchanged"] += unchanged
+        for chunk in batches(trees, size):
+            by_tree = extract_trees(backend, chunk, record=record, stored_ocr=stored_ocr)
+            extracted = [(t, by_tree[f"{t.platform}:{t.root_id}"]) for t in chunk
+                         if f"{t.platform}:{t.root_id}" in by_tree]
+            stats["trees_failed"] += len(chunk) - len(extracted)  # recorded in llm_failures; retried next run
+            write_batch(ctx, stats, backend, version, extracted)
     if stats["samples"]:  # the price of a sample: what a model change or a new corpus will cost
         stats["calls_per_sample"] = round(stats["llm_calls"] / stats["samples"], 2)
         stats["tokens_per_sample"] = round((stats["tokens_in"] + stats["tokens_out"]) / stats["samples"], 1)

@@ -28,11 +28,11 @@ def post_view(p: Post, image_ids: Sequence[str] = ()) -> PostView:
                     created_at=p.created_at.isoformat() if p.created_at else None)
 
 
-def pending_relevance(ctx: RunContext, model: str, prompt_version: str) -> list[Post]:
-    """Roots whose cheap filter passed, with no prefilter decision and no llm row for this model+version."""
-    cols = post_columns("p")
-    rows = ctx.store.query(f"""
-        SELECT {cols} FROM posts p
+def pending_relevance(ctx: RunContext, model: str, prompt_version: str) -> list[tuple[str, str]]:
+    """(platform, post_id) of the roots whose cheap filter passed, with no prefilter decision and no llm row for
+    this model+version. Keys only: a first run over a million posts reads the posts a batch at a time."""
+    rows = ctx.store.query("""
+        SELECT p.platform, p.post_id FROM posts p
         JOIN relevance c ON c.platform = p.platform AND c.post_id = p.post_id AND c.judge = 'cheap' AND c.passed
         WHERE (p.root_id IS NULL OR p.root_id = p.post_id)
           AND NOT EXISTS (SELECT 1 FROM relevance f WHERE f.platform = p.platform AND f.post_id = p.post_id
@@ -40,7 +40,17 @@ def pending_relevance(ctx: RunContext, model: str, prompt_version: str) -> list[
           AND NOT EXISTS (SELECT 1 FROM relevance l WHERE l.platform = p.platform AND l.post_id = p.post_id
                           AND l.judge = 'llm' AND l.model = ? AND l.prompt_version = ?)
         ORDER BY p.platform, p.created_at, p.post_id""", [model, prompt_version])
-    return [Post(**r) for r in rows]
+    return [(r["platform"], r["post_id"]) for r in rows]
+
+
+def load_posts(ctx: RunContext, keys: Sequence[tuple[str, str]]) -> list[Post]:
+    """The posts of `keys`, in their order."""
+    rows = ctx.store.query(f"""
+        SELECT {post_columns("p")}, k.i FROM posts p
+        JOIN (SELECT unnest(?::VARCHAR[]) AS platform, unnest(?::VARCHAR[]) AS post_id,
+                     unnest(range(?)) AS i) k ON p.platform = k.platform AND p.post_id = k.post_id
+        ORDER BY k.i""", [[k[0] for k in keys], [k[1] for k in keys], len(keys)])
+    return [Post(**{c: v for c, v in r.items() if c != "i"}) for r in rows]
 
 
 def _post_images(ctx: RunContext, posts: Sequence[Post]) -> dict[tuple[str, str], list[ImageView]]:
@@ -102,9 +112,10 @@ def run(ctx: RunContext, stats: StageStats) -> None:
     backend.set_deadline(ctx.config.llm.stage_deadline_s)
     model, version = backend.model_for("relevance"), backend.versions()["relevance"]
     threshold = ctx.config.filter.relevance_threshold
-    posts = pending_relevance(ctx, model, version)
-    stats["pending"] += len(posts)
-    for chunk in track(list(batches(posts, POSTS_PER_BATCH)), "relevance", enabled=ctx.progress):
+    keys = pending_relevance(ctx, model, version)
+    stats["pending"] += len(keys)
+    for some_keys in track(list(batches(keys, POSTS_PER_BATCH)), "relevance", enabled=ctx.progress):
+        chunk = load_posts(ctx, some_keys)
         images = _post_images(ctx, chunk)
         threads = _thread_posts(ctx, chunk, ctx.config.llm.relevance_thread_posts)
         quoted = _quoted_posts(ctx, chunk)

@@ -86,7 +86,15 @@ def _run(config, store):
     return ctx.stage_stats("filter")
 
 
-def test_filter_stage_on_a_store_is_idempotent_and_rejudges_grown_trees(config, store):
+@pytest.fixture(params=[1, 20_000], ids=["a tree per slice", "one slice"])
+def slices(request, monkeypatch):
+    """The stage judges the pending trees a slice at a time: the verdicts do not depend on the slicing."""
+    from echo.stages import filter as filter_stage
+
+    monkeypatch.setattr(filter_stage, "TREES_PER_SLICE", request.param)
+
+
+def test_filter_stage_on_a_store_is_idempotent_and_rejudges_grown_trees(config, store, slices):
     config.filter.languages = ["en"]
     store.upsert("posts", [
         _post("r", "new pic", "alice"),
@@ -125,7 +133,7 @@ def test_filter_stage_on_a_store_is_idempotent_and_rejudges_grown_trees(config, 
     assert _run(config, store)["judged"] == 0
 
 
-def test_a_later_quote_naming_the_model_rejudges_the_quoted_tree(config, store):
+def test_a_later_quote_naming_the_model_rejudges_the_quoted_tree(config, store, slices):
     store.upsert("posts", [_post("r", "look at this poster", "alice"), _post("b1", "so good", "bob", parent="r", minute=1)])
     _run(config, store)
     assert store.query("SELECT post_id, passed FROM relevance WHERE judge = 'cheap' ORDER BY post_id") == [

@@ -15,7 +15,7 @@ from collections import defaultdict
 from echo.filters import cheap
 from echo.progress import track
 from echo.records import Relevance
-from echo.run import RunContext, StageStats
+from echo.run import RunContext, StageStats, batches
 
 # Trees with a post not judged yet, and trees quoted by such a post (a new quote may name the model).
 _PENDING_TREES = """
@@ -29,8 +29,11 @@ _PENDING_TREES = """
     JOIN posts q ON q.platform = n.platform AND q.post_id = n.quoted_id
 """
 
+# The queries below read one slice of the pending trees, given as two lists (platforms, tree ids).
+_SLICE = "SELECT unnest(?::VARCHAR[]) AS platform, unnest(?::VARCHAR[]) AS tree"
+
 _TREE_POSTS = f"""
-    WITH pending AS ({_PENDING_TREES}),
+    WITH pending AS ({_SLICE}),
     images AS (SELECT platform, post_id, count(*) AS n, string_agg(alt_text, ' ') AS alts FROM post_media GROUP BY ALL)
     SELECT p.platform, p.post_id, p.text, p.author, p.author_id, p.parent_id,
            coalesce(p.root_id, p.post_id) AS tree, p.quoted_id, p.lang, coalesce(m.n, 0) AS n_images, m.alts,
@@ -44,7 +47,7 @@ _TREE_POSTS = f"""
 
 # posts quoted by the pending trees' posts, keyed by their id
 _QUOTED = f"""
-    WITH pending AS ({_PENDING_TREES})
+    WITH pending AS ({_SLICE})
     SELECT DISTINCT q.platform, q.post_id, q.text, q.author, q.lang
     FROM posts p
     JOIN pending t ON t.platform = p.platform AND t.tree = coalesce(p.root_id, p.post_id)
@@ -53,7 +56,7 @@ _QUOTED = f"""
 
 # posts of other trees quoting a pending tree's post, keyed by the tree they quote
 _QUOTING = f"""
-    WITH pending AS ({_PENDING_TREES})
+    WITH pending AS ({_SLICE})
     SELECT DISTINCT t.tree AS quoted_tree, q.platform, q.post_id, q.text, q.author, q.lang
     FROM posts p
     JOIN pending t ON t.platform = p.platform AND t.tree = coalesce(p.root_id, p.post_id)
@@ -61,15 +64,25 @@ _QUOTING = f"""
 """
 
 
+TREES_PER_SLICE = 20_000  # trees judged and written at once: a first run over 1M posts held them all (3 GB)
+
+
 def run(ctx: RunContext, stats: StageStats) -> None:
+    pending = [(r["platform"], r["tree"]) for r in ctx.store.query(_PENDING_TREES + " ORDER BY 1, 2")]
+    for some in track(list(batches(pending, TREES_PER_SLICE)), "cheap filters", enabled=ctx.progress):
+        judge_slice(ctx, stats, [[k[0] for k in some], [k[1] for k in some]])
+
+
+def judge_slice(ctx: RunContext, stats: StageStats, trees_of: list[list[str]]) -> None:
+    """Judge the posts of the trees `trees_of` = [platforms, tree ids] and write their rows."""
     fcfg = ctx.config.filter
-    rows = ctx.store.query(_TREE_POSTS)
+    rows = ctx.store.query(_TREE_POSTS, trees_of)
     quoted: dict[str, dict[str, cheap.TreePost]] = defaultdict(dict)
-    for q in ctx.store.query(_QUOTED):
+    for q in ctx.store.query(_QUOTED, trees_of):
         quoted[q["platform"]][q["post_id"]] = cheap.TreePost(post_id=q["post_id"], text=q["text"],
                                                             author=q["author"], lang=q["lang"])
     quoting: dict[tuple[str, str], list[cheap.TreePost]] = defaultdict(list)
-    for q in ctx.store.query(_QUOTING):
+    for q in ctx.store.query(_QUOTING, trees_of):
         quoting[(q["platform"], q["quoted_tree"])].append(cheap.TreePost(post_id=q["post_id"], text=q["text"],
                                                                          author=q["author"], lang=q["lang"]))
     trees: dict[tuple[str, str], list[dict]] = defaultdict(list)
@@ -77,7 +90,7 @@ def run(ctx: RunContext, stats: StageStats) -> None:
         trees[(r["platform"], r["tree"])].append(r)
 
     out: list[Relevance] = []
-    for (platform, tree), posts in track(list(trees.items()), "cheap filters", enabled=ctx.progress):
+    for (platform, tree), posts in trees.items():
         tree_posts = [_tree_post(r) for r in posts]
         verdicts = cheap.judge_tree(tree_posts, keywords=fcfg.keywords, min_chars=fcfg.min_text_chars,
                                     languages=fcfg.languages, quoted=quoted.get(platform, {}),

@@ -34,7 +34,10 @@ _SLICE = "SELECT unnest(?::VARCHAR[]) AS platform, unnest(?::VARCHAR[]) AS tree"
 
 _TREE_POSTS = f"""
     WITH pending AS ({_SLICE}),
-    images AS (SELECT platform, post_id, count(*) AS n, string_agg(alt_text, ' ') AS alts FROM post_media GROUP BY ALL)
+    images AS (SELECT m.platform, m.post_id, count(*) AS n, string_agg(m.alt_text, ' ') AS alts
+               FROM post_media m JOIN posts q ON q.platform = m.platform AND q.post_id = m.post_id
+               JOIN pending s ON s.platform = q.platform AND s.tree = coalesce(q.root_id, q.post_id)
+               GROUP BY ALL)  -- the slice's posts only, not the whole table once per slice
     SELECT p.platform, p.post_id, p.text, p.author, p.author_id, p.parent_id,
            coalesce(p.root_id, p.post_id) AS tree, p.quoted_id, p.lang, coalesce(m.n, 0) AS n_images, m.alts,
            r.passed AS stored_passed, r.reason AS stored_reason

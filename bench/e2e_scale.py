@@ -451,6 +451,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--posts", type=int, default=10_000)
     ap.add_argument("--image-size", type=int, default=256)
     ap.add_argument("--image-pool", type=int, default=scale_corpus.DEFAULT_IMAGE_POOL)
+    ap.add_argument("--corpus-jobs", type=int, default=os.cpu_count() or 1,
+                    help="processes drawing the corpus images (default: one per CPU; same bytes)")
     ap.add_argument("--seed", type=int, default=14)
     ap.add_argument("--out", help="run folder (default /tmp/echo-scale-<posts>-<size>px)")
     ap.add_argument("--extra-pct", type=float, default=1.0, help="new posts for the incremental run, %% of --posts")
@@ -490,7 +492,7 @@ def main(argv: list[str] | None = None) -> int:
 
     t0 = time.time()
     manifest = scale_corpus.generate(out, args.posts, image_size=args.image_size, image_pool=args.image_pool,
-                                     seed=args.seed)
+                                     seed=args.seed, jobs=args.corpus_jobs)
     manifest = scale_corpus.reset_extra(out)
     corpus_s = time.time() - t0
     print(f"corpus: {out / 'corpus'} ({corpus_s:.1f} s)", flush=True)
@@ -500,7 +502,7 @@ def main(argv: list[str] | None = None) -> int:
     runs = []
     for kind, name in runs_wanted:
         if kind == "extra":
-            manifest = scale_corpus.add_extra(out, args.extra_pct)
+            manifest = scale_corpus.add_extra(out, args.extra_pct, jobs=args.corpus_jobs)
         print(f"run {name} ...", flush=True)
         r = run_refresh(name, out, skip=args.skip, llm_endpoint=args.llm_endpoint, sample_s=args.sample_s,
                         py_spy=name in args.py_spy.split(","), rss_limit_mb=args.rss_limit_mb)

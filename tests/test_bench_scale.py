@@ -160,12 +160,12 @@ def test_extra_adds_only_new_posts_and_is_deterministic(tmp_path):
     # back to the base, byte for byte; the same --extra again gives the same bytes
     scale_corpus.reset_extra(out)
     assert file_hashes(out / "corpus") == before
-    scale_corpus.add_extra(out, 10)
+    scale_corpus.add_extra(out, 10, jobs=2)
     assert file_hashes(out / "corpus") == first_extra
 
-    # a second generator run with the same settings writes the same corpus
+    # a second generator run with the same settings writes the same corpus, images drawn by 2 processes or 1
     again = tmp_path / "again"
-    scale_corpus.generate(again, POSTS, image_size=96)
+    scale_corpus.generate(again, POSTS, image_size=96, jobs=2)
     assert file_hashes(again / "corpus") == before
 
 
